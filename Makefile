@@ -1,0 +1,42 @@
+# segcheck — every target sets itself up (virtualenv in .venv, system packages when root).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench oracle sysdeps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+## demo: run segcheck on the bundled Riverbend Water example site
+demo: $(STAMP) sysdeps
+	@bash scripts/demo.sh
+
+## test: lint, type-check and run the whole test suite
+test: lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check segcheck tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP) sysdeps
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## bench: performance benchmarks against peers measured in the same run (not tests)
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/engine.py
+
+## oracle: the long randomised oracle runs (kernel, aerleon)
+oracle: $(STAMP) sysdeps
+	SEGCHECK_ORACLE_SCALE=10 $(BIN)/python -m pytest -q -p no:cacheprovider -m "root or slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache out

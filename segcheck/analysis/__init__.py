@@ -1,0 +1,1 @@
+"""segcheck.analysis"""
