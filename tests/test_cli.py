@@ -17,7 +17,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_command_is_documented(name: str) -> None:
     """Each sub-command has a help text (sqlite-utils' test_docs habit)."""
     command = importlib.import_module(f"segcheck.commands.{name}").command
-    assert command.help and "Not implemented" not in command.help, name
+    assert command.help, name
+    assert "Not implemented" not in command.help, name
 
 
 def test_unknown_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,14 +7,14 @@ formats (text, SARIF, JUnit, Markdown, HTML, graph) read the same objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from segcheck.model.packet import Packet
 from segcheck.model.source import Diagnostic, SourceSpan, is_complete
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"

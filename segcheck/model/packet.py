@@ -52,6 +52,10 @@ def protocol_number(name: str) -> int | None:
     return PROTOCOL_NUMBERS.get(key)
 
 
+def _address(version: int, value: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
+
+
 def protocol_name(number: int) -> str:
     return PROTOCOL_NAMES.get(number, str(number))
 
@@ -88,11 +92,11 @@ class Packet:
 
     @property
     def src_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        return ipaddress.ip_address(self.src) if self.version == 4 else ipaddress.IPv6Address(self.src)
+        return _address(self.version, self.src)
 
     @property
     def dst_ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        return ipaddress.ip_address(self.dst) if self.version == 4 else ipaddress.IPv6Address(self.dst)
+        return _address(self.version, self.dst)
 
     @classmethod
     def make(
@@ -136,5 +140,6 @@ class Packet:
         if has_ports(self.proto):
             return f"{name} {self.src_ip}:{self.sport} -> {self.dst_ip}:{self.dport}"
         if has_icmp_fields(self.version, self.proto):
-            return f"{name} {self.src_ip} -> {self.dst_ip} type {self.icmp_type} code {self.icmp_code}"
+            kind = f"type {self.icmp_type} code {self.icmp_code}"
+            return f"{name} {self.src_ip} -> {self.dst_ip} {kind}"
         return f"{name} {self.src_ip} -> {self.dst_ip}"

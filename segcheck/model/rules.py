@@ -18,19 +18,16 @@ wildcards) or the vendor zone the interface belongs to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from segcheck.model import ranges as R
 from segcheck.model.packet import PORT_PROTOCOLS, Packet, icmp_protocol
 from segcheck.model.source import SourceSpan
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     PERMIT = "permit"
     DENY = "deny"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +201,8 @@ def _compatible(a: Match, b: Match, family: int | None) -> bool:
     """Port/ICMP invariants survive the conjunction (the protocol meet is then valid)."""
     protos = a.protocols if b.protocols is None else (
         b.protocols if a.protocols is None else R.intersect(a.protocols, b.protocols))
-    needs_icmp = any(x is not None for x in (a.icmp_types, a.icmp_codes, b.icmp_types, b.icmp_codes))
+    icmp_fields = (a.icmp_types, a.icmp_codes, b.icmp_types, b.icmp_codes)
+    needs_icmp = any(x is not None for x in icmp_fields)
     if needs_icmp:
         return family is not None and protos == R.single(icmp_protocol(family))
     return True
@@ -282,11 +280,13 @@ class Filter:
         egress: IfaceContext = ANY_IFACE,
     ) -> tuple[Action, Rule | None]:
         """Reference first-match decision (slow, obviously right; the engine is the fast path)."""
+
+        def hit(m: Match) -> bool:
+            return m.iface_ok(ingress, egress) and m.contains(p, state)
+
         for rule in self.rules:
             if not rule.enabled:
                 continue
-            if any(m.iface_ok(ingress, egress) and m.contains(p, state) for m in rule.matches) and not any(
-                m.iface_ok(ingress, egress) and m.contains(p, state) for m in rule.excludes
-            ):
+            if any(map(hit, rule.matches)) and not any(map(hit, rule.excludes)):
                 return rule.action, rule
         return self.default_action, None

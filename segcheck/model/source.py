@@ -1,9 +1,9 @@
-"""Where things come from (``SourceSpan``) and what went wrong while reading them (``Diagnostic``)."""
+"""Where things come from (``SourceSpan``) and what went wrong reading them (``Diagnostic``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class SourceSpan:
         return f"{self.path}:{self.line}"
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How bad a diagnostic is.
 
     ``ERROR`` and ``UNSUPPORTED`` make the analysis *incomplete*: something in the input was
