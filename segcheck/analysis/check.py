@@ -1,0 +1,216 @@
+"""``check``: the whole analysis of one site, as a ``CheckResult``.
+
+Steps: load the site (``site.load_site``), compute the reach matrix (``engine.reach``), turn
+the conduits into packet sets (``conduits.allowed``), run the config-side checks
+(``findings.Analyzer``), the pivot-path search (``engine.paths``) and, with captures, the
+observed-traffic checks (``analysis.observed``, when present); then apply exceptions and
+assemble the registers every report format renders.
+
+Exceptions: an exception suppresses exactly the findings whose (code, object) equal its
+(finding, object), while it has not expired (``expires >= today``). Suppressed findings stay
+in the result with ``suppressed_by`` set; an expired exception suppresses nothing and is
+itself a finding (SC-EXC-EXPIRED).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from segcheck import __version__
+from segcheck.analysis.conduits import Allowed, allowed
+from segcheck.analysis.findings import Analyzer, evidence_of
+from segcheck.analysis.result import CheckResult, Evidence, Finding, Hop, InputFile, MatrixCell
+from segcheck.analysis.site import Site, load_site, sha256
+from segcheck.analysis.standards import info, standards_for
+from segcheck.engine import paths
+from segcheck.engine.reach import ReachMatrix, compute
+from segcheck.model.source import Diagnostic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Analysis:
+    """Everything ``check``, ``diff`` and ``explain`` need beyond the rendered result."""
+
+    site: Site
+    reach: ReachMatrix
+    allowed: Allowed
+    result: CheckResult
+
+
+def pivot_findings(site: Site, reach: ReachMatrix, attack_version: str | None) -> list[Finding]:
+    policy = site.policy
+    term = policy.global_rules.dmz_termination
+    from_kinds = term.from_kinds if term else ("it", "external")
+    to_kinds = term.to_kinds if term else ("ot",)
+    svc_ports = {name: s.ports for name, s in policy.services.items()}
+    out: list[Finding] = []
+    ci = info("SC-PIVOT-PATH")
+    for ch in paths.chains(policy, site.topology, reach, svc_ports, from_kinds, to_kinds):
+        hops: list[Hop] = []
+        evidence: list[Evidence] = []
+        for k, st in enumerate(ch.steps):
+            if k:
+                hops.append(Hop("host", st.src, st.src_zone, st.src_zone))
+            ev = [evidence_of(c) for c in reach.contributions(st.src_zone, st.dst_zone,
+                                                              st.packets)] \
+                if st.src_zone != st.dst_zone else []
+            evidence.extend(e for e in ev if e not in evidence)
+            hops.append(Hop("device", ",".join(sorted({e.device for e in ev})) or "(same LAN)",
+                            st.src_zone, st.dst_zone, tuple(ev), st.packets.summary()))
+        chain = " -> ".join((ch.start, *ch.hosts, ch.target))
+        out.append(Finding(
+            code="SC-PIVOT-PATH", severity=ci.severity, title=ci.title,
+            message=f"pivot chain {chain}: each hop is permitted and every pivot host exposes "
+                    "a control service",
+            src_zone=ch.start, dst_zone=ch.target, witness=ch.steps[0].packets.sample(),
+            evidence=tuple(evidence), standards=standards_for("SC-PIVOT-PATH", attack_version),
+            object=chain, remediation=ci.remediation, path=tuple(hops)))
+    return out
+
+
+def observed(site: Site, reach: ReachMatrix, captures: Sequence[str]) -> tuple[
+        list[Finding], list[dict[str, Any]], list[str]]:
+    """Capture-side findings via ``analysis.observed`` (the capture engineer's module)."""
+    if not captures:
+        return [], [], []
+    try:
+        mod = importlib.import_module("segcheck.analysis.observed")
+    except ModuleNotFoundError as exc:
+        if exc.name != "segcheck.analysis.observed":
+            raise
+        return [], [], ["Captures were given but capture analysis is not available in this "
+                        "build; observed traffic was not checked."]
+    findings: list[Finding] = []
+    flows: list[dict[str, Any]] = []
+    for cap in captures:
+        got = mod.observed_findings(site.policy, None, cap, reach)
+        if isinstance(got, tuple):
+            findings.extend(got[0])
+            flows.extend(got[1] if len(got) > 1 else [])
+        else:
+            findings.extend(got)
+    return findings, flows, []
+
+
+def apply_exceptions(policy: Any, findings: list[Finding], today: date) -> list[Finding]:
+    live = {(e.finding, e.object): e.id for e in policy.exceptions
+            if e.expires is None or e.expires >= today}
+    out = []
+    for f in findings:
+        exc = live.get((f.code, f.object))
+        out.append(replace(f, suppressed_by=exc) if exc and f.code != "SC-EXC-EXPIRED" else f)
+    return out
+
+
+def zone_rows(policy: Any, reach: ReachMatrix) -> tuple[dict[str, Any], ...]:
+    rows: list[dict[str, Any]] = []
+    for z in policy.zones:
+        rows.append({  # noqa: PERF401
+            "id": z.id, "name": z.name or z.id, "kind": z.kind,
+            "purdue_levels": list(z.purdue_levels), "sl_t": z.sl_t, "safety": z.safety,
+            "segmentation": z.segmentation, "cidrs": [str(n) for n in z.networks],
+            "implicit": z.implicit,
+            "assets": [{"id": a.id, "role": a.role, "networks": [str(n) for n in a.networks],
+                        "controls": list(a.controls)} for a in z.assets.values()],
+            "file": z.span.path if z.span else None, "line": z.span.line if z.span else None,
+        })
+    return tuple(rows)
+
+
+def conduit_rows(policy: Any, reach: ReachMatrix, allow: Allowed) -> tuple[dict[str, Any], ...]:
+    rows = []
+    for c in policy.conduits:
+        flows = []
+        for k, flow in enumerate(c.flows):
+            implemented: list[dict[str, Any]] = []
+            for fs in allow.flows:
+                if fs.conduit is not c or fs.index != k:
+                    continue
+                part = fs.packets & reach.cell(fs.src_zone, fs.dst_zone)
+                if part.is_empty():
+                    continue
+                for con in reach.contributions(fs.src_zone, fs.dst_zone, part):
+                    ev = evidence_of(con).to_json()
+                    if ev not in implemented:
+                        implemented.append(ev)
+            flows.append({
+                "from": [s.ref for s in flow.sources], "to": [d.ref for d in flow.destinations],
+                "services": list(flow.services),
+                "operations": sorted(flow.operations) if flow.operations is not None else None,
+                "controls": list(flow.controls), "bidirectional": flow.bidirectional,
+                "implemented_by": implemented,
+                "line": flow.span.line if flow.span else None,
+            })
+        rows.append({
+            "id": c.id, "name": c.name, "between": list(c.between), "sl_t": c.sl_t,
+            "controls_required": list(c.controls_required),
+            "enforced_by": list(c.enforced_by), "justification": c.justification,
+            "owner": c.owner, "approved_by": c.approved_by, "ticket": c.ticket,
+            "expires": c.expires.isoformat() if c.expires else None, "flows": flows,
+            "file": c.span.path if c.span else None, "line": c.span.line if c.span else None,
+        })
+    return tuple(rows)
+
+
+def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:
+    cells = []
+    for (a, b), cell in sorted(reach.cells.items()):
+        if a == b or cell.permitted.is_empty():
+            continue
+        svcs: list[str] = []
+        for proto, rng in cell.permitted.protocols_and_ports():
+            from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
+            if proto in PORT_PROTOCOLS and rng and rng != ((0, 65535),):
+                svcs.extend(f"{protocol_name(proto)}/{lo}" if lo == hi
+                            else f"{protocol_name(proto)}/{lo}-{hi}" for lo, hi in rng)
+            else:
+                svcs.append(protocol_name(proto) if proto in PORT_PROTOCOLS or proto else "any")
+        rules = tuple(evidence_of(c) for c in reach.contributions(a, b))
+        ok = (cell.permitted - allow.pair(a, b)).is_empty()
+        cells.append(MatrixCell(a, b, cell.permitted.summary(), tuple(svcs[:50]), rules, ok))
+    return tuple(cells)
+
+
+def analyse(site: Site, *, today: date | None = None, captures: Sequence[str] = ()) -> Analysis:
+    today = today or date.today()
+    policy = site.policy
+    av = policy.attack_version
+    reach = compute(policy, site.topology, site.devices)
+    allow = allowed(policy, reach.spaces)
+    analyzer = Analyzer(policy, site.topology, site.devices, reach, allow, today, av)
+    findings = analyzer.run()
+    findings += pivot_findings(site, reach, av)
+    obs, flows, obs_notes = observed(site, reach, captures)
+    findings += obs
+    findings = apply_exceptions(policy, findings, today)
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.src_zone or "", f.dst_zone or "",
+                                 f.object))
+    inputs = list(site.inputs)
+    inputs.extend(InputFile(str(cap), sha256(cap), "capture") for cap in captures)
+    limitations = [*reach.limitations, *obs_notes]
+    diags: tuple[Diagnostic, ...] = site.diagnostics
+    if any(d.level.makes_incomplete for d in diags):
+        limitations.insert(0, "INCOMPLETE: some configuration lines were not understood "
+                              "(see diagnostics); verdicts that depend on them may be wrong.")
+    result = CheckResult(
+        version=__version__, inputs=tuple(inputs), diagnostics=diags,
+        zones=zone_rows(policy, reach), matrix=matrix_cells(reach, allow),
+        findings=tuple(findings), conduits=conduit_rows(policy, reach, allow),
+        flows=tuple(flows), limitations=tuple(limitations),
+        extra={"suc": policy.suc, "today": today.isoformat(),
+               "attack_version": av or "19"},
+    )
+    return Analysis(site, reach, allow, result)
+
+
+def run_check(policy_path: str | Path, topology_path: str | Path, *,
+              captures: Sequence[str] = (), today: date | None = None) -> Analysis:
+    return analyse(load_site(policy_path, topology_path), today=today, captures=captures)

@@ -1,0 +1,462 @@
+"""Zone-to-zone reachability through the topology: the exact ``ZoneMatrix``.
+
+Semantics (what a cell means, and the invariants every finding relies on):
+
+- Zones attach to device interfaces (``topology.devices[*].interfaces: iface -> zone``). A
+  *path* from zone ``A`` to zone ``B`` is a loop-free sequence of device crossings
+  ``(D1, i1 -> e1), (D2, i2 -> e2), ...`` where ``i1`` is attached to ``A``, ``e_k`` and
+  ``i_{k+1}`` are attached to the same (transit) zone, ``e_last`` is attached to ``B``, and no
+  device and no zone appears twice.
+- A packet follows the path only if every crossing permits it: for the crossing of ``D``
+  from ``i`` to ``e`` that is the intersection of ``permitted(f)`` over
+  ``D.forward_filters(ctx_i, ctx_e)`` (a device with no applicable stage forwards
+  everything, see ``segcheck.model.device``).
+- ``cell(A, B)`` = the union over paths of the packets that pass every crossing, whose
+  source address lies in ``A``'s address space and destination address in ``B``'s.
+  Only connection-initiating (``new``) packets are considered; return traffic of a permitted
+  connection is implied (the devices are assumed stateful), so ``cell(A, B)`` is "what ``A``
+  may *initiate* towards ``B``".
+- Without routes every loop-free path is assumed possible, so the matrix is a sound
+  over-approximation ("may reach"); ``ReachMatrix.limitations`` says so. NAT is not applied
+  here (parsers that model translation do so in the filters' address space).
+- Management: ``local[(A, D)]`` is what ``A`` may initiate to device ``D`` itself (the
+  ``local`` stages), with destination addresses restricted to the device's management and
+  interface addresses when any are known.
+
+Zone address spaces follow ``Policy.resolve``: an explicit asset address wins, then the
+longest-prefix zone CIDR; so the implicit ``z-internet`` (0/0, ::/0) is everything no other
+zone claims.
+
+Contributions: for every cell and every path that carries part of it, the permitting rules of
+each crossing whose *effective* set (the part of the rule that decides, ``filters.analyze``)
+intersects the path's share of the cell. Those are the rules a reviewer must change to change
+the cell, reported with their ``SourceSpan``s.
+
+Cost: one ``analyze`` per (device, ingress, egress) actually used, cached; a depth-first
+search per source zone over devices. Candidate contributing rules are pre-filtered with cheap
+interval tests on their address boxes before any set intersection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from segcheck.engine.filters import FilterAnalysis, analyze
+from segcheck.engine.packetset import PacketSet
+from segcheck.model import ranges as R
+from segcheck.model.device import Device
+from segcheck.model.rules import Action, Filter, IfaceContext, Match, Rule
+
+log = logging.getLogger(__name__)
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+AddressSpace = dict[int, R.Ranges]
+"""IP version -> normalized address ranges."""
+
+
+# ---------------------------------------------------------------- address spaces
+
+
+def _net_ranges(nets: Iterable[IPNet]) -> AddressSpace:
+    out: AddressSpace = {}
+    by: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for n in nets:
+        by[n.version].append(R.network_range(n))
+    for v, items in by.items():
+        r = R.normalize(items)
+        if r:
+            out[v] = r
+    return out
+
+
+def space_minus(a: AddressSpace, b: AddressSpace) -> AddressSpace:
+    out: AddressSpace = {}
+    for v, ra in a.items():
+        top = (1 << R.ADDRESS_BITS[v]) - 1
+        rb = b.get(v, ())
+        r = R.intersect(ra, R.complement(rb, top)) if rb else ra
+        if r:
+            out[v] = r
+    return out
+
+
+def space_union(a: AddressSpace, b: AddressSpace) -> AddressSpace:
+    out = dict(a)
+    for v, rb in b.items():
+        out[v] = R.normalize(list(out.get(v, ())) + list(rb))
+    return out
+
+
+def space_intersect(a: AddressSpace, b: AddressSpace) -> AddressSpace:
+    out: AddressSpace = {}
+    for v, ra in a.items():
+        r = R.intersect(ra, b.get(v, ()))
+        if r:
+            out[v] = r
+    return out
+
+
+def networks_space(nets: Iterable[IPNet]) -> AddressSpace:
+    """The address space covered by ``nets`` (both families)."""
+    return _net_ranges(nets)
+
+
+def zone_spaces(policy: Any) -> dict[str, AddressSpace]:
+    """Each zone's effective address space, consistent with ``Policy.resolve``.
+
+    The most specific *asset* network containing an address wins; otherwise the most
+    specific *zone* CIDR. CIDRs nest or are disjoint, so "more specific and overlapping"
+    means "contained".
+    """
+    zone_nets: list[tuple[IPNet, str]] = []
+    asset_nets: list[tuple[IPNet, str]] = []
+    for zone in policy.zones:
+        zone_nets.extend((n, zone.id) for n in zone.networks)
+        for asset in zone.assets.values():
+            asset_nets.extend((n, zone.id) for n in asset.networks)
+
+    def carve(net: IPNet, owner: str, table: list[tuple[IPNet, str]],
+              also: list[IPNet]) -> AddressSpace:
+        inner = [m for m, z in table
+                 if z != owner and m.version == net.version and m.prefixlen > net.prefixlen
+                 and m.subnet_of(net)]  # type: ignore[arg-type]
+        return space_minus(_net_ranges([net]), _net_ranges(inner + also))
+
+    out: dict[str, AddressSpace] = {}
+    for zone in policy.zones:
+        others_assets = [n for n, z in asset_nets if z != zone.id]
+        space: AddressSpace = {}
+        for net, z in asset_nets:
+            if z == zone.id:
+                space = space_union(space, carve(net, z, asset_nets, []))
+        for net in zone.networks:
+            space = space_union(space, carve(net, zone.id, zone_nets, others_assets))
+        out[zone.id] = space
+    return out
+
+
+def src_set(space: AddressSpace) -> PacketSet:
+    """All packets whose source address lies in ``space``."""
+    return PacketSet.from_matches(
+        [Match(family=v, src=r) for v, r in sorted(space.items()) if r]
+    )
+
+
+def dst_set(space: AddressSpace) -> PacketSet:
+    """All packets whose destination address lies in ``space``."""
+    return PacketSet.from_matches(
+        [Match(family=v, dst=r) for v, r in sorted(space.items()) if r]
+    )
+
+
+# ---------------------------------------------------------------- result shapes
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """One device crossing on a path: ``device`` entered on ``ingress``, left on ``egress``
+    (``egress`` None: the packet is addressed to the device itself)."""
+
+    device: str
+    ingress: str
+    egress: str | None
+    src_zone: str
+    dst_zone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """A rule that lets part of a cell through one crossing."""
+
+    device: str
+    filter: str
+    index: int
+    """The rule's position in the (unspecialized) device filter."""
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class PathShare:
+    """The part of a cell that follows one path."""
+
+    crossings: tuple[Crossing, ...]
+    packets: PacketSet
+
+
+@dataclass(frozen=True)
+class Cell:
+    src: str
+    dst: str
+    """A zone id, or ``device:<id>`` for management cells."""
+    permitted: PacketSet
+    paths: tuple[PathShare, ...]
+
+
+@dataclass(frozen=True)
+class HopAnalysis:
+    """The filters one crossing applies, analysed (specialized to the interface pair)."""
+
+    device: str
+    ingress: str
+    egress: str | None
+    permitted: PacketSet
+    filters: tuple[tuple[str, Filter, FilterAnalysis, tuple[int, ...]], ...]
+    """(filter name, specialized filter, its analysis, original index of each kept rule)."""
+
+
+@dataclass
+class ReachMatrix:
+    spaces: dict[str, AddressSpace]
+    cells: dict[tuple[str, str], Cell]
+    local: dict[tuple[str, str], Cell]
+    """(source zone, device id) -> what the zone may initiate to the device itself."""
+    hops: dict[tuple[str, str, str | None], HopAnalysis]
+    devices: Mapping[str, Device] = field(default_factory=dict)
+    route_space: dict[tuple[str, str], AddressSpace] = field(default_factory=dict)
+    """(device, egress) -> destinations routed out of that interface (devices with routes)."""
+    limitations: list[str] = field(default_factory=list)
+    _src_cache: dict[str, PacketSet] = field(default_factory=dict)
+    _dst_cache: dict[str, PacketSet] = field(default_factory=dict)
+
+    def hop(self, device: str, ingress: str, egress: str | None) -> HopAnalysis:
+        """The analysed crossing (cached); routes restrict ``permitted`` to routed dsts."""
+        key = (device, ingress, egress)
+        if key not in self.hops:
+            h = hop_analysis(self.devices[device], ingress, egress)
+            if egress is not None and (device, egress) in self.route_space:
+                h = replace(h, permitted=h.permitted & dst_set(self.route_space[(device, egress)]))
+            self.hops[key] = h
+        return self.hops[key]
+
+    def cell(self, src: str, dst: str) -> PacketSet:
+        c = self.cells.get((src, dst))
+        return c.permitted if c is not None else PacketSet.empty()
+
+    def src_of(self, zone: str) -> PacketSet:
+        if zone not in self._src_cache:
+            self._src_cache[zone] = src_set(self.spaces.get(zone, {}))
+        return self._src_cache[zone]
+
+    def dst_of(self, zone: str) -> PacketSet:
+        if zone not in self._dst_cache:
+            self._dst_cache[zone] = dst_set(self.spaces.get(zone, {}))
+        return self._dst_cache[zone]
+
+    def contributions(self, src: str, dst: str, offending: PacketSet | None = None,
+                      *, local: bool = False) -> list[Contribution]:
+        """The permitting rules, on every crossing of every path, that carry part of
+        ``offending`` (default: the whole cell) from ``src`` to ``dst``."""
+        cell = (self.local if local else self.cells).get((src, dst))
+        if cell is None:
+            return []
+        out: list[Contribution] = []
+        seen: set[tuple[str, str, int]] = set()
+        for share in cell.paths:
+            part = share.packets if offending is None else share.packets & offending
+            if part.is_empty():
+                continue
+            for cr in share.crossings:
+                hop = self.hops[(cr.device, cr.ingress, cr.egress)]
+                for c in hop_contributions(hop, part):
+                    key = (c.device, c.filter, c.index)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(c)
+        return out
+
+
+def hop_contributions(hop: HopAnalysis, part: PacketSet) -> list[Contribution]:
+    """The permitting rules of one crossing whose effective sets meet ``part``."""
+    out: list[Contribution] = []
+    cover = part.to_matches()
+    boxes = cover if len(cover) <= 64 else None
+    for fname, _flt, fa, kept in hop.filters:
+        for ra in fa.rules:
+            rule = ra.rule
+            if rule.action is not Action.PERMIT or ra.status == "disabled":
+                continue
+            if boxes is not None and not _may_meet(rule, boxes):
+                continue
+            if (ra.effective & part).is_empty():
+                continue
+            out.append(Contribution(hop.device, fname, kept[ra.index], rule))
+    return out
+
+
+def _may_meet(rule: Rule, boxes: list[Match]) -> bool:
+    """Cheap necessary condition for the rule's matches to meet one of ``boxes``."""
+    return any(m.intersect(b) is not None for m in rule.matches for b in boxes)
+
+
+# ---------------------------------------------------------------- computation
+
+
+def kept_indices(flt: Filter, ingress: IfaceContext, egress: IfaceContext) -> tuple[int, ...]:
+    """Original indices of the rules ``flt.specialize(ingress, egress)`` keeps (same test)."""
+    return tuple(
+        k for k, rule in enumerate(flt.rules)
+        if any(m.iface_ok(ingress, egress) for m in rule.matches)
+    )
+
+
+def hop_analysis(device: Device, ingress: str, egress: str | None) -> HopAnalysis:
+    """Analyse the filters ``device`` applies from ``ingress`` to ``egress`` (None: local)."""
+    ci = device.context(ingress)
+    ce = device.context(egress) if egress is not None else IfaceContext()
+    stages = device.forward if egress is not None else device.local
+    filters = []
+    permitted = PacketSet.universe()
+    for st in stages:
+        if not st.applies(ci, ce):
+            continue
+        base = device.filters[st.filter]
+        spec = base.specialize(ci, ce)
+        fa = analyze(spec)
+        filters.append((st.filter, spec, fa, kept_indices(base, ci, ce)))
+        permitted = permitted & fa.permitted
+    return HopAnalysis(device.name, ingress, egress, permitted, tuple(filters))
+
+
+def route_spaces(topo_devs: Iterable[Any], devices: Mapping[str, Device],
+                 routes: Iterable[Any], spaces: Mapping[str, AddressSpace],
+                 ) -> dict[tuple[str, str], AddressSpace]:
+    """Per (device, egress interface), the destinations the device routes out of it.
+
+    Only devices that declare at least one route are restricted. Connected zones (the zone
+    attached to an interface) come first; then static routes by longest prefix. A route
+    given only by next hop picks the interface whose address network holds the next hop.
+    """
+    by_dev: dict[str, list[Any]] = {}
+    for r in routes:
+        by_dev.setdefault(r.device, []).append(r)
+    out: dict[tuple[str, str], AddressSpace] = {}
+    for td in topo_devs:
+        rs = by_dev.get(td.id)
+        if not rs:
+            continue
+        dev = devices[td.id]
+        assigned: AddressSpace = {}
+        for iface, zone in td.interfaces.items():
+            sp = spaces.get(zone, {})
+            out[(td.id, iface)] = dict(sp)
+            assigned = space_union(assigned, sp)
+        for r in sorted(rs, key=lambda r: -r.destination.prefixlen):
+            iface = r.interface
+            if iface is None and r.via is not None:
+                for name, itf in dev.interfaces.items():
+                    if any(r.via in a.network for a in itf.addresses):
+                        iface = name
+                        break
+            if iface is None:
+                continue
+            part = space_minus(_net_ranges([r.destination]), assigned)
+            out[(td.id, iface)] = space_union(out.get((td.id, iface), {}), part)
+            assigned = space_union(assigned, part)
+    return out
+
+
+def device_addresses(device: Device, management: Iterable[Any] = ()) -> AddressSpace:
+    nets: list[IPNet] = [ipaddress.ip_network(a) for a in management]
+    for iface in device.interfaces.values():
+        nets.extend(ipaddress.ip_network(a.ip) for a in iface.addresses)
+    return _net_ranges(nets)
+
+
+def compute(policy: Any, topology: Any, devices: Mapping[str, Device]) -> ReachMatrix:
+    """The full matrix: every ordered zone pair and every (zone, device) management cell.
+
+    ``devices`` maps topology device id -> parsed ``Device``; a topology device without an
+    entry is skipped (and named in the limitations).
+    """
+    spaces = zone_spaces(policy)
+    rm = ReachMatrix(spaces=spaces, cells={}, local={}, hops={}, devices=devices)
+    topo_devs = [d for d in topology.devices if d.id in devices]
+    missing = [d.id for d in topology.devices if d.id not in devices]
+    if missing:
+        rm.limitations.append(
+            "devices not analysed (treated as blocking everything): " + ", ".join(missing))
+    attach: dict[str, list[tuple[str, str]]] = {}
+    for td in topo_devs:
+        for iface, zone in td.interfaces.items():
+            attach.setdefault(zone, []).append((td.id, iface))
+    mgmt_dst = {
+        td.id: device_addresses(devices[td.id], getattr(td, "management", ()))
+        for td in topo_devs
+    }
+    iface_zone = {td.id: dict(td.interfaces) for td in topo_devs}
+
+    routes = tuple(getattr(topology, "routes", ()))
+    rm.route_space.update(route_spaces(topo_devs, devices, routes, spaces))
+    hop = rm.hop
+
+    acc: dict[tuple[str, str], list[PathShare]] = {}
+    acc_local: dict[tuple[str, str], list[PathShare]] = {}
+
+    def explore(a: str, dev: str, i: str, s: PacketSet, vdev: frozenset[str],
+                vzone: frozenset[str], path: tuple[Crossing, ...]) -> None:
+        zin = iface_zone[dev][i]
+        # the device itself as destination
+        lh = hop(dev, i, None)
+        addr = mgmt_dst[dev]
+        to_dev = s & lh.permitted
+        if addr:
+            to_dev = to_dev & dst_set(addr)
+        if not to_dev.is_empty():
+            cr = Crossing(dev, i, None, zin, None)
+            acc_local.setdefault((a, dev), []).append(PathShare((*path, cr), to_dev))
+        for e, z in iface_zone[dev].items():
+            if e == i or z in vzone:
+                continue
+            h = hop(dev, i, e)
+            s2 = s & h.permitted
+            if s2.is_empty():
+                continue
+            cr = Crossing(dev, i, e, zin, z)
+            npath = (*path, cr)
+            arrive = s2 & rm.dst_of(z)
+            if not arrive.is_empty():
+                acc.setdefault((a, z), []).append(PathShare(npath, arrive))
+            for dev2, j in attach.get(z, ()):
+                if dev2 in vdev:
+                    continue
+                explore(a, dev2, j, s2, vdev | {dev2}, vzone | {z}, npath)
+
+    for zone in policy.zones:
+        a = zone.id
+        start = rm.src_of(a)
+        if start.is_empty():
+            continue
+        for dev, i in attach.get(a, ()):
+            explore(a, dev, i, start, frozenset({dev}), frozenset({a}), ())
+
+    for (a, b), shares in acc.items():
+        total = PacketSet.empty()
+        for sh in shares:
+            total = total | sh.packets
+        rm.cells[(a, b)] = Cell(a, b, total, tuple(shares))
+    for (a, d), shares in acc_local.items():
+        total = PacketSet.empty()
+        for sh in shares:
+            total = total | sh.packets
+        rm.local[(a, d)] = Cell(a, f"device:{d}", total, tuple(shares))
+
+    if routes:
+        rm.limitations.append(
+            "Static routes restrict which destinations leave each interface of a device that "
+            "declares routes (longest prefix; a zone attached to an interface counts as a "
+            "connected route); devices without routes may forward along any loop-free path.")
+    else:
+        rm.limitations.append(
+            "Reachability is a sound over-approximation (\"may reach\"): no routes are "
+            "declared, so every loop-free path of devices between two zones is assumed possible.")
+    rm.limitations.append(
+        "Only connection-initiating packets are analysed; return traffic of a permitted "
+        "connection is assumed to be allowed (stateful devices).")
+    rm.limitations.append(
+        "Address translation is not applied between devices; zones are matched on "
+        "pre-translation addresses as the parsers modelled them.")
+    return rm
