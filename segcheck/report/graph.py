@@ -39,8 +39,10 @@ from segcheck.errors import SegcheckError, UsageError
 from segcheck.outputs import write_output
 from segcheck.report.summary import (
     as_list,
+    assets_of,
     code_info,
     conduit_between,
+    conduit_unimplemented,
     fmt_level,
     fmt_sl,
     sorted_findings,
@@ -243,10 +245,11 @@ def _unimplemented_conduits(result: CheckResult, zones: set[str],
         if pair is None or pair[0] not in zones or pair[1] not in zones:
             continue
         a, b = pair
-        if "implemented_by" in row:
-            unimplemented = not as_list(row.get("implemented_by"))
-        else:
+        said = conduit_unimplemented(row)
+        if said is None:
             unimplemented = not any(edges.get(k, _Edge()).permitted for k in ((a, b), (b, a)))
+        else:
+            unimplemented = said
         if unimplemented:
             out.append((a, b, str(row.get("id", ""))))
     return sorted(out)
@@ -300,9 +303,8 @@ def _zone_label(row: dict[str, Any], findings: list[Finding], pivot_hosts: list[
     rows.extend(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{PIVOT_COLOUR}">pivot via '
                 f'{_h(host)}</FONT></TD></TR>' for host in pivot_hosts)
     if assets:
-        for aid in sorted(row.get("assets") or {}):
-            info = (row.get("assets") or {})[aid] or {}
-            role = info.get("role", "") if isinstance(info, dict) else ""
+        for aid, info in assets_of(row):
+            role = str(info.get("role") or "")
             rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="8">▪ {_h(aid)}'
                         f'{" (" + _h(role) + ")" if role else ""}</FONT></TD></TR>')
     return _Html('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'

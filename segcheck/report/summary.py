@@ -143,6 +143,14 @@ CODES: dict[str, CodeInfo] = {
         "A capture shows ICS discovery (ListIdentity, Modbus FC 43, BACnet Who-Is, "
         "interrogation) across zones.",
         "Block discovery across conduits; investigate the source.", "observed"),
+    "SC-PIVOT-PATH": CodeInfo(
+        "PivotPath", "Pivot chain from IT/external to OT through exposed hosts",
+        "Each hop of a chain IT -> host -> ... -> OT is permitted and every intermediate host "
+        "exposes a service that gives control of it (RDP, SSH, VNC, WinRM, SMB), so one "
+        "compromised credential walks into OT.",
+        "Break the chain: restrict the control services on the pivot hosts to named admin "
+        "stations, require MFA on them, and use disjoint protocols across the DMZ.",
+        "segmentation"),
     "SC-EXC-EXPIRED": CodeInfo(
         "ExpiredException", "Exception has expired",
         "A policy exception is past its expiry date; it no longer suppresses its finding.",
@@ -165,11 +173,26 @@ def code_info(code: str, findings: tuple[Finding, ...] = ()) -> CodeInfo:
     """The description of ``code``; unknown codes are described from their findings."""
     if code in CODES:
         return CODES[code]
+    catalogued = _catalogue().get(code)
+    if catalogued is not None:
+        title, remediation = catalogued
+        name = "".join(p.capitalize() for p in code.removeprefix("SC-").split("-")) or code
+        family = "observed" if code.startswith("SC-OBS-") else "segmentation"
+        return CodeInfo(name, title, title, remediation, family)
     title = next((f.title for f in findings if f.code == code and f.title), code)
     name = "".join(part.capitalize() for part in code.removeprefix("SC-").split("-")) or code
     family = "observed" if code.startswith("SC-OBS-") else "segmentation"
     return CodeInfo(name, title, title, next((f.remediation for f in findings
                                               if f.code == code and f.remediation), ""), family)
+
+
+def _catalogue() -> dict[str, tuple[str, str]]:
+    """code -> (title, remediation) from the analysis' standards catalogue, when present."""
+    try:
+        from segcheck.analysis.standards import catalogue
+    except ImportError:  # the analysis package is optional for rendering
+        return {}
+    return {c: (i.title, i.remediation) for c, i in catalogue().items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +329,29 @@ def conduit_between(row: dict[str, Any]) -> tuple[str, str] | None:
     if isinstance(b, list | tuple) and len(b) == 2:
         return str(b[0]), str(b[1])
     return None
+
+
+def assets_of(row: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A zone row's assets as sorted (id, info) pairs; rows carry either a list of
+    ``{"id", "role", "networks", ...}`` or a mapping id -> info."""
+    raw = row.get("assets") or ()
+    if isinstance(raw, dict):
+        items = [(str(k), dict(v) if isinstance(v, dict) else {}) for k, v in raw.items()]
+    else:
+        items = [(str(a.get("id", "")), dict(a)) for a in raw if isinstance(a, dict)]
+    return sorted(items)
+
+
+def conduit_unimplemented(row: dict[str, Any]) -> bool | None:
+    """True when no rule implements any flow of the conduit row, False when some rule does,
+    None when the row does not say (no ``implemented_by`` on the row or its flows)."""
+    flows = [f for f in as_list(row.get("flows")) if isinstance(f, dict)]
+    if "implemented_by" in row:
+        return not as_list(row.get("implemented_by"))
+    marked = [f for f in flows if "implemented_by" in f]
+    if not marked:
+        return None
+    return not any(as_list(f.get("implemented_by")) for f in marked)
 
 
 def as_list(value: Any) -> list[Any]:
