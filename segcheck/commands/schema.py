@@ -1,14 +1,20 @@
-"""`segcheck schema` — placeholder until its issue lands (see DESIGN.md §4 for the contract)."""
+"""`segcheck schema policy|topology` — the JSON Schema (draft 2020-12) of a file language."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from segcheck.errors import UsageError
+from segcheck.policy.schema import schema
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """Not implemented yet."""
-    raise UsageError("'segcheck schema' is not implemented yet")
+@click.command()
+@click.argument("kind", type=click.Choice(["policy", "topology"]))
+def command(kind: str) -> None:
+    """Print the JSON Schema (draft 2020-12) of the policy or topology language.
+
+    Point your editor's YAML language server at it, e.g.
+    `segcheck schema policy > policy.schema.json`.
+    """
+    click.echo(json.dumps(schema(kind), indent=2))
