@@ -195,6 +195,13 @@ def _services_label(services: set[str]) -> str:
     return ", ".join(ordered)
 
 
+def _codes_worst_first(findings: list[Finding]) -> list[str]:
+    worst: dict[str, int] = {}
+    for f in findings:
+        worst[f.code] = max(worst.get(f.code, -1), f.severity.rank)
+    return sorted(worst, key=lambda c: (-worst[c], c))
+
+
 def _edge_line(a: str, b: str, e: _Edge) -> str | None:
     label = _services_label(e.services)
     worst_v = _worst(e.violations)
@@ -202,7 +209,7 @@ def _edge_line(a: str, b: str, e: _Edge) -> str | None:
     tooltip_rules = "; ".join(sorted(e.rules)[:8])
     if worst_v is not None or (e.permitted and e.outside_policy):
         sev = worst_v or Severity.MEDIUM
-        codes = sorted({f.code for f in e.violations})
+        codes = _codes_worst_first(e.violations)
         extra = f"\n⚠ {codes[0]}" + (f" +{len(codes) - 1}" if len(codes) > 1 else "") \
             if codes else "\n⚠ outside policy"
         if e.observed or e.observed_flows:
@@ -223,7 +230,7 @@ def _edge_line(a: str, b: str, e: _Edge) -> str | None:
     if e.observed or e.observed_flows:
         obs_sev = _worst(e.observed)
         colour = SEVERITY_COLOURS[obs_sev] if obs_sev else OBSERVED_COLOUR
-        codes = sorted({f.code for f in e.observed})
+        codes = _codes_worst_first(e.observed)
         cls = "observed" + (f" sev-{obs_sev.value}" if obs_sev else "")
         return (f"  {_q(_node_id(a))} -> {_q(_node_id(b))} "
                 + _attrs(id=eid, color=colour, fontcolor=colour, penwidth="2.0",
