@@ -1,0 +1,485 @@
+"""Exact sets of connection-initiating packets.
+
+A ``PacketSet`` is a hash-consed interval decision diagram (``segcheck.engine.mdd``: the
+representation, its invariants and complexity are documented there) over the canonical
+packets of a ``Universe``: (ip version, protocol, dport, sport, ICMP type, ICMP code, dst,
+src), where fields that do not apply to the protocol are 0 (``segcheck.model.packet``).
+
+Semantics and invariants:
+
+- Every set is a subset of the universe's canonical packets; ``~a`` is the complement
+  *relative to them* (``universe - a``), never a set of impossible packets.
+- IPv4 and IPv6 never mix: the version is the first level, a v4 ``Match`` yields no v6
+  packet; a ``Match`` with ``family=None`` covers both.
+- Equality is semantic and O(1): the diagram is canonical, so equal sets are the same node.
+- Only ``new`` packets are modelled: a match whose ``states`` exclude ``new`` is empty.
+- Sets of different universes never mix (``ValueError``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from segcheck.engine import mdd
+from segcheck.engine.mdd import (
+    AND,
+    DIFF,
+    DPORT,
+    DST,
+    FALSE,
+    ICODE,
+    ITYPE,
+    OR,
+    PROTO,
+    SPORT,
+    SRC,
+    TRUE,
+    VERSION,
+    XOR,
+    Universe,
+)
+from segcheck.model import ranges as R
+from segcheck.model.packet import (
+    ICMP,
+    ICMPV6,
+    PORT_PROTOCOLS,
+    Packet,
+    icmp_protocol,
+    protocol_name,
+)
+from segcheck.model.rules import Match, Rule
+
+_PREFERRED = {VERSION: 0, PROTO: 6, DPORT: 0, SPORT: 49152, ITYPE: 8, ICODE: 0, DST: 0, SRC: 0}
+"""Values ``sample`` prefers digit by digit: IPv4, TCP, an ephemeral source port, echo."""
+_SUMMARY_PARTS = 4
+_SUMMARY_ITEMS = 4
+
+
+class PacketSet:
+    """An exact set of canonical ``new`` packets (see the module docstring)."""
+
+    __slots__ = ("_node", "_u")
+
+    def __init__(self, node: int, universe: Universe | None = None) -> None:
+        self._u = universe or mdd.default_universe()
+        self._node = node
+
+    # -- constructors ---------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, universe: Universe | None = None) -> PacketSet:
+        return cls(FALSE, universe)
+
+    @classmethod
+    def universe(cls, universe: Universe | None = None) -> PacketSet:
+        u = universe or mdd.default_universe()
+        return cls(u.canonical, u)
+
+    @classmethod
+    def from_match(cls, m: Match, universe: Universe | None = None) -> PacketSet:
+        """The new packets ``m`` matches (interface conditions must already be resolved)."""
+        u = universe or mdd.default_universe()
+        return cls(match_node(u, m), u)
+
+    @classmethod
+    def from_matches(cls, ms: Iterable[Match], universe: Universe | None = None) -> PacketSet:
+        u = universe or mdd.default_universe()
+        return cls(u.union_all(match_node(u, m) for m in ms), u)
+
+    @classmethod
+    def from_rule(cls, rule: Rule, universe: Universe | None = None) -> PacketSet:
+        """``union(matches) - union(excludes)``, new packets only."""
+        u = universe or mdd.default_universe()
+        return cls(rule_node(u, rule), u)
+
+    # -- algebra --------------------------------------------------------------------------
+
+    @property
+    def node(self) -> int:
+        """The diagram's root id (for engine internals)."""
+        return self._node
+
+    @property
+    def universe_of(self) -> Universe:
+        return self._u
+
+    def _same(self, other: PacketSet) -> Universe:
+        if self._u is not other._u:
+            raise ValueError("packet sets of different universes")
+        return self._u
+
+    def __or__(self, other: PacketSet) -> PacketSet:
+        u = self._same(other)
+        return PacketSet(u.apply(OR, self._node, other._node), u)
+
+    def __and__(self, other: PacketSet) -> PacketSet:
+        u = self._same(other)
+        return PacketSet(u.apply(AND, self._node, other._node), u)
+
+    def __sub__(self, other: PacketSet) -> PacketSet:
+        u = self._same(other)
+        return PacketSet(u.apply(DIFF, self._node, other._node), u)
+
+    def __xor__(self, other: PacketSet) -> PacketSet:
+        u = self._same(other)
+        return PacketSet(u.apply(XOR, self._node, other._node), u)
+
+    def __invert__(self) -> PacketSet:
+        return PacketSet(self._u.apply(DIFF, self._u.canonical, self._node), self._u)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PacketSet):
+            return NotImplemented
+        return self._u is other._u and self._node == other._node
+
+    def __hash__(self) -> int:
+        return hash((id(self._u), self._node))
+
+    def __le__(self, other: PacketSet) -> bool:
+        """Subset."""
+        u = self._same(other)
+        return u.apply(DIFF, self._node, other._node) == FALSE
+
+    def is_empty(self) -> bool:
+        return self._node == FALSE
+
+    def __bool__(self) -> bool:
+        return self._node != FALSE
+
+    def isdisjoint(self, other: PacketSet) -> bool:
+        return (self & other).is_empty()
+
+    def contains(self, p: Packet) -> bool:
+        if not self._u.in_range(p):
+            return False
+        return self._u.lookup(self._node, p) == TRUE
+
+    def __contains__(self, p: Packet) -> bool:
+        return self.contains(p)
+
+    def node_count(self) -> int:
+        return self._u.store.count(self._node)
+
+    # -- witnesses and descriptions -------------------------------------------------------
+
+    def sample(self) -> Packet | None:
+        """A deterministic witness (None when empty), preferring typical values: IPv4, TCP,
+        an ephemeral source port, the lowest destination port, host addresses."""
+        if self._node == FALSE:
+            return None
+        u = self._u
+        store = u.store
+        node = self._node
+        fam = 4
+        chosen: dict[int, int] = {}
+        while node >= 0:
+            lv = store.level[node]
+            f = u.field_of_level(lv)
+            if f == VERSION:
+                fam_digit = None
+            else:
+                fam_digit = next(d for d in u.digits(f, fam) if d[0] == lv)
+            width, shift = (1, 0) if fam_digit is None else (fam_digit[1], fam_digit[2])
+            want = (_PREFERRED[f] >> shift) & ((1 << width) - 1)
+            breaks, kids = store.breaks[node], store.kids[node]
+            starts = (0, *breaks)
+            pick = None
+            for i, k in enumerate(kids):
+                end = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
+                if k != FALSE and starts[i] <= want <= end:
+                    pick = (want, k)
+                    break
+            if pick is None:
+                i = next(i for i, k in enumerate(kids) if k != FALSE)
+                pick = (starts[i], kids[i])
+            chosen[lv] = pick[0]
+            if f == VERSION:
+                fam = 4 if pick[0] == 0 else 6
+            node = pick[1]
+        vals: list[int] = []
+        for f in range(len(mdd.FIELDS)):
+            v = 0
+            for lv, width, shift in u.digits(f, fam):
+                d = chosen.get(lv, (_PREFERRED[f] >> shift) & ((1 << width) - 1))
+                v |= d << shift
+            vals.append(v)
+        p = _packet(fam, vals)
+        for f in (DST, SRC):  # prefer a host address over the network address
+            if vals[f] & 1 == 0 and vals[f] < u.maximum(f, fam):
+                alt = list(vals)
+                alt[f] += 1
+                q = _packet(fam, alt)
+                if q is not None and self.contains(q):
+                    vals = alt
+                    p = q
+        assert p is not None, "sample() built an invalid packet"
+        assert self.contains(p), "sample() left its set"
+        return p
+
+    def to_matches(self) -> list[Match]:
+        """An exact cover of the set as ``Match`` boxes (for reports; not minimal)."""
+        return _to_matches(self._u, self._node)
+
+    def protocols_and_ports(self) -> list[tuple[int, R.Ranges]]:
+        """Each protocol with packets in the set and the union of their destination ports
+        (``()`` for protocols without ports)."""
+        u = self._u
+        out: dict[int, R.Ranges] = {}
+        for fam in (4, 6):
+            vnode = _follow(u, self._node, VERSION, fam, 0 if fam == 4 else 1)
+            for lo, hi, child in _partition(u, vnode, PROTO, fam):
+                if child == FALSE:
+                    continue
+                for proto in range(lo, hi + 1):
+                    ports: R.Ranges = ()
+                    if proto in PORT_PROTOCOLS:
+                        ports = R.normalize(
+                            (a, b) for a, b, c in _partition(u, child, DPORT, fam) if c != FALSE
+                        )
+                    prev = out.get(proto, ())
+                    out[proto] = R.normalize(prev + ports)
+        return sorted(out.items())
+
+    def summary(self) -> str:
+        """A short human description: "tcp/502,3389 from 10.10.0.0/16 to 10.40.1.0/24"."""
+        if self._node == FALSE:
+            return "nothing"
+        if self._node == self._u.canonical:
+            return "any"
+        parts = [describe_match(m, self._u) for m in self.to_matches()]
+        text = "; ".join(parts[:_SUMMARY_PARTS])
+        if len(parts) > _SUMMARY_PARTS:
+            text += f"; (+{len(parts) - _SUMMARY_PARTS} more)"
+        return text
+
+    def __repr__(self) -> str:
+        return f"PacketSet({self.summary()})"
+
+
+# -- building nodes -------------------------------------------------------------------------
+
+
+def match_node(u: Universe, m: Match) -> int:
+    """The diagram of the new packets a match covers (interface conditions not allowed)."""
+    if m.in_iface or m.out_iface:
+        raise ValueError("interface conditions must be resolved (Filter.specialize) first")
+    if not m.matches_new() or m.is_empty:
+        return FALSE
+    cons = {
+        f: value
+        for f, value in (
+            (PROTO, m.protocols), (DPORT, m.dports), (SPORT, m.sports), (ITYPE, m.icmp_types),
+            (ICODE, m.icmp_codes), (DST, m.dst), (SRC, m.src),
+        )
+        if value is not None
+    }
+    out = FALSE
+    for fam in (4, 6) if m.family is None else (m.family,):
+        out = u.apply(OR, out, u.box(fam, cons))
+    return u.apply(AND, out, u.canonical)
+
+
+def rule_node(u: Universe, rule: Rule) -> int:
+    pos = u.union_all(match_node(u, m) for m in rule.matches)
+    if pos == FALSE or not rule.excludes:
+        return pos
+    return u.apply(DIFF, pos, u.union_all(match_node(u, m) for m in rule.excludes))
+
+
+def _packet(fam: int, vals: list[int]) -> Packet | None:
+    try:
+        return Packet(fam, vals[SRC], vals[DST], vals[PROTO], vals[SPORT], vals[DPORT],
+                      vals[ITYPE], vals[ICODE])
+    except ValueError:
+        return None
+
+
+# -- reading diagrams field by field --------------------------------------------------------
+
+
+def _partition(u: Universe, node: int, f: int, fam: int) -> list[tuple[int, int, int]]:
+    """Field ``f``'s values as maximal intervals, each with the node below the field."""
+    digits = u.digits(f, fam)
+    store = u.store
+    end_level = digits[-1][0]
+    out: list[tuple[int, int, int]] = []
+
+    def walk(n: int, idx: int, base: int) -> None:
+        if idx == len(digits) or store.lvl(n) > end_level:
+            span = 0 if idx == len(digits) else (1 << (digits[idx][1] + digits[idx][2])) - 1
+            out.append((base, base + span, n))
+            return
+        lv, width, shift = digits[idx]
+        if store.level[n] != lv:  # this digit is skipped: every value leads to n
+            for d in range(1 << width):
+                walk(n, idx + 1, base | (d << shift))
+            return
+        breaks, kids = store.breaks[n], store.kids[n]
+        for i, k in enumerate(kids):
+            lo = 0 if i == 0 else breaks[i - 1]
+            hi = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
+            if idx + 1 == len(digits) or store.lvl(k) > end_level:
+                out.append((base | (lo << shift), base | (hi << shift) | ((1 << shift) - 1), k))
+            else:
+                for d in range(lo, hi + 1):
+                    walk(k, idx + 1, base | (d << shift))
+
+    walk(node, 0, 0)
+    merged: list[tuple[int, int, int]] = []
+    for lo, hi, k in out:
+        if merged and merged[-1][2] == k and merged[-1][1] + 1 == lo:
+            merged[-1] = (merged[-1][0], hi, k)
+        else:
+            merged.append((lo, hi, k))
+    return merged
+
+
+def _follow(u: Universe, node: int, f: int, fam: int, value: int) -> int:
+    """The node below field ``f`` on the path where the field equals ``value``."""
+    from bisect import bisect_right
+
+    store = u.store
+    for lv, width, shift in u.digits(f, fam):
+        if node >= 0 and store.level[node] == lv:
+            d = (value >> shift) & ((1 << width) - 1)
+            node = store.kids[node][bisect_right(store.breaks[node], d)]
+    return node
+
+
+def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
+    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped."""
+    by: dict[int, list[tuple[int, int]]] = {}
+    for lo, hi, k in _partition(u, node, f, fam):
+        if k != FALSE:
+            by.setdefault(k, []).append((lo, hi))
+    return [(R.normalize(v), k) for k, v in by.items()]
+
+
+def _to_matches(u: Universe, root: int) -> list[Match]:
+    raw: list[dict[str, object]] = []
+    for fam in (4, 6):
+        top = _follow(u, root, VERSION, fam, 0 if fam == 4 else 1)
+        if top == FALSE:
+            continue
+        icmp = ICMP if fam == 4 else ICMPV6
+        for protos, pnode in _groups(u, top, PROTO, fam):
+            classes = (
+                ("ports", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
+                                      if p in PORT_PROTOCOLS)),
+                ("icmp", R.intersect(protos, R.single(icmp))),
+                ("other", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
+                                      if p not in PORT_PROTOCOLS and p != icmp)),
+            )
+            for kind, ps in classes:
+                if not ps:
+                    continue
+                # pnode is the same for every protocol of the group, so any of them works
+                rows: list[tuple[dict[str, object], int]] = [({}, pnode)]
+                for f, name, applies in (
+                    (DPORT, "dports", kind == "ports"), (SPORT, "sports", kind == "ports"),
+                    (ITYPE, "icmp_types", kind == "icmp"), (ICODE, "icmp_codes", kind == "icmp"),
+                    (DST, "dst", True), (SRC, "src", True),
+                ):
+                    nxt: list[tuple[dict[str, object], int]] = []
+                    for cons, n in rows:
+                        if not applies:
+                            nxt.append((cons, _follow(u, n, f, fam, 0)))
+                            continue
+                        for rs, k in _groups(u, n, f, fam):
+                            full = rs == ((0, u.maximum(f, fam)),)
+                            nxt.append(({**cons, name: None if full else rs}, k))
+                    rows = nxt
+                for cons, n in rows:
+                    if n == TRUE:
+                        raw.append({"family": fam, "protocols": ps, **cons})
+    return _merge_matches(u, raw)
+
+
+def _merge_matches(u: Universe, raw: list[dict[str, object]]) -> list[Match]:
+    """Join rows differing only in protocol, then only in family, into fewer matches."""
+    keys = ("family", "src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
+    by_rest: dict[tuple[object, ...], R.Ranges] = {}
+    for row in raw:
+        k = tuple(row.get(name) for name in keys)
+        protos = row["protocols"]
+        assert isinstance(protos, tuple)
+        by_rest[k] = R.normalize(by_rest.get(k, ()) + protos)
+    all_protos = R.normalize((p, p) for p in u.protocol_list())
+    rows: list[dict[str, object]] = []
+    for k, protos in by_rest.items():
+        row = dict(zip(keys, k, strict=True))
+        row["protocols"] = None if protos == all_protos else protos
+        rows.append(row)
+    by_family: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        k = tuple(row.get(n) for n in ("src", "dst", "sports", "dports", "icmp_types",
+                                        "icmp_codes", "protocols"))
+        by_family.setdefault(k, []).append(row)
+    out: list[Match] = []
+    for group in by_family.values():
+        both = {row["family"] for row in group} == {4, 6}
+        plain = group[0]["src"] is None and group[0]["dst"] is None
+        plain = plain and group[0]["icmp_types"] is None and group[0]["icmp_codes"] is None
+        if both and plain:
+            group = [{**group[0], "family": None}]
+        out.extend(Match(**row) for row in group)  # type: ignore[arg-type]
+    return out
+
+
+# -- human descriptions ---------------------------------------------------------------------
+
+
+def _list(items: list[str]) -> str:
+    if len(items) > _SUMMARY_ITEMS:
+        return ",".join(items[:_SUMMARY_ITEMS]) + f",…(+{len(items) - _SUMMARY_ITEMS})"
+    return ",".join(items)
+
+
+def _ports(rs: R.Ranges) -> str:
+    return _list([str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in rs])
+
+
+def _addresses(rs: R.Ranges | None, family: int | None, u: Universe) -> str:
+    real = (u.v4_bits, u.v6_bits) == (32, 128)
+    if rs is None:
+        if family is None:
+            return "any"
+        if real:
+            return "0.0.0.0/0" if family == 4 else "::/0"
+        return f"any{family}"
+    if real:
+        nets = R.to_networks(rs, family or 4)
+        return _list([str(n) for n in nets])
+    return _list([str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in rs])
+
+
+def describe_match(m: Match, u: Universe | None = None) -> str:
+    """One match as "tcp/502 from 10.0.0.0/8 to 10.40.1.0/24" (interfaces not shown)."""
+    u = u or mdd.default_universe()
+    if m.protocols is None:
+        service = "any"
+    else:
+        names = [protocol_name(p) for lo, hi in m.protocols for p in range(lo, hi + 1)]
+        service = _list(names)
+        if m.dports is not None:
+            service += "/" + _ports(m.dports)
+        if m.sports is not None:
+            service += f" sport {_ports(m.sports)}"
+        if m.icmp_types is not None:
+            service += f" type {_ports(m.icmp_types)}"
+        if m.icmp_codes is not None:
+            service += f" code {_ports(m.icmp_codes)}"
+    src = _addresses(m.src, m.family, u)
+    dst = _addresses(m.dst, m.family, u)
+    text = service
+    if m.src is not None or m.dst is not None or m.family is not None:
+        text += f" from {src} to {dst}"
+    return text
+
+
+def network_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    return str(net)
+
+
+__all__ = ["PacketSet", "describe_match", "icmp_protocol", "match_node", "rule_node"]
