@@ -285,9 +285,10 @@ class Analyzer:
             if rule.synthetic or not any(m.matches_new() for m in rule.matches):
                 continue  # state-only rules (ESTABLISHED/INVALID) never see new packets
             code = "SC-SHADOWED" if "shadowed" in states else "SC-REDUNDANT"
-            covers = sorted({c for _, cov, _ in items for c in cov})
+            # only earlier rules count: of two duplicates, the later one is the redundant one
+            covers = sorted({c for _, cov, _ in items for c in cov if c < key[2]})
             if not covers:
-                continue  # matches nothing on its own (empty match): not an ordering anomaly
+                continue  # nothing earlier covers it (empty match, or a later duplicate)
             ev = [Evidence(dev, rule.span, rule.name or (rule.span.text or ""),
                            rule.action.value)]
             ev += [Evidence(dev, flt.rules[c].span,

@@ -76,6 +76,11 @@ def merge_devices(name: str, parts: list[Device]) -> tuple[Device, list[Diagnost
         return parts[0], []
     diags: list[Diagnostic] = []
     fams: list[set[int]] = [{f for f in _families(d) if f is not None} for d in parts]
+    unknown = [k for k, f in enumerate(fams) if not f]
+    known = set().union(*fams)
+    if len(parts) == 2 and len(unknown) == 1 and len(known) == 1:
+        # an export without a single rule (e.g. an empty ip6tables-save): the other family
+        fams[unknown[0]] = {4, 6} - known
     split = all(len(f) == 1 for f in fams) and len({next(iter(f)) for f in fams}) == len(parts)
     if not split:
         diags.append(Diagnostic(
