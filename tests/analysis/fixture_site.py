@@ -133,7 +133,7 @@ def _strip_marks(text: str) -> tuple[str, list[int]]:
 def write_site(tmp: Path, case: Case, *, bad: bool) -> tuple[Path, Path, tuple[str, int] | None]:
     """Write the policy/topology/exports; return (policy, topology, (file, line) marked)."""
     tmp.mkdir(parents=True, exist_ok=True)
-    pol = dict(attack_version="19", extra_conduits="", exceptions="")
+    pol = {"attack_version": "19", "extra_conduits": "", "exceptions": ""}
     pol.update(case.policy if bad else case.clean_policy)
     conduit_rules = CONDUIT_RULES.splitlines(keepends=True)
     if bad and case.drop_conduit_rule is not None:

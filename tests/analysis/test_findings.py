@@ -52,11 +52,13 @@ def check_witness(analysis: object, f: Finding) -> None:
                                 ci, ce = dev.context(i), dev.context(e)
                                 if any(m.iface_ok(ci, ce) for m in rule.matches):
                                     _, decider = flt.decide(w, "new", ci, ce)
-                                    assert decider is not None and decider.span != rule.span
+                                    assert decider is not None
+                                    assert decider.span != rule.span
                     return
         pytest.fail("shadowed rule not found")
     if f.code == "SC-IPV6-GAP" and w.version == 6:
-        dev = site.devices[f.evidence[0].device] if f.evidence else next(iter(site.devices.values()))
+        dev = (site.devices[f.evidence[0].device] if f.evidence
+               else next(iter(site.devices.values())))
         td = next(t for t in site.topology.devices if t.id == dev.name)
         ok = False
         for i, zi in td.interfaces.items():
@@ -68,7 +70,8 @@ def check_witness(analysis: object, f: Finding) -> None:
                     ok = True
         assert ok, f"no crossing from {f.src_zone} forwards {w}"
         return
-    assert src is not None and src[0] == f.src_zone, (w, src, f.src_zone)
+    assert src is not None
+    assert src[0] == f.src_zone, (w, src, f.src_zone)
     ex = explain(site, w)
     if f.code == "SC-PIVOT-PATH" and ex.dst_zone == f.src_zone:
         return  # a same-LAN first hop to a bridging host crosses no firewall
@@ -77,7 +80,8 @@ def check_witness(analysis: object, f: Finding) -> None:
         assert ex.dst_device == f.dst_zone.split(":", 1)[1]
     elif f.code not in ("SC-DMZ-TRANSIT", "SC-PIVOT-PATH"):
         dst = site.policy.resolve(w.dst_ip)
-        assert dst is not None and dst[0] == f.dst_zone, (w, dst, f.dst_zone)
+        assert dst is not None
+        assert dst[0] == f.dst_zone, (w, dst, f.dst_zone)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
@@ -95,7 +99,8 @@ def test_misconfiguration_is_found(tmp_path: Path, case: Case) -> None:
         assert (f.src_zone, f.dst_zone) == (case.src, case.dst)
     info = catalogue()[case.code]
     assert f.severity.rank >= info.severity.rank or f.code == "SC-REDUNDANT"
-    assert f.remediation and f.title
+    assert f.remediation
+    assert f.title
     if f.witness is not None:
         check_witness(analysis, f)
     elif case.where != "policy.yaml":
@@ -122,7 +127,8 @@ def test_exception_suppresses_exactly_its_pair(tmp_path: Path) -> None:
     assert [f.suppressed_by for f in unauth] == ["EXC-7"]
     # the same object under another code is not suppressed
     bypass = [f for f in result.findings if f.code == "SC-DMZ-BYPASS"]
-    assert bypass and all(f.object == "z-it->z-ot" and f.suppressed_by is None for f in bypass)
+    assert bypass
+    assert all(f.object == "z-it->z-ot" and f.suppressed_by is None for f in bypass)
     doc = json.loads(json_format.render(result))
     assert any(f["suppressed_by"] == "EXC-7" for f in doc["findings"])
     assert "suppressed by EXC-7" in text.render(result)
@@ -135,9 +141,12 @@ def test_exception_suppresses_exactly_its_pair(tmp_path: Path) -> None:
 def test_attack_version_pins_unauthorized_message_technique() -> None:
     v19 = standards_for("SC-OBS-DANGEROUS-OP", "19")["attack_ics"]
     v18 = standards_for("SC-OBS-DANGEROUS-OP", "18")["attack_ics"]
-    assert "T1692.001" in v19 and "T0855" not in v19
-    assert "T0855" in v18 and "T1692.001" not in v18
-    assert "T0843" in v19 and "T0843" in v18
+    assert "T1692.001" in v19
+    assert "T0855" not in v19
+    assert "T0855" in v18
+    assert "T1692.001" not in v18
+    assert "T0843" in v19
+    assert "T0843" in v18
 
 
 def test_every_emitted_code_is_in_the_catalogue() -> None:
