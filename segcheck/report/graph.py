@@ -79,6 +79,7 @@ NON_PATH_FAMILIES = frozenset({"hygiene", "governance"})
 """Finding families that do not make an edge a violation (rule hygiene, paperwork)."""
 
 MAX_EDGE_SERVICES = 4
+ANY_THRESHOLD = 40
 
 
 class GraphvizMissing(UsageError):
@@ -167,12 +168,12 @@ def _collect_edges(result: CheckResult, zones: set[str]) -> dict[tuple[str, str]
             continue
         e = edge(cell.src_zone, cell.dst_zone)
         e.permitted = True
-        e.services.update(cell.services or ("?",))
+        e.services.update(cell.services)
         e.outside_policy |= not cell.allowed_by_policy
         e.rules.update(str(r.span) for r in cell.rules)
     for f in result.active_findings():
         a, b = f.src_zone, f.dst_zone
-        if not a or not b or a == b or f.severity is Severity.INFO:
+        if not a or not b or a == b or f.severity is Severity.INFO or _is_pivot(f):
             continue
         family = code_info(f.code, result.findings).family
         if family in NON_PATH_FAMILIES:
@@ -189,10 +190,26 @@ def _collect_edges(result: CheckResult, zones: set[str]) -> dict[tuple[str, str]
 
 
 def _services_label(services: set[str]) -> str:
-    ordered = sorted(services)
+    """Port services first, then other protocols; a set covering (nearly) every protocol is
+    "any" (the analysis lists up to ``ANY_THRESHOLD`` labels and cuts the rest)."""
+    if "any" in services or len(services) >= ANY_THRESHOLD:
+        return "any"
+    ordered = sorted(s for s in services if s != "?")
+    ordered.sort(key=lambda x: ("/" not in x, x))
     if len(ordered) > MAX_EDGE_SERVICES:
         return ", ".join(ordered[:MAX_EDGE_SERVICES]) + f" +{len(ordered) - MAX_EDGE_SERVICES}"
     return ", ".join(ordered)
+
+
+def _is_pivot(f: Finding) -> bool:
+    """A multi-hop finding through a host: drawn as a pivot overlay, not as a direct edge."""
+    return any(h.kind == "host" for h in f.path)
+
+
+def short_service(service: str) -> str:
+    """``tcp/3389 from 10.0.0.0/8 to ...`` -> ``tcp/3389`` (hop labels stay short)."""
+    head = service.split(" from ", 1)[0].split(" to ", 1)[0].strip()
+    return head if len(head) <= 24 else head[:23] + "…"
 
 
 def _codes_worst_first(findings: list[Finding]) -> list[str]:
@@ -216,7 +233,7 @@ def _edge_line(a: str, b: str, e: _Edge) -> str | None:
             extra += " · observed"
         return (f"  {_q(_node_id(a))} -> {_q(_node_id(b))} "
                 + _attrs(id=eid, color=SEVERITY_COLOURS[sev], fontcolor=SEVERITY_COLOURS[sev],
-                         penwidth="2.6", style="solid", label=(label or "?") + extra,
+                         penwidth="2.6", style="solid", label=(label + extra).strip(),
                          constraint="false", weight="1",
                          tooltip=f"{a} → {b}: permitted outside policy ({sev.value}); "
                                  f"{', '.join(codes)} {tooltip_rules}".strip(),
@@ -263,28 +280,42 @@ def _unimplemented_conduits(result: CheckResult, zones: set[str],
 
 
 def _pivots(result: CheckResult, zones: set[str]) -> tuple[list[str], set[tuple[str, str]]]:
-    """DOT lines of pivot overlays, and the (zone, host) pairs of pivot hosts."""
-    lines: list[str] = []
+    """DOT lines of pivot overlays (one edge per zone pair, listing the pivot paths that use
+    it), and the (zone, host) pairs of pivot hosts. Paths are numbered in finding order."""
+    hops: dict[tuple[str, str], dict[str, set[Any]]] = {}
     hosts: set[tuple[str, str]] = set()
     n = 0
     for f in sorted_findings(result.active_findings()):
-        if not f.path or not any(h.kind == "host" for h in f.path):
+        if not _is_pivot(f):
             continue
         n += 1
-        for i, hop in enumerate(f.path):
+        for hop in f.path:
             if hop.kind == "host":
                 hosts.add((hop.src_zone, hop.name))
                 continue
             if hop.src_zone == hop.dst_zone or hop.src_zone not in zones \
                     or hop.dst_zone not in zones:
                 continue
-            lines.append(
-                f"  {_q(_node_id(hop.src_zone))} -> {_q(_node_id(hop.dst_zone))} "
-                + _attrs(id=f"pivot:{n}:{i}", color=PIVOT_COLOUR, fontcolor=PIVOT_COLOUR,
-                         penwidth="4", style="bold", arrowhead="vee", constraint="false",
-                         label=f"pivot {n}: {hop.service}".strip(),
-                         tooltip=f"pivot path {n} ({f.code}): hop {i + 1} via {hop.name}",
-                         **{"class": "pivot"}) + ";")
+            entry = hops.setdefault((hop.src_zone, hop.dst_zone),
+                                    {"paths": set(), "services": set(), "via": set()})
+            entry["paths"].add(n)
+            if hop.service:
+                entry["services"].add(short_service(hop.service))
+            entry["via"].add(f.object or f.code)
+    lines = []
+    for (a, b), entry in sorted(hops.items()):
+        nums = sorted(entry["paths"])
+        shown = ",".join(str(x) for x in nums[:6]) + ("…" if len(nums) > 6 else "")
+        label = f"pivot {shown}"
+        if entry["services"]:
+            label += ": " + _services_label(entry["services"])
+        lines.append(
+            f"  {_q(_node_id(a))} -> {_q(_node_id(b))} "
+            + _attrs(id=f"pivot:{a}->{b}", color=PIVOT_COLOUR, fontcolor=PIVOT_COLOUR,
+                     penwidth="3.5", style="bold", arrowhead="vee", constraint="false",
+                     label=label,
+                     tooltip="pivot paths: " + "; ".join(sorted(entry["via"]))[:600],
+                     **{"class": "pivot"}) + ";")
     return lines, hosts
 
 
