@@ -98,7 +98,8 @@ def _finding_view(f: Finding, n: int, base: str | None) -> dict[str, Any]:
         "loc": location(f, base), "witness": str(f.witness) if f.witness else "",
         "evidence": [_ev_row(e, base) for e in f.evidence],
         "hops": [{"kind": h.kind, "name": h.name, "src": h.src_zone, "dst": h.dst_zone,
-                  "service": h.service, "rules": [_ev_row(e, base) for e in h.evidence]}
+                  "service": h.service, "short": graph.short_service(h.service),
+                  "rules": [_ev_row(e, base) for e in h.evidence]}
                  for h in f.path],
         "observed": f.observed, "observed_window": (
             f"{_ts(f.observed.first_seen)} – {_ts(f.observed.last_seen)}"
@@ -217,6 +218,30 @@ def _traceability(result: CheckResult, base: str | None) -> dict[str, Any]:
             "hygiene": hygiene, "unused": unused}
 
 
+def service_tokens(service: str) -> set[str]:
+    """``tcp/443,3389 from … to …`` -> {"tcp/443", "tcp/3389"}; "any" -> {"any"}. Used to
+    judge whether two hops share a protocol (ranges compare as written: a conservative
+    approximation that can miss an overlap between two different ranges)."""
+    head = graph.short_service(service).rstrip("…").strip()
+    out: set[str] = set()
+    for part in head.replace(";", " ").split():
+        proto, _, ports = part.partition("/")
+        if not ports:
+            out.add(proto.rstrip(","))
+            continue
+        out.update(f"{proto}/{p}" for p in ports.split(",") if p)
+    return out
+
+
+def _shared(a: str, b: str) -> set[str]:
+    ta, tb = service_tokens(a), service_tokens(b)
+    if "any" in ta:
+        return tb or {"any"}
+    if "any" in tb:
+        return ta
+    return ta & tb
+
+
 def _paths(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for v in views:
@@ -230,8 +255,10 @@ def _paths(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             before = next((x for x in reversed(hops[:i]) if x["kind"] != "host"), None)
             after = next((x for x in hops[i + 1:] if x["kind"] != "host"), None)
-            if before and after and before["service"] and before["service"] == after["service"]:
-                same.append(f"{h['name']}: {before['service']}")
+            if before and after and before["service"] and after["service"]:
+                common = _shared(before["service"], after["service"])
+                if common:
+                    same.append(f"{h['name']}: {', '.join(sorted(common))}")
         out.append({**v, "terminates": hosts[-1] if hosts else f"{v['dst']} (no DMZ host)",
                     "disjoint": "n/a (no pivot host)" if not hosts else (
                         "no — same protocol on both sides (" + "; ".join(same) + ")"
