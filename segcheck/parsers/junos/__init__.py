@@ -1,0 +1,184 @@
+"""Juniper JunOS (SRX security policies and stateless firewall filters) -> ``Device``.
+
+Input: ``show configuration`` in curly-brace form or ``| display set`` form (``lexer``
+flattens both to full-path statements, ``inactive:``/``deactivate`` marking disabled parts).
+
+The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``srx``):
+
+- Stateful? SRX security policies are stateful (we analyse new sessions); firewall filters
+  are stateless (``tcp-established`` matches no new packet).
+- Implicit behaviour, explicit: each firewall filter ends in an implicit discard
+  (``default_action``); SRX policies end in ``default-policy`` (deny-all unless
+  ``permit-all``). A family without a filter on an interface is not filtered by it: each
+  interface-direction filter ``"<ifd>.<unit> input|output"`` combines the ``inet`` and
+  ``inet6`` filters (``input-list`` chains them, one implicit discard at the end) with a
+  synthetic permit for a family without a filter. Filters on ``lo0`` are local stages
+  (traffic to the routing engine); every other binding is a forward stage on its unit.
+- The SRX policy filter ``security-policy`` is a forward stage for every packet; its rules
+  carry zone conditions, so packets on interfaces in no zone meet the default policy.
+- Empty address list: a policy without ``source-address`` is ``any``; an address-set
+  without members matches nothing. ICMP vs ICMPv6: ``icmp``/``icmp-type`` in ``inet``,
+  ``icmp6``/``icmpv6`` and ``icmp-type`` in ``inet6``. Names vs numbers: ``tables``.
+- Filter keys in ``Device.filters``: ``inet:<name>``, ``inet6:<name>``, ``security-policy``
+  and the interface-direction filters.
+- Not modelled (diagnostics): configuration groups (``apply-groups``), ``insert`` ordering
+  in set format, ``firewall family`` other than inet/inet6, policies to ``junos-host``,
+  schedulers, dynamic applications, match conditions outside the box model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from segcheck.errors import ConfigParseError
+from segcheck.model.device import Device, Interface, Stage
+from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
+from segcheck.model.source import Level, SourceSpan
+from segcheck.parsers.junos import filters as F
+from segcheck.parsers.junos import srx as S
+from segcheck.parsers.junos import values as V
+from segcheck.parsers.junos.lexer import Statement, is_set_format, statements
+
+VENDOR = V.VENDOR
+
+_SET_STRONG = re.compile(
+    r"^set (security (zones|policies|address-book|nat)|firewall (family|filter)|"
+    r"applications application|interfaces \S+ unit \d+)", re.M)
+_SET_WEAK = re.compile(r"^set (system host-name|version |routing-options|protocols |"
+                       r"policy-options)", re.M)
+_BRACE_TOP = re.compile(
+    r"^(?:replace: |inactive: )?(security|firewall|interfaces|system|policy-options|"
+    r"applications|routing-options|protocols|groups|snmp)\s*\{", re.M)
+
+
+def detect(text: str) -> int:
+    head = text[:200_000]
+    if is_set_format(head):
+        if _SET_STRONG.search(head):
+            return 90
+        return 70 if _SET_WEAK.search(head) else 0
+    tops = {m.group(1) for m in _BRACE_TOP.finditer(head)}
+    if not tops or re.search(r"^\s*config\s*\{", head, re.M):
+        return 0
+    if tops & {"security", "firewall", "interfaces", "applications"}:
+        return 85
+    return 60
+
+
+_SET_VERBS_UNSUPPORTED = {"insert", "rename", "copy", "edit", "top", "up", "annotate", "wildcard"}
+
+
+def parse(text: str, path: str, *, name: str | None = None) -> Device:
+    """Parse a JunOS configuration (either display format) into a ``Device``."""
+    if "\x00" in text[:4096]:
+        raise ConfigParseError("binary file, not a JunOS configuration", SourceSpan(path, 1))
+    ctx = V.Ctx(path)
+    stmts = statements(text)
+    hostname = None
+    for st in stmts:
+        if st.words[:1] and st.words[0] in _SET_VERBS_UNSUPPORTED:
+            ctx.diag(Level.UNSUPPORTED, f"'{st.words[0]}' lines are not applied", st, "verb")
+        elif st.words[:1] == ("groups",) and any(
+                k in st.words[2:3] for k in ("security", "firewall", "interfaces")):
+            ctx.diag(Level.UNSUPPORTED, "configuration groups are not expanded", st, "groups")
+        elif st.words[:2] == ("system", "host-name") and len(st.words) >= 3:
+            hostname = st.words[2]
+    fdefs, prefix_lists = F.collect(stmts, ctx)
+    filters: dict[str, Filter] = {}
+    for fd in fdefs.values():
+        f = F.convert(fd, prefix_lists, ctx)
+        filters[f.name] = f
+    interfaces, forward, local = _bindings(stmts, filters, ctx)
+    s = S.collect(stmts, ctx)
+    for zone, members in s.zones.items():
+        for unit, st in members:
+            old = interfaces.get(unit)
+            interfaces[unit] = Interface(unit, zone, old.addresses if old else (), ctx.span(st))
+    if s.present:
+        sf = S.convert(s, ctx)
+        filters[sf.name] = sf
+        forward.append(Stage(sf.name))
+    return Device(
+        name=name or hostname or path, vendor=VENDOR, path=path, filters=filters,
+        forward=tuple(forward), local=tuple(local), interfaces=interfaces, nat=tuple(s.nat),
+        diagnostics=tuple(ctx.diags),
+    )
+
+
+def _bindings(stmts: list[Statement], filters: dict[str, Filter], ctx: V.Ctx
+              ) -> tuple[dict[str, Interface], list[Stage], list[Stage]]:
+    """Interface units, their addresses and their filter stages."""
+    binds: dict[tuple[str, str], dict[int, tuple[list[str], Statement]]] = {}
+    addrs: dict[str, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]] = {}
+    first: dict[str, Statement] = {}
+    for st in stmts:
+        w = st.words
+        if w[:1] != ("interfaces",) or len(w) < 7 or w[2] != "unit" or w[4] != "family":
+            if w[:2] == ("interfaces", "interface-range") and "filter" in w:
+                ctx.diag(Level.UNSUPPORTED, "filters on interface-range not modelled", st,
+                         "interface-range")
+            continue
+        if st.inactive:
+            continue
+        unit = f"{w[1]}.{w[3]}"
+        first.setdefault(unit, st)
+        fam = F.FAMILIES.get(w[5])
+        if fam is None:
+            continue
+        if w[6] == "address" and len(w) >= 8:
+            try:
+                addrs.setdefault(unit, []).append(ipaddress.ip_interface(w[7]))
+            except ValueError:
+                ctx.diag(Level.WARNING, "interface address not understood", st, "interface")
+        elif w[6] == "filter" and len(w) >= 9:
+            kind, fname = w[7], w[8]
+            direction = "input" if kind.startswith("input") else "output"
+            if kind not in ("input", "output", "input-list", "output-list"):
+                ctx.diag(Level.UNSUPPORTED, f"filter {kind} not modelled", st, "filter")
+                continue
+            slot = binds.setdefault((unit, direction), {})
+            names, _ = slot.get(fam, ([], st))
+            if kind.endswith("-list"):
+                # a list replaces a single filter given before it (and vice versa)
+                names = names if slot.get(fam, ([], st))[1].words[7].endswith("-list") else []
+                names = [*names, fname]
+            else:
+                names = [fname]
+            slot[fam] = (names, st)
+    interfaces = {u: Interface(u, None, tuple(addrs.get(u, ())), ctx.span(st))
+                  for u, st in first.items()}
+    forward: list[Stage] = []
+    local: list[Stage] = []
+    for (unit, direction), fams in binds.items():
+        rules: list[Rule] = []
+        for fam in (4, 6):
+            family = "inet" if fam == 4 else "inet6"
+            if fam not in fams:
+                rules.append(Rule(Action.PERMIT, (Match(family=fam),), ctx.span(first[unit]),
+                                  name=f"no {family} filter", synthetic=True,
+                                  detail=f"no family {family} filter {direction}"))
+                continue
+            names, st = fams[fam]
+            for fname in names:
+                f = filters.get(f"{family}:{fname}")
+                if f is None:
+                    ctx.diag(Level.ERROR, f"undefined filter {fname}", st, "undefined")
+                    continue
+                rules.extend(f.rules)
+            rules.append(Rule(Action.DENY, (Match(family=fam),), ctx.span(st),
+                              name="implicit discard", synthetic=True,
+                              detail=f"implicit discard at the end of the {family} filter"))
+        key = f"{unit} {direction}"
+        filters[key] = Filter(key, tuple(rules), Action.DENY)
+        ifd, _, u = unit.partition(".")
+        cond = IfaceMatch(names=(unit, ifd) if u == "0" else (unit,))
+        if ifd == "lo0":
+            if direction == "input":
+                local.append(Stage(key))
+        elif direction == "input":
+            forward.append(Stage(key, ingress=cond))
+            local.append(Stage(key, ingress=cond))
+        else:
+            forward.append(Stage(key, egress=cond))
+    return interfaces, forward, local
