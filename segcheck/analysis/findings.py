@@ -484,13 +484,19 @@ class Analyzer:
             self.finding("SC-IPV6-GAP", f"{a}->{b}: {why}", src=a, dst=b, offending=offending,
                          evidence=self.pair_evidence(a, b, offending), obj=f"{a}->{b}")
 
+    def _v6_scope(self, zone: str, side: str) -> PacketSet:
+        v6 = family_set(6)
+        if 6 not in self.reach.spaces.get(zone, {}):
+            return v6
+        return v6 & (self.reach.src_of(zone) if side == "src" else self.reach.dst_of(zone))
+
     def ipv6_hops(self) -> None:
         """Per device crossing between zones of a governed pair: IPv6 services the crossing
         forwards that its IPv4 filtering does not (hosts get IPv6 addresses the policy may not
         list — SLAAC, link-local — so this compares crossings, not zone cells)."""
         if not self.policy.global_rules.ipv6_parity:
             return
-        v4, v6 = family_set(4), family_set(6)
+        v4 = family_set(4)
         for td in self.topology.devices:
             if td.id not in self.devices:
                 continue
@@ -500,12 +506,14 @@ class Analyzer:
                     if e == i or zi == ze or not self.governed(zi, ze):
                         continue
                     hop = self.reach.hop(td.id, i, e)
-                    p6 = hop.permitted & v6
+                    # each family scoped to the zones' addresses of that family; a zone with
+                    # no IPv6 prefix is scoped to all of IPv6 (its hosts still have addresses)
+                    p6 = hop.permitted & self._v6_scope(zi, "src") & self._v6_scope(ze, "dst")
                     if p6.is_empty():
                         continue
+                    p4 = hop.permitted & v4 & self.reach.src_of(zi) & self.reach.dst_of(ze)
                     s6 = ports_set(p for p in _service_ports(p6) if p[0] not in (ICMP, ICMPV6))
-                    s4 = ports_set(p for p in _service_ports(hop.permitted & v4)
-                                   if p[0] not in (ICMP, ICMPV6))
+                    s4 = ports_set(p for p in _service_ports(p4) if p[0] not in (ICMP, ICMPV6))
                     gap = p6 & (s6 - s4)
                     if gap.is_empty():
                         continue

@@ -1,0 +1,161 @@
+"""End to end over the bundled Riverbend Water site: the clean site and the misconfigured one.
+
+Expected codes and file:line come from ``topologies/riverbend-misconfigured/SCENARIOS.md``
+(written with the fixtures, by hand); the zone pairs from the scenario descriptions
+(BRIEF.md §6). Witnesses are checked with the reference first-match evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from segcheck.analysis.check import Analysis, run_check
+from segcheck.analysis.result import Severity
+from segcheck.cli import main
+from tests.analysis.witness import check_witness, same_file
+from tests.conftest import ROOT
+
+POLICY = ROOT / "policies" / "riverbend.yaml"
+CLEAN = ROOT / "topologies" / "riverbend.yaml"
+BAD = ROOT / "topologies" / "riverbend-misconfigured.yaml"
+SCENARIOS = ROOT / "topologies" / "riverbend-misconfigured" / "SCENARIOS.md"
+TODAY = date(2026, 11, 25)
+
+PAIRS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("1", "SC-DMZ-BYPASS"): ("z-ent", "z-scada"),
+    ("1", "SC-ANY-RULE"): ("z-ent", "z-scada"),
+    ("2", "SC-DMZ-TRANSIT"): ("z-ent", "z-scada"),
+    ("5", "SC-SHADOWED"): ("z-ent", "z-scada"),
+    ("5", "SC-DMZ-BYPASS"): ("z-ent", "z-scada"),
+    ("5", "SC-ANY-RULE"): ("z-ent", "z-scada"),
+    ("6", "SC-BROAD-PORTS"): ("z-ot-dmz", "z-scada"),
+    ("7", "SC-EGRESS-INTERNET"): ("z-scada", "z-internet"),
+    ("8", "SC-REMOTE-NO-MFA"): ("z-vendor", "z-scada"),
+    ("8", "SC-DMZ-BYPASS"): ("z-vendor", "z-scada"),
+    ("9", "SC-DIRECTION"): ("z-ot-dmz", "z-scada"),
+    ("10", "SC-SIS-REACH"): ("z-scada", "z-sis"),
+    ("11", "SC-IPV6-GAP"): ("z-ent", None),
+    ("12", "SC-MGMT-EXPOSED"): ("z-ent", "device:fw-ot"),
+}
+
+
+def scenario_rows() -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """(scenario, code, [(file, line)...]) for every config-side code of SCENARIOS.md."""
+    rows = []
+    base = SCENARIOS.parent
+    for line in SCENARIOS.read_text().splitlines():
+        m = re.match(r"\|\s*(\d+)\s*\|\s*(SC-[^|]+)\|\s*([^|]+)\|", line)
+        if not m:
+            continue
+        locs = []
+        for loc in m.group(3).split(","):
+            path, _, num = loc.strip().rpartition(":")
+            locs.append((str((base / path).resolve()), int(num)))
+        rows.extend((m.group(1), code.strip(), locs) for code in m.group(2).split(",")
+                    if not code.strip().startswith("SC-OBS-"))
+    return rows
+
+
+@cache
+def analysed(topology: Path) -> Analysis:
+    return run_check(POLICY, topology, today=TODAY)
+
+
+ROWS = scenario_rows() if SCENARIOS.is_file() else []
+
+
+def test_scenarios_table_is_read() -> None:
+    assert len(ROWS) >= 12
+    assert {(s, c) for s, c, _ in ROWS} <= set(PAIRS)
+
+
+@pytest.mark.parametrize(("scenario", "code", "locs"), ROWS,
+                         ids=[f"{s}-{c}" for s, c, _ in ROWS])
+def test_misconfigured_scenario_found(scenario: str, code: str,
+                                      locs: list[tuple[str, int]]) -> None:
+    analysis = analysed(BAD)
+    hits = [f for f in analysis.result.findings if f.code == code]
+    assert hits, f"scenario {scenario}: no {code}"
+
+    def has_all(f: object) -> bool:
+        from segcheck.analysis.result import Finding
+        assert isinstance(f, Finding)
+        return all(any(e.span.line == line and same_file(e.span.path, path)
+                       for e in f.evidence) for path, line in locs)
+
+    at = [f for f in hits if has_all(f)]
+    assert at, f"scenario {scenario}: no {code} with evidence at {locs}"
+    src, dst = PAIRS[(scenario, code)]
+    at = [f for f in at if f.src_zone == src and (dst is None or f.dst_zone == dst)]
+    assert at, f"scenario {scenario}: {code} not on {src} -> {dst}"
+    f = at[0]
+    assert f.suppressed_by is None
+    assert f.witness is not None
+    check_witness(analysis, f)
+
+
+def test_expired_exception_does_not_suppress_broad_ports() -> None:
+    result = analysed(BAD).result
+    assert [f.object for f in result.findings if f.code == "SC-EXC-EXPIRED"] == ["EXC-2026-014"]
+    assert all(f.suppressed_by is None for f in result.findings)
+
+
+def test_clean_site_has_no_configuration_finding_above_info() -> None:
+    result = analysed(CLEAN).result
+    # Governance findings come from the policy file itself (BRIEF §2.3's example gives only
+    # C-01 a justification, and its exception expired on 2026-10-31), not from the rules.
+    governance = {"SC-NO-JUSTIFICATION", "SC-EXC-EXPIRED"}
+    above = [(f.code, f.object, f.message) for f in result.findings
+             if f.severity is not Severity.INFO and f.code not in governance]
+    assert not above
+    assert {f.object for f in result.findings if f.code == "SC-NO-JUSTIFICATION"} <= {
+        "C-02", "C-03", "C-04", "C-05", "C-06", "C-07"}
+    # every conduit flow is implemented by some rule
+    assert not [f for f in result.findings if f.code == "SC-CONDUIT-UNIMPLEMENTED"]
+    for row in result.conduits:
+        for flow in row["flows"]:
+            assert flow["implemented_by"], (row["id"], flow)
+
+
+def test_clean_matrix_stays_inside_conduits() -> None:
+    result = analysed(CLEAN).result
+    assert result.matrix
+    assert all(c.allowed_by_policy for c in result.matrix
+               if "z-internet" not in (c.src_zone, c.dst_zone))
+
+
+def test_cli_check_exit_codes_and_formats(tmp_path: Path) -> None:
+    args = ["check", "--policy", str(POLICY), "--today", TODAY.isoformat()]
+    out = tmp_path / "bad.json"
+    assert main([*args, "--topology", str(BAD), "--format", "json", "-o", str(out)]) == 1
+    doc = json.loads(out.read_text())
+    assert {"segcheck", "complete", "inputs", "diagnostics", "zones", "matrix",
+            "findings"} <= set(doc)
+    codes = {f["code"] for f in doc["findings"]}
+    assert {"SC-DMZ-BYPASS", "SC-SIS-REACH", "SC-MGMT-EXPOSED"} <= codes
+    f = next(f for f in doc["findings"] if f["code"] == "SC-SIS-REACH")
+    assert f["witness"]["dst"].startswith("10.70.1.")
+    assert f["evidence"][0]["line"] == 45
+    assert main([*args, "--topology", str(CLEAN), "--fail-on", "critical",
+                 "-o", str(tmp_path / "clean.txt")]) == 0
+    assert main([*args, "--topology", str(BAD), "--fail-on", "never",
+                 "-o", str(tmp_path / "x.txt")]) == 0
+    complete = doc["complete"]
+    strict = main([*args, "--topology", str(CLEAN), "--strict", "--fail-on", "never",
+                   "-o", str(tmp_path / "s.txt")])
+    assert strict == (0 if complete else 2)
+    text = (tmp_path / "x.txt").read_text()
+    if not complete:
+        assert "INCOMPLETE" in text
+
+
+def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("segcheck: 1\nzones: [\n")
+    assert main(["check", "--policy", str(bad), "--topology", str(CLEAN)]) == 2
