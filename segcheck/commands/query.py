@@ -11,7 +11,8 @@ Answer line: ``{"verdict": "permit"|"deny", "filter": NAME|null, "rule": {"file"
 With ``--filter NAME`` that one filter decides. Without it, the device's forward stages that
 apply to the packet's ingress/egress (interfaces, or vendor zones) decide in order: the first
 stage that denies gives the answer; if all permit, the last stage is reported; if no stage
-applies the device forwards it (``filter: null``).
+applies the device forwards it (``filter: null``). ``--local`` uses the stages for packets
+addressed to the device itself (iptables ``INPUT``, nftables input hooks) instead.
 
 All input is read and checked before anything is written, so a bad line (``path:line:
 message``, exit 2) never leaves half an answer. Packets are grouped by (filter, ingress,
@@ -32,7 +33,7 @@ import click
 from segcheck.errors import SegcheckError, UsageError
 from segcheck.model.device import Device
 from segcheck.model.packet import STATES, Packet, has_icmp_fields, has_ports
-from segcheck.model.rules import Action, Filter, IfaceContext, Rule
+from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, Rule
 from segcheck.model.source import SourceSpan
 from segcheck.outputs import write_output
 from segcheck.parsers.registry import load_device
@@ -47,8 +48,8 @@ _FIELDS = frozenset({"src", "dst", "proto", "sport", "dport", "icmp_type", "icmp
 class Query:
     packet: Packet
     state: str = "new"
-    ingress: IfaceContext = IfaceContext()
-    egress: IfaceContext = IfaceContext()
+    ingress: IfaceContext = ANY_IFACE
+    egress: IfaceContext = ANY_IFACE
 
 
 class _Decider(Protocol):
@@ -142,15 +143,18 @@ def read_queries(lines: Iterable[str], path: str, device: Device | None = None) 
 class Evaluator:
     """Answers queries against one device, caching a decider per (filter, ingress, egress)."""
 
-    def __init__(self, device: Device, filter_name: str | None = None) -> None:
+    def __init__(self, device: Device, filter_name: str | None = None, local: bool = False) -> None:
         if filter_name is not None and filter_name not in device.filters:
             names = ", ".join(sorted(device.filters)) or "none"
             raise UsageError(f"no filter {filter_name!r} in {device.path} (filters: {names})")
         self.device = device
         self.filter_name = filter_name
+        self.local = local
         self._cache: dict[tuple[str, IfaceContext, IfaceContext], tuple[Filter, _Decider]] = {}
 
-    def _get(self, name: str, ingress: IfaceContext, egress: IfaceContext) -> tuple[Filter, _Decider]:
+    def _get(
+        self, name: str, ingress: IfaceContext, egress: IfaceContext
+    ) -> tuple[Filter, _Decider]:
         key = (name, ingress, egress)
         hit = self._cache.get(key)
         if hit is None:
@@ -167,7 +171,8 @@ class Evaluator:
             if self.filter_name is not None:
                 names = [self.filter_name]
             else:
-                names = [s.filter for s in self.device.forward if s.applies(ingress, egress)]
+                stages = self.device.local if self.local else self.device.forward
+                names = [s.filter for s in stages if s.applies(ingress, egress)]
             pending = idx
             for pos, name in enumerate(names):
                 f, dec = self._get(name, ingress, egress)
@@ -203,9 +208,12 @@ def _answer(action: Action, f: Filter, rule: Rule | None) -> dict[str, object]:
               help="One filter/chain to evaluate, e.g. FORWARD or 'inet filter/forward'.")
 @click.option("--packets", "packets", required=True, type=click.Path(allow_dash=True),
               help="JSONL file of packets, or - for stdin.")
+@click.option("--local", is_flag=True,
+              help="Without --filter: evaluate the stages for packets addressed to the device "
+              "itself (e.g. INPUT) instead of the forward stages.")
 @click.option("-o", "--output", "output", default=None, help="Write answers here (default stdout).")
 def command(config: str, vendor: str | None, filter_name: str | None, packets: str,
-            output: str | None) -> None:
+            local: bool, output: str | None) -> None:
     """Answer permit/deny for each packet (JSON lines in, one JSON verdict line out each)."""
     device = load_device(config, vendor)
     for d in device.diagnostics:
@@ -214,7 +222,7 @@ def command(config: str, vendor: str | None, filter_name: str | None, packets: s
     if not device.complete:
         click.echo("segcheck: warning: the export has unsupported or invalid lines; verdicts "
                    "that depend on them may be wrong", err=True)
-    evaluator = Evaluator(device, filter_name)
+    evaluator = Evaluator(device, filter_name, local)
     if packets == "-":
         queries = read_queries(sys.stdin, "<stdin>", device)
     else:

@@ -190,3 +190,17 @@ def conjoin(parts: Sequence[Sequence[Match]]) -> tuple[Match, ...]:
 
 def complement_ranges(ranges: Iterable[tuple[int, int]], maximum: int) -> R.Ranges:
     return R.complement(R.normalize(ranges), maximum)
+
+
+def addr_match(family: int, side: str, ranges: R.Ranges) -> Match:
+    """A match on the source (``side == "src"``) or destination addresses."""
+    if side == "src":
+        return Match(family=family, src=ranges)
+    return Match(family=family, dst=ranges)
+
+
+def port_match(protocols: R.Ranges, side: str, ranges: R.Ranges) -> Match:
+    """A match on source (``side == "src"``) or destination ports of ``protocols``."""
+    if side == "src":
+        return Match(protocols=protocols, sports=ranges)
+    return Match(protocols=protocols, dports=ranges)

@@ -48,17 +48,21 @@ class IpSet:
             allr = R.normalize(iv for addr, _, _ in self.elements for iv in addr)
             for ex in self.nomatch:
                 allr = R.intersect(allr, R.complement(ex, (1 << R.ADDRESS_BITS[self.family]) - 1))
-            return (Match(family=self.family, **{side: allr}),)
+            return (common.addr_match(self.family, side, allr),)
         for addr, proto, ports in self.elements:
-            kw: dict[str, object] = {side: addr}
+            m = common.addr_match(self.family, side, addr)
             if proto is not None:
-                kw["protocols"] = R.single(proto)
-                if ports is not None:
-                    if proto in (1, 58):
-                        kw["icmp_types"] = ports
-                    else:
-                        kw["sports" if pside == "src" else "dports"] = ports
-            out.append(Match(family=self.family, **kw))  # type: ignore[arg-type]
+                if ports is None:
+                    extra = Match(protocols=R.single(proto))
+                elif proto in (1, 58):
+                    extra = Match(family=self.family, protocols=R.single(proto), icmp_types=ports)
+                else:
+                    extra = common.port_match(R.single(proto), pside, ports)
+                both = m.intersect(extra)
+                if both is None:
+                    continue
+                m = both
+            out.append(m)
         return tuple(out)
 
 

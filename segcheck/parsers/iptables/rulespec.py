@@ -201,6 +201,7 @@ class _Collector:
         self.protocols: R.Ranges | None = None
         self.proto_negated = False
         self.deferred: list[tuple[str, list[str], bool]] = []
+        self.multi_addr = self.addr_negated = False
 
     def addr_max(self) -> int:
         return (1 << R.ADDRESS_BITS[self.family]) - 1
@@ -209,15 +210,18 @@ class _Collector:
         f = self.family
         if kind in ("src", "dst"):
             items = [v for v in value.split(",") if v]
-            if neg and len(items) > 1:
-                raise SpecError("'!' is not allowed with several addresses")
+            if len(items) > 1:
+                self.multi_addr = True
+            self.addr_negated = self.addr_negated or neg
+            if self.multi_addr and self.addr_negated:
+                raise SpecError("'!' is not allowed with several source or destination addresses")
             try:
                 rs = R.normalize(iv for v in items for iv in common.address_ranges(v, f))
             except ValueError as exc:
                 raise SpecError(str(exc)) from exc
             if neg:
                 rs = R.complement(rs, self.addr_max())
-            self.parts.append((Match(family=f, **{kind: rs}),))  # type: ignore[arg-type]
+            self.parts.append((common.addr_match(f, kind, rs),))
         elif kind == "proto":
             low = value.lower()
             if low in ("all", "0"):
@@ -269,7 +273,7 @@ class _Collector:
             if neg:
                 rs = R.complement(rs, self.addr_max())
             side = "src" if opt == "--src-range" else "dst"
-            self.parts.append((Match(family=self.family, **{side: rs}),))  # type: ignore[arg-type]
+            self.parts.append((common.addr_match(self.family, side, rs),))
         elif opt == "--match-set":
             self._match_set(args, neg)
         else:
@@ -294,7 +298,7 @@ class _Collector:
                 raise _Unsupported("negated --match-set on a set with ports is not supported")
             side = dirs[0]
             rs = getattr(ms[0], side)
-            ms = (Match(family=self.family, **{side: R.complement(rs, self.addr_max())}),)
+            ms = (common.addr_match(self.family, side, R.complement(rs, self.addr_max())),)
         self.parts.append(ms)
 
     def build(self) -> tuple[Match, ...]:
@@ -336,10 +340,16 @@ class _Collector:
         if (prots is None or self.proto_negated or len(prots) != 1 or prots[0][0] != prots[0][1]
                 or prots[0][0] not in PORT_PROTOCOLS):
             raise SpecError(f"{opt} needs -p tcp, udp, sctp, dccp or udplite")
+        multiport = opt in ("--dports", "--destination-ports", "--sports", "--source-ports",
+                            "--ports")
         try:
-            ports = R.normalize(iv for a in args[0].split(",") for iv in common.port_ranges(a))
+            items = [common.port_ranges(a) for a in args[0].split(",")]
         except ValueError as exc:
             raise SpecError(str(exc)) from exc
+        if multiport and any(":" in a and r[0][0] >= r[0][1]
+                             for a, r in zip(args[0].split(","), items, strict=True)):
+            raise SpecError("invalid port range in multiport (need low < high)")
+        ports = R.normalize(iv for r in items for iv in r)
         if opt in ("--dports", "--destination-ports", "--sports", "--source-ports", "--ports") and (
             sum(2 if ":" in a else 1 for a in args[0].split(",")) > 15
         ):
@@ -350,6 +360,5 @@ class _Collector:
             if neg:
                 return (Match(protocols=prots, sports=inv, dports=inv),)
             return (Match(protocols=prots, sports=ports), Match(protocols=prots, dports=ports))
-        field_ = "sports" if opt in ("--sport", "--source-port", "--sports", "--source-ports") \
-            else "dports"
-        return (Match(protocols=prots, **{field_: sel}),)  # type: ignore[arg-type]
+        side = "src" if opt in ("--sport", "--source-port", "--sports", "--source-ports") else "dst"
+        return (common.port_match(prots, side, sel),)
