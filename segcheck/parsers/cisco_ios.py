@@ -424,6 +424,10 @@ class _Parser:
         elif len(w) == 2:
             r = C.wildcard_ranges(w[0], w[1])
             src = C.Addr(r, ()) if r is not None else None
+            if r is None and _is_ipv4(w[0]) and _is_ipv4(w[1]):
+                self.diag(Level.UNSUPPORTED, "wildcard too fragmented to model exactly", sp,
+                          "wildcard")
+                return None
         if src is None or src.v6 not in ((), None):
             self.diag(Level.UNSUPPORTED, "standard ACL entry not understood", sp, "acl-entry")
             return None

@@ -1,0 +1,226 @@
+"""Cisco IOS/IOS-XE parser: one tiny fixture per feature, asserting behaviour (verdicts)."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+
+from segcheck.model import ranges as R
+from segcheck.model.device import Device
+from segcheck.model.packet import Packet
+from segcheck.model.rules import Action
+from segcheck.parsers import cisco_asa, cisco_ios, junos
+from segcheck.parsers._cisco import wildcard_ranges
+
+
+def forward(dev: Device, p: Packet, ingress: str | None, egress: str | None) -> bool:
+    for f in dev.forward_filters(dev.context(ingress), dev.context(egress)):
+        if f.decide(p)[0] is not Action.PERMIT:
+            return False
+    return True
+
+
+TCP = Packet.make
+
+
+BASIC = """\
+hostname r1
+!
+interface GigabitEthernet0/0
+ ip address 10.0.0.1 255.255.255.0
+ ip access-group 101 in
+!
+interface GigabitEthernet0/1
+ ip address 10.1.0.1 255.255.255.0
+ ip access-group OUTSIDE_OUT out
+!
+access-list 10 permit 10.0.0.0 0.0.0.255
+access-list 101 remark web only
+access-list 101 permit tcp 10.0.0.0 0.0.0.255 host 10.1.0.5 eq www 443
+access-list 101 deny   ip any any log
+ip access-list extended OUTSIDE_OUT
+ 10 deny tcp any any eq 23
+ 20 permit ip any any
+"""
+
+
+def test_numbered_and_named_acls_bound_to_interfaces() -> None:
+    dev = cisco_ios.parse(BASIC, "r1.cfg")
+    assert dev.name == "r1"
+    assert dev.complete
+    web = TCP("10.0.0.9", "10.1.0.5", "tcp", 40000, 443)
+    assert forward(dev, web, "GigabitEthernet0/0", "GigabitEthernet0/1")
+    assert not forward(dev, TCP("10.0.0.9", "10.1.0.5", "tcp", 40000, 22),
+                       "GigabitEthernet0/0", "GigabitEthernet0/1")
+    # the outbound ACL denies telnet for traffic that entered elsewhere
+    telnet = TCP("10.9.0.9", "10.1.0.5", "tcp", 40000, 23)
+    assert not forward(dev, telnet, "GigabitEthernet0/2", "GigabitEthernet0/1")
+    assert forward(dev, TCP("10.9.0.9", "10.1.0.5", "tcp", 40000, 25), "Gi9", "GigabitEthernet0/1")
+    # standard ACL 10 matches the source only; it ends in the implicit deny
+    std = dev.filters["10"]
+    assert std.decide(TCP("10.0.0.7", "192.0.2.1", "udp", 1, 1))[0] is Action.PERMIT
+    assert std.decide(TCP("10.0.1.7", "192.0.2.1", "udp", 1, 1))[0] is Action.DENY
+    # the rule remembers its line
+    rule = dev.filters["101"].rules[0]
+    assert rule.span.line == 13
+    assert "eq www 443" in (rule.span.text or "")
+
+
+def test_ipv4_acl_does_not_filter_ipv6_and_ipv6_acl_permits_nd() -> None:
+    text = BASIC + """\
+ipv6 access-list V6
+ permit tcp 2001:db8::/32 any eq 22
+interface GigabitEthernet0/2
+ ipv6 traffic-filter V6 in
+"""
+    dev = cisco_ios.parse(text, "r1.cfg")
+    v6 = TCP("2001:db8::1", "2001:db8:1::1", "udp", 1, 53)
+    assert forward(dev, v6, "GigabitEthernet0/0", "GigabitEthernet0/9")  # v4-only ACL in
+    assert not forward(dev, v6, "GigabitEthernet0/2", "GigabitEthernet0/9")
+    ns = Packet.make("fe80::1", "ff02::1:ff00:1", "icmpv6", icmp_type=135)
+    assert forward(dev, ns, "GigabitEthernet0/2", "GigabitEthernet0/9")
+    action, rule = dev.filters["V6"].decide(ns)
+    assert action is Action.PERMIT
+    assert rule is not None
+    assert rule.synthetic
+
+
+def test_explicit_final_deny_shadows_the_implicit_nd_permits() -> None:
+    dev = cisco_ios.parse("ipv6 access-list V6\n deny ipv6 any any\n", "x")
+    ns = Packet.make("fe80::1", "ff02::1", "icmpv6", icmp_type=136)
+    assert dev.filters["V6"].decide(ns)[0] is Action.DENY
+
+
+def test_object_groups_nested_and_cycle_reported() -> None:
+    text = """\
+object-group network INNER
+ host 10.0.0.5
+ 10.0.1.0 255.255.255.0
+object-group network OUTER
+ group-object INNER
+ range 10.0.2.1 10.0.2.3
+object-group network LOOP_A
+ group-object LOOP_B
+object-group network LOOP_B
+ group-object LOOP_A
+object-group service WEB
+ tcp eq 80
+ tcp-udp eq 53
+ip access-list extended A
+ permit object-group WEB object-group OUTER any
+ permit ip object-group LOOP_A any
+"""
+    dev = cisco_ios.parse(text, "og.cfg")
+    f = dev.filters["A"]
+    assert f.decide(TCP("10.0.2.3", "1.1.1.1", "udp", 5, 53))[0] is Action.PERMIT
+    assert f.decide(TCP("10.0.2.4", "1.1.1.1", "udp", 5, 53))[0] is Action.DENY
+    assert f.decide(TCP("10.0.1.200", "1.1.1.1", "tcp", 5, 80))[0] is Action.PERMIT
+    assert f.decide(TCP("10.0.1.200", "1.1.1.1", "udp", 5, 80))[0] is Action.DENY
+    cycles = [d for d in dev.diagnostics if d.code == "cisco-ios.cycle"]
+    assert cycles
+    assert cycles[0].span is not None
+    assert not dev.complete
+
+
+def test_non_contiguous_wildcard_is_exact() -> None:
+    """Brute force: a matches iff (a & ~w) == (base & ~w), for random addresses."""
+    rng = random.Random(7)
+    for _ in range(200):
+        base = rng.getrandbits(32)
+        w = rng.getrandbits(32) & rng.getrandbits(32) & 0x00FF0FFF
+        r = wildcard_ranges(str(ipaddress.IPv4Address(base)), str(ipaddress.IPv4Address(w)))
+        assert r is not None
+        for _ in range(50):
+            a = (base & ~w) | (rng.getrandbits(32) & w) if rng.random() < 0.5 else \
+                rng.getrandbits(32)
+            want = (a & ~w & 0xFFFFFFFF) == (base & ~w & 0xFFFFFFFF)
+            assert R.contains(r, a) == want
+
+
+def test_too_fragmented_wildcard_is_a_diagnostic() -> None:
+    dev = cisco_ios.parse("access-list 1 permit 10.0.0.0 0.255.255.254\n", "w")
+    assert any(d.code == "cisco-ios.wildcard" and d.span and d.span.line == 1
+               for d in dev.diagnostics)
+
+
+def test_established_matches_no_new_connection() -> None:
+    dev = cisco_ios.parse("access-list 150 permit tcp any any established\n", "e")
+    p = TCP("1.1.1.1", "2.2.2.2", "tcp", 80, 40000)
+    assert dev.filters["150"].decide(p)[0] is Action.DENY
+    assert dev.filters["150"].decide(p, state="established")[0] is Action.PERMIT
+
+
+ZBF = """\
+zone security INSIDE
+zone security OUTSIDE
+class-map type inspect match-any WEB-CLASS
+ match protocol http
+ match access-group name MGMT
+class-map type inspect match-all NOTHING
+ match protocol tcp
+ match protocol udp
+policy-map type inspect IN-OUT
+ class type inspect WEB-CLASS
+  inspect
+ class type inspect NOTHING
+  pass
+ class class-default
+  drop log
+zone-pair security IN-OUT source INSIDE destination OUTSIDE
+ service-policy type inspect IN-OUT
+ip access-list extended MGMT
+ permit tcp any host 192.0.2.10 eq 22
+interface Gi1
+ zone-member security INSIDE
+interface Gi2
+ zone-member security INSIDE
+interface Gi3
+ zone-member security OUTSIDE
+interface Gi4
+ ip address 10.4.0.1 255.255.255.0
+interface Gi5
+ ip address 10.5.0.1 255.255.255.0
+"""
+
+
+def test_zone_based_firewall() -> None:
+    dev = cisco_ios.parse(ZBF, "zbf.cfg")
+    http = TCP("10.0.0.1", "192.0.2.1", "tcp", 40000, 80)
+    ssh = TCP("10.0.0.1", "192.0.2.10", "tcp", 40000, 22)
+    ssh_other = TCP("10.0.0.1", "192.0.2.11", "tcp", 40000, 22)
+    assert forward(dev, http, "Gi1", "Gi3")
+    assert forward(dev, ssh, "Gi1", "Gi3")
+    assert not forward(dev, ssh_other, "Gi1", "Gi3")  # class-default drop
+    assert not forward(dev, http, "Gi3", "Gi1")  # no zone-pair in that direction
+    assert forward(dev, ssh_other, "Gi1", "Gi2")  # same zone
+    assert not forward(dev, http, "Gi1", "Gi4")  # zoned -> unzoned
+    assert not forward(dev, http, "Gi4", "Gi1")
+    assert forward(dev, http, "Gi4", "Gi5")  # unzoned -> unzoned
+
+
+def test_unknown_syntax_and_nat_are_diagnostics_with_lines() -> None:
+    text = "ip access-list extended X\n permit tcp any any eq 80 dscp ef\n" \
+           " permit frobnicate any any\nip nat outside source static 1.1.1.1 2.2.2.2\n"
+    dev = cisco_ios.parse(text, "d")
+    lines = sorted(d.span.line for d in dev.diagnostics if d.span)
+    assert lines == [2, 3, 4]
+    assert not dev.complete
+    assert dev.nat
+    assert dev.nat[0].span.line == 4
+
+
+def test_access_group_naming_missing_acl_permits() -> None:
+    dev = cisco_ios.parse("interface Gi1\n ip access-group NOPE in\n", "m")
+    assert forward(dev, TCP("1.1.1.1", "2.2.2.2", "tcp", 1, 2), "Gi1", "Gi2")
+    assert any(d.code == "cisco-ios.undefined-acl" for d in dev.diagnostics)
+
+
+def test_detection_does_not_claim_other_vendors() -> None:
+    asa = ("ASA Version 9.9\ninterface Gi0\n nameif inside\n"
+           "access-list A extended permit ip any any\n")
+    srx = "set security policies from-zone a to-zone b policy p then permit\n"
+    assert cisco_ios.detect(BASIC) >= 50
+    assert cisco_asa.detect(BASIC) < 50
+    assert junos.detect(BASIC) < 50
+    assert cisco_ios.detect(asa) == 0
+    assert cisco_ios.detect(srx) == 0
