@@ -239,12 +239,14 @@ class GroupResolver:
         vendor: str,
         members: Callable[[str], Sequence[str] | None],
         leaf: Callable[[str], object | None],
+        sink: list[Diagnostic] | None = None,
     ) -> None:
         self.kind = kind
         self.vendor = vendor
         self._members = members
         self._leaf = leaf
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = sink if sink is not None else []
+        """Where diagnostics go (``sink`` when given, so a parser can share its list)."""
         self._reported: set[tuple[str, str]] = set()
 
     def expand(self, name: str, span: SourceSpan | None) -> tuple[list[object], bool]:

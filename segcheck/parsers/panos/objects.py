@@ -51,9 +51,12 @@ class Objects:
         self.span = span
         self.diagnostics = diagnostics
         self._reported: set[str] = set()
-        self.addresses = F.GroupResolver("address", "panos", self._addr_members, self._addr_leaf)
-        self.services = F.GroupResolver("service", "panos", self._svc_members, self._svc_leaf)
-        self.apps = F.GroupResolver("application", "panos", self._app_members, self._app_leaf)
+        self.addresses = F.GroupResolver("address", "panos", self._addr_members,
+                                         self._addr_leaf, diagnostics)
+        self.services = F.GroupResolver("service", "panos", self._svc_members,
+                                        self._svc_leaf, diagnostics)
+        self.apps = F.GroupResolver("application", "panos", self._app_members,
+                                    self._app_leaf, diagnostics)
 
     def _find(self, kind: str, name: str) -> PNode | None:
         for scope in self.scopes:
