@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) sysdeps
+	@bash scripts/sysdeps.sh chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 ## bench: performance benchmarks against peers measured in the same run (not tests)

@@ -49,7 +49,6 @@ from segcheck.report.summary import (
     conduit_between,
     fmt_level,
     fmt_sl,
-    incomplete_diagnostics,
     location,
     principle_verdicts,
     rel_path,
@@ -398,6 +397,10 @@ def context(result: CheckResult, *, fail_on: str = "high", svg: str | None = Non
     zones = _zones(result)
     conduits = _conduits(result, b)
     counts = severity_counts(result)
+    diags = [{"level": d.level.value, "message": d.message, "code": d.code,
+              "where": (f"{rel_path(d.span.path, b)}:{d.span.line}"
+                        + (f":{d.span.col}" if d.span.col else "")) if d.span else "",
+              "incomplete": d.level.makes_incomplete} for d in result.diagnostics]
     return {
         "r": result, "suc": result.extra.get("suc") or "", "version": result.version,
         "verdict": verdict(result, fail_on), "fail_on": fail_on, "complete": result.complete,
@@ -405,10 +408,8 @@ def context(result: CheckResult, *, fail_on: str = "high", svg: str | None = Non
         "inputs": [{"kind": i.kind, "path": rel_path(i.path, b), "sha256": i.sha256}
                    for i in sorted(result.inputs, key=lambda i: (i.kind, i.path))],
         "captures": _captures(result),
-        "diagnostics": [{"level": d.level.value, "where": d.span.location() if d.span else "",
-                         "message": d.message, "code": d.code,
-                         "incomplete": d.level.makes_incomplete} for d in result.diagnostics],
-        "incomplete": incomplete_diagnostics(result),
+        "diagnostics": diags,
+        "incomplete": [d for d in diags if d["incomplete"]],
         "principles": principle_verdicts(result),
         "severities": [{"sev": s.value, "active": counts[s][0], "suppressed": counts[s][1]}
                        for s in SEVERITY_ORDER],

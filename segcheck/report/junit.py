@@ -26,10 +26,12 @@ from collections import defaultdict
 from segcheck.analysis.result import CheckResult, Finding
 from segcheck.report.summary import (
     code_info,
+    diagnostic_text,
     incomplete_diagnostics,
     location,
     principle_verdicts,
     sorted_findings,
+    span_location,
 )
 
 
@@ -52,10 +54,10 @@ def _finding_body(f: Finding) -> str:
         lines.append(f"zones: {f.src_zone or '?'} -> {f.dst_zone or '?'}")
     if f.witness is not None:
         lines.append(f"witness: {f.witness}")
-    lines.extend(f"evidence: {ev.span.path}:{ev.span.line} {ev.device} {ev.rule}: "
+    lines.extend(f"evidence: {span_location(ev.span)} {ev.device} {ev.rule}: "
                  f"{ev.span.text or ''}".rstrip() for ev in f.evidence)
     for i, hop in enumerate(f.path, start=1):
-        rules = ", ".join(f"{ev.span.path}:{ev.span.line}" for ev in hop.evidence)
+        rules = ", ".join(span_location(ev.span) for ev in hop.evidence)
         lines.append(f"hop {i}: {hop.kind} {hop.name} {hop.src_zone} -> {hop.dst_zone} "
                      f"{hop.service} {rules}".rstrip())
     if f.observed is not None:
@@ -92,9 +94,10 @@ def to_xml(result: CheckResult) -> ET.Element:
             "type": "incomplete",
             "message": f"INCOMPLETE: {len(diags)} input line(s) not understood; verdicts may "
                        "be wrong (a skipped deny turns blocked into open)"})
-        err.text = "\n".join(str(d) for d in diags)
+        err.text = "\n".join(diagnostic_text(d) for d in diags)
     if result.diagnostics:
-        ET.SubElement(analysis, "system-err").text = "\n".join(str(d) for d in result.diagnostics)
+        ET.SubElement(analysis, "system-err").text = "\n".join(
+            diagnostic_text(d) for d in result.diagnostics)
 
     principles = _suite(root, "segcheck.principles", result)
     for v in principle_verdicts(result):

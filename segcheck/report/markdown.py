@@ -20,8 +20,10 @@ from segcheck.report.summary import (
     incomplete_diagnostics,
     location,
     principle_verdicts,
+    rel_path,
     severity_counts,
     sorted_findings,
+    span_location,
     verdict,
 )
 
@@ -54,10 +56,10 @@ def _details(f: Finding) -> str:
     if f.witness is not None:
         lines.append(f"- **Witness:** {_code(str(f.witness))}")
     for ev in f.evidence:
-        lines.append(f"- **Evidence:** {_code(f'{ev.span.path}:{ev.span.line}')} "
+        lines.append(f"- **Evidence:** {_code(span_location(ev.span))} "
                      f"{ev.device} {_code(ev.rule)} {_code(ev.span.text or '')}".rstrip())
     for i, hop in enumerate(f.path, start=1):
-        rules = ", ".join(_code(f"{e.span.path}:{e.span.line}") for e in hop.evidence)
+        rules = ", ".join(_code(span_location(e.span)) for e in hop.evidence)
         lines.append(f"- **Hop {i}:** {hop.kind} {hop.name}: {hop.src_zone} → {hop.dst_zone}"
                      f"{' ' + _code(hop.service) if hop.service else ''} {rules}".rstrip())
     if f.observed is not None:
@@ -95,7 +97,7 @@ def render(result: CheckResult, *, fail_on: str = "high") -> str:
         out += ["> [!CAUTION]",
                 f"> **INCOMPLETE ANALYSIS** — {len(diags)} input line(s) were not understood. "
                 "Verdicts may be wrong: a skipped `deny` turns *blocked* into *open*.", ">"]
-        out += [f"> - {_code(d.span.location() if d.span else '-')} {d.message}"
+        out += [f"> - {_code(span_location(d.span) if d.span else '-')} {d.message}"
                 for d in diags[:10]]
         if len(diags) > 10:
             out.append(f"> - … and {len(diags) - 10} more")
@@ -104,7 +106,7 @@ def render(result: CheckResult, *, fail_on: str = "high") -> str:
     out += [f"### {SECTION_TITLES['scope']}", "", "<details><summary>"
             f"{len(result.inputs)} input file(s)</summary>", "",
             "| Kind | File | SHA-256 |", "|---|---|---|"]
-    out += [f"| {_cell(i.kind)} | {_code(i.path)} | {_code(i.sha256[:16])}… |"
+    out += [f"| {_cell(i.kind)} | {_code(rel_path(i.path))} | {_code(i.sha256[:16])}… |"
             for i in result.inputs]
     out += ["", "</details>", ""]
 

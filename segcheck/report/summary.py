@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from segcheck.analysis.result import CheckResult, Finding, Severity
+from segcheck.model.source import Diagnostic, SourceSpan
 
 SEVERITY_ORDER: tuple[Severity, ...] = (
     Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO,
@@ -289,6 +290,18 @@ def rel_path(path: str, base: str | os.PathLike[str] | None = None) -> str:
         return PurePosixPath(*p.relative_to(root).parts).as_posix()
     except ValueError:
         return p.as_posix()
+
+
+def span_location(span: SourceSpan, base: str | os.PathLike[str] | None = None) -> str:
+    """``path:line[:col]`` with the path relative to ``base`` (default cwd) when below it."""
+    col = f":{span.col}" if span.col else ""
+    return f"{rel_path(span.path, base)}:{span.line}{col}"
+
+
+def diagnostic_text(d: Diagnostic, base: str | os.PathLike[str] | None = None) -> str:
+    """Like ``str(Diagnostic)`` but with a relative path."""
+    where = f"{span_location(d.span, base)}: " if d.span else ""
+    return f"{where}{d.level.value}: {d.message}" + (f" [{d.code}]" if d.code else "")
 
 
 def location(f: Finding, base: str | os.PathLike[str] | None = None) -> str:
