@@ -415,6 +415,24 @@ class Outcome:
                 f"{self.agreed} agree ({self.packets - self.agreed} differ)")
 
 
+def detected_vendor(text: str) -> str | None:
+    """The vendor whose parser claims ``text`` alone with the top score (None on a tie or
+    when nobody claims it) — ``registry.detect`` over the parsers that are ready."""
+    from segcheck.parsers import registry
+
+    scores = []
+    for vendor in registry.available_vendors():
+        module = registry.parser(vendor)
+        if hasattr(module, "detect"):
+            scores.append((module.detect(text), vendor))
+    scores.sort(reverse=True)
+    if not scores or scores[0][0] < registry.DETECT_THRESHOLD:
+        return None
+    if len(scores) > 1 and scores[1][0] == scores[0][0]:
+        return None
+    return scores[0][1]
+
+
 def scale() -> int:
     return max(1, int(os.environ.get("SEGCHECK_ORACLE_SCALE", "1")))
 
