@@ -67,11 +67,11 @@ UNIMPLEMENTED_COLOUR = "#9e9e9e"
 PIVOT_COLOUR = "#e7298a"
 
 KIND_FILL = {"external": "#fde0dd", "it": "#deebf7", "dmz": "#fff7bc", "ot": "#e5f5e0",
-             "mgmt": "#eeeeee"}
+             "mgmt": "#eeeeee", "device": "#d9d9d9"}
 KIND_DEFAULT_LEVEL = {"external": 5.0, "it": 4.0, "dmz": 3.5, "mgmt": 3.0, "ot": 2.0}
 LEVEL_TITLES = {5.0: "L5 Internet / external", 4.0: "L4 Enterprise", 3.5: "L3.5 Industrial DMZ",
-                3.0: "L3 Site operations", 2.0: "L2 Supervisory", 1.0: "L1 Control",
-                0.0: "L0 Process"}
+                3.25: "Firewall management", 3.0: "L3 Site operations", 2.0: "L2 Supervisory",
+                1.0: "L1 Control", 0.0: "L0 Process"}
 SAFETY_BAND = -1.0
 """Band key of safety zones: below every Purdue level."""
 
@@ -132,10 +132,17 @@ class _Html:
     text: str
 
 
+DEVICE_BAND = 3.25
+"""Band of firewall management planes (pseudo-zones ``device:<id>`` that findings such as
+SC-MGMT-EXPOSED name as their destination): between the DMZ and site operations."""
+
+
 def band_of(row: dict[str, Any]) -> float:
     """The band (Purdue level) a zone is drawn in; safety zones: ``SAFETY_BAND``."""
     if row.get("safety"):
         return SAFETY_BAND
+    if row.get("kind") == "device":
+        return DEVICE_BAND
     levels = zone_levels(row)
     if levels:
         return max(levels)
@@ -374,9 +381,20 @@ def _legend() -> str:
                     'COLOR="#888888">' + "".join(rows) + "</TABLE>")) + ";")
 
 
+def _pseudo_zones(result: CheckResult) -> list[dict[str, Any]]:
+    """Nodes for ``device:<id>`` endpoints (firewall management planes) that findings or
+    matrix cells name but the zone register does not."""
+    known = {zone_id(z) for z in result.zones}
+    names = {z for f in result.findings for z in (f.src_zone, f.dst_zone)}
+    names |= {z for c in result.matrix for z in (c.src_zone, c.dst_zone)}
+    return [{"id": n, "name": f"{n.split(':', 1)[1]} management plane", "kind": "device"}
+            for n in sorted(x for x in names if x and x.startswith("device:") and x not in known)]
+
+
 def to_dot(result: CheckResult, *, assets: bool = False) -> str:
     """The DOT text of the reachability graph (deterministic: see module docstring)."""
-    rows = sorted((dict(z) for z in result.zones), key=lambda r: (-band_of(r), zone_id(r)))
+    rows = sorted([*(dict(z) for z in result.zones), *_pseudo_zones(result)],
+                  key=lambda r: (-band_of(r), zone_id(r)))
     zones = {zone_id(r) for r in rows}
     edges = _collect_edges(result, zones)
     pivot_lines, pivot_hosts = _pivots(result, zones)
@@ -415,6 +433,8 @@ def to_dot(result: CheckResult, *, assets: bool = False) -> str:
                 + _attrs(id=f"zone-{zid}", label=_zone_label(r, per_zone[zid], hosts, assets),
                          fillcolor=KIND_FILL.get(kind, "#ffffff"),
                          peripheries="2" if r.get("safety") else None,
+                         shape="box3d" if kind == "device" else None,
+                         style="filled" if kind == "device" else None,
                          color=PIVOT_COLOUR if hosts else "#333333",
                          penwidth="3" if hosts else None,
                          tooltip=f"{zid}: " + ", ".join(str(c) for c in as_list(r.get("cidrs"))),
