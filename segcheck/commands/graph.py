@@ -14,6 +14,7 @@ import click
 
 from segcheck.analysis.check import run_check
 from segcheck.commands.check import parse_today
+from segcheck.errors import UsageError
 from segcheck.outputs import write_output
 from segcheck.report import graph as graph_report
 
@@ -33,6 +34,10 @@ from segcheck.report import graph as graph_report
 def command(policy: str, topology: str, captures: tuple[str, ...], output: str, assets: bool,
             today: str | None) -> int:
     """Draw the zone reachability graph (Purdue levels as ranks, violations coloured)."""
+    suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if output != "-" and suffix not in graph_report.FORMATS:
+        raise UsageError(f"-o: the graph file must end in one of "
+                         f"{', '.join('.' + f for f in graph_report.FORMATS)}: {output}")
     result = run_check(policy, topology, captures=captures, today=parse_today(today)).result
     if output == "-":
         write_output(graph_report.to_dot(result, assets=assets), None)
