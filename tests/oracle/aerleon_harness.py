@@ -119,10 +119,11 @@ class Policy:
             if t.icmp_types:
                 d["icmp-type"] = " ".join(t.icmp_types)
             terms.append(d)
-        header = TARGETS[target].header.format(name=self.name)
+        spec = TARGETS[target]
+        header = spec.header.format(name=self.name)
         policy = {
             "filename": f"pol{self.seed}",
-            "filters": [{"header": {"targets": {target: header}}, "terms": terms}],
+            "filters": [{"header": {"targets": {spec.name: header}}, "terms": terms}],
         }
         return policy, {"networks": networks, "services": services}
 
@@ -162,8 +163,11 @@ TARGETS: dict[str, Target] = {
     "nftables": Target("nftables", "mixed INPUT", actions=("accept", "deny"), icmp_types=False,
                        note="aerleon 1.18 nftables: no reject; icmpv6 types crash (TypeError)"),
     "iptables": Target("iptables", "FORWARD DROP", families=(4,)),
+    "iptables6": Target("iptables", "FORWARD DROP inet6", families=(6,),
+                        note="the same generator, ip6tables rendering"),
 }
-"""Header and capabilities per target; ``junipersrx`` is aerleon's ``srx``."""
+"""Harness target name -> aerleon target (``Target.name``), header and capabilities;
+``junipersrx`` is aerleon's ``srx``; ``iptables6`` is aerleon ``iptables`` for IPv6."""
 
 
 # --------------------------------------------------------------------------- generation
