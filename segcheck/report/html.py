@@ -419,6 +419,8 @@ def context(result: CheckResult, *, fail_on: str = "high", svg: str | None = Non
         "remote": _remote(result, zones, conduits, views),
         "observed": _observed(result, conduits),
         "findings": views, "exceptions": _exceptions(result, findings),
+        "obs_findings": [v for v in views if v["observed"] is not None
+                         or code_info(v["code"]).family == "observed"],
         "limitations": list(result.limitations),
         "attack_version": result.extra.get("attack_version") or "",
         "today": result.extra.get("today") or "",

@@ -68,6 +68,8 @@ def test_content(report: str) -> None:
         assert i.sha256 in report
     assert "2025-11-24 16:00:00 UTC" in report  # capture window from the observed evidence
     assert "UNMAPPED" in report
+    assert 'id="observed-findings"' in report
+    assert 'id="observed-flows"' in report
     assert "jump-01: tcp/3389" in report  # the transit path is not disjoint
     assert "EXC-2026-014" in report
     assert "EXC-2025-003" in report
