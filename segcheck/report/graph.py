@@ -79,6 +79,9 @@ NON_PATH_FAMILIES = frozenset({"hygiene", "governance"})
 """Finding families that do not make an edge a violation (rule hygiene, paperwork)."""
 
 MAX_EDGE_SERVICES = 4
+MAX_PER_ROW = 8
+"""A Purdue band with more zones wraps onto further rows (same band, no new title), so the
+drawing stays readable at 30+ zones even when most zones share one level."""
 ANY_THRESHOLD = 40
 
 
@@ -391,6 +394,23 @@ def _pseudo_zones(result: CheckResult) -> list[dict[str, Any]]:
             for n in sorted(x for x in names if x and x.startswith("device:") and x not in known)]
 
 
+def _zone_node(r: dict[str, Any], per_zone: dict[str, list[Finding]],
+               pivot_hosts: set[tuple[str, str]], assets: bool) -> str:
+    zid = zone_id(r)
+    hosts = sorted(h for z, h in pivot_hosts if z == zid)
+    kind = str(r.get("kind", ""))
+    return (f"{_q(_node_id(zid))} "
+            + _attrs(id=f"zone-{zid}", label=_zone_label(r, per_zone[zid], hosts, assets),
+                     fillcolor=KIND_FILL.get(kind, "#ffffff"),
+                     peripheries="2" if r.get("safety") else None,
+                     shape="box3d" if kind == "device" else None,
+                     style="filled" if kind == "device" else None,
+                     color=PIVOT_COLOUR if hosts else "#333333",
+                     penwidth="3" if hosts else None,
+                     tooltip=f"{zid}: " + ", ".join(str(c) for c in as_list(r.get("cidrs"))),
+                     **{"class": f"zone kind-{kind}"}) + ";")
+
+
 def to_dot(result: CheckResult, *, assets: bool = False) -> str:
     """The DOT text of the reachability graph (deterministic: see module docstring)."""
     rows = sorted([*(dict(z) for z in result.zones), *_pseudo_zones(result)],
@@ -415,32 +435,21 @@ def to_dot(result: CheckResult, *, assets: bool = False) -> str:
         '  edge [fontname="Helvetica", fontsize="9", arrowsize="0.8"];',
     ]
     bands = sorted({band_of(r) for r in rows}, reverse=True)
+    chain: list[str] = []
     for band in bands:
-        bid = f"band:{fmt_level(band) if band != SAFETY_BAND else 'safety'}"
-        out.append(f"  subgraph {_q('rank ' + bid)} {{")
-        out.append('    rank="same";')
-        out.append(f"    {_q(bid)} " + _attrs(shape="plaintext", style="", fontsize="10",
-                                               fontcolor="#555555", label=_band_title(band),
-                                               id=bid) + ";")
-        for r in rows:
-            if band_of(r) != band:
-                continue
-            zid = zone_id(r)
-            hosts = sorted(h for z, h in pivot_hosts if z == zid)
-            kind = str(r.get("kind", ""))
-            out.append(
-                f"    {_q(_node_id(zid))} "
-                + _attrs(id=f"zone-{zid}", label=_zone_label(r, per_zone[zid], hosts, assets),
-                         fillcolor=KIND_FILL.get(kind, "#ffffff"),
-                         peripheries="2" if r.get("safety") else None,
-                         shape="box3d" if kind == "device" else None,
-                         style="filled" if kind == "device" else None,
-                         color=PIVOT_COLOUR if hosts else "#333333",
-                         penwidth="3" if hosts else None,
-                         tooltip=f"{zid}: " + ", ".join(str(c) for c in as_list(r.get("cidrs"))),
-                         **{"class": f"zone kind-{kind}"}) + ";")
-        out.append("  }")
-    chain = [f"band:{fmt_level(b) if b != SAFETY_BAND else 'safety'}" for b in bands]
+        members = [r for r in rows if band_of(r) == band]
+        base = f"band:{fmt_level(band) if band != SAFETY_BAND else 'safety'}"
+        for k in range(0, len(members), MAX_PER_ROW):
+            bid = base if k == 0 else f"{base}#{k // MAX_PER_ROW + 1}"
+            chain.append(bid)
+            out.append(f"  subgraph {_q('rank ' + bid)} {{")
+            out.append('    rank="same";')
+            out.append(f"    {_q(bid)} " + _attrs(
+                shape="plaintext", style="", fontsize="10", fontcolor="#555555", id=bid,
+                label=_band_title(band) if k == 0 else "") + ";")
+            out.extend("    " + _zone_node(r, per_zone, pivot_hosts, assets)
+                       for r in members[k:k + MAX_PER_ROW])
+            out.append("  }")
     for a, b in zip(chain, [*chain[1:], "legend"], strict=True):
         out.append(f"  {_q(a)} -> {_q(b)} " + _attrs(style="invis", weight="100") + ";")
     out.append(_legend())

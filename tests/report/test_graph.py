@@ -125,3 +125,19 @@ def test_missing_dot_writes_dot_file_and_says_how(tmp_path: Path,
 def test_bad_suffix_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(graph.UsageError):
         graph.write_graph(riverbend(), tmp_path / "g.jpg")
+
+
+def test_crowded_band_wraps_into_rows(tmp_path: Path) -> None:
+    """30 zones on one Purdue level: 4 rows of at most 8, still one band title."""
+    g = generated(30)
+    flat = replace(g, zones=tuple({**z, "purdue_levels": [2], "safety": False}
+                                  for z in g.zones))
+    dot = graph.to_dot(flat)
+    rows = re.findall(r'subgraph "rank (band:[^"]+)"', dot)
+    assert rows == ["band:2", "band:2#2", "band:2#3", "band:2#4"]
+    for block in dot.split("subgraph ")[1:]:
+        assert block.split("\n  }")[0].count("\"zone:") <= graph.MAX_PER_ROW
+    assert dot.count("L2 Supervisory") == 1
+    if shutil.which("dot"):
+        png = graph.write_graph(flat, tmp_path / "flat.png")
+        assert png.read_bytes().startswith(b"\x89PNG")
