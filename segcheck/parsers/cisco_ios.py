@@ -72,6 +72,8 @@ def detect(text: str) -> int:
         score += 30
     if re.search(r"^interface (GigabitEthernet|FastEthernet|Ethernet|Loopback|Vlan)", head, re.M):
         score += 10
+    if re.search(r"^(line (vty|con) \d|service timestamps |ip classless)", head, re.M):
+        score += 20
     return min(score, 95)
 
 
