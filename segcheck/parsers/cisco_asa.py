@@ -173,6 +173,9 @@ class _Parser:
                 self.nat.append(NatRule("static" if head == "static" else "snat", sp, n.text))
                 self.diag(Level.UNSUPPORTED, "pre-8.3 NAT: ACLs see mapped addresses; not "
                           "modelled", sp, "nat")
+            elif w[:2] == ["ipv6", "access-list"]:
+                self.diag(Level.UNSUPPORTED, "pre-9.0 ipv6 access-list not modelled", sp,
+                          "ipv6-acl")
             elif w[:3] == ["clear", "configure", "access-list"] and len(w) >= 4:
                 self.acls.pop(w[3], None)
 

@@ -82,6 +82,12 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         elif st.words[:1] == ("groups",) and any(
                 k in st.words[2:3] for k in ("security", "firewall", "interfaces")):
             ctx.diag(Level.UNSUPPORTED, "configuration groups are not expanded", st, "groups")
+        elif st.words[:1] in (("logical-systems",), ("tenants",)) and any(
+                k in st.words for k in ("security", "firewall")):
+            ctx.diag(Level.UNSUPPORTED, f"{st.words[0]} are not modelled", st, "lsys")
+        elif st.words[:3] == ("forwarding-options", "family", "inet") and "filter" in st.words:
+            ctx.diag(Level.UNSUPPORTED, "forwarding-options filters are not modelled", st,
+                     "forwarding-filter")
         elif st.words[:2] == ("system", "host-name") and len(st.words) >= 3:
             hostname = st.words[2]
     fdefs, prefix_lists = F.collect(stmts, ctx)
