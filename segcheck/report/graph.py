@@ -46,6 +46,7 @@ from segcheck.report.summary import (
     fmt_level,
     fmt_sl,
     sorted_findings,
+    span_location,
     zone_id,
     zone_levels,
 )
@@ -180,7 +181,7 @@ def _collect_edges(result: CheckResult, zones: set[str]) -> dict[tuple[str, str]
         e.permitted = True
         e.services.update(cell.services)
         e.outside_policy |= not cell.allowed_by_policy
-        e.rules.update(str(r.span) for r in cell.rules)
+        e.rules.update(span_location(r.span) for r in cell.rules)
     for f in result.active_findings():
         a, b = f.src_zone, f.dst_zone
         if not a or not b or a == b or f.severity is Severity.INFO or _is_pivot(f):
