@@ -13,6 +13,7 @@ export must exist on disk. Errors are ``PolicyError`` with ``path:line:col``.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import yaml
@@ -41,7 +42,7 @@ def topology_policy_path(path: str | Path) -> Path | None:
         return None
     for knode, vnode in root.value:
         if getattr(knode, "value", None) == "policy":
-            return Path(path).parent / doc.str_(vnode, "policy")
+            return Path(os.path.normpath(Path(path).parent / doc.str_(vnode, "policy")))
     return None
 
 
@@ -55,7 +56,7 @@ def load_topology(path: str | Path, policy: Policy | None = None) -> Topology:
     policy_path = None
     if "policy" in keys:
         pnode = keys["policy"][1]
-        policy_path = Path(path).parent / doc.str_(pnode, "policy")
+        policy_path = Path(os.path.normpath(Path(path).parent / doc.str_(pnode, "policy")))
         if not policy_path.is_file():
             raise doc.error(pnode, f"policy file not found: {policy_path}")
     if policy is None:
