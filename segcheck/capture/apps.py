@@ -19,6 +19,7 @@ Function-code semantics live in ``segcheck.capture.tables`` (data, not code).
 from __future__ import annotations
 
 import struct
+import uuid
 from collections.abc import Callable
 
 from segcheck.capture import tables as T
@@ -34,6 +35,12 @@ HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b
                 b"CONNECT ", b"HTTP/1.")
 OPCUA_TYPES = frozenset({b"HEL", b"ACK", b"ERR", b"RHE", b"OPN", b"MSG", b"CLO"})
 DNS_PORTS = frozenset({53, 5353, 5355, 137})
+PNIO_UUIDS = frozenset(
+    enc for k in range(1, 5)
+    for u in [uuid.UUID(f"dea0000{k}-6c97-11d1-8271-00a02442df7d")]
+    for enc in (u.bytes, u.bytes_le))
+"""PROFINET IO device/controller/supervisor/parameter-server DCE/RPC interfaces (both byte
+orders: the RPC header's data representation decides)."""
 
 
 def detect(p: bytes, proto: int, sport: int, dport: int) -> str | None:
@@ -65,8 +72,11 @@ def detect(p: bytes, proto: int, sport: int, dport: int) -> str | None:
             return "dns"
         return None
     if proto == 17:
-        if n >= 4 and p[0] in (0x81, 0x82) and p[1] <= 0x0C and (p[2] << 8 | p[3]) == n:
+        if n >= 4 and p[0] in (0x81, 0x82) and p[1] <= 0x0C and 4 <= (p[2] << 8 | p[3]) <= n and (
+                p[1] not in (0x0A, 0x0B) or (n > 4 and p[4] == 1)):
             return "bacnet"
+        if n >= 80 and p[0] == 4 and p[24:40] in PNIO_UUIDS:  # DCE/RPC to a PROFINET IO interface
+            return "profinet"
         if n >= 10 and p[0] == 0x05 and p[1] == 0x64 and p[2] >= 5 and dnp3_crc_ok(p[:10]):
             return "dnp3"
         if n >= 24 and _enip_ok(p):
