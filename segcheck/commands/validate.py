@@ -27,8 +27,8 @@ def _kind(path: str) -> str:
             data = yaml.safe_load(fh)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return "policy"  # let the loader report the problem with its location
-    if isinstance(data, dict) and (("devices" in data and "zones" not in data)
-                                   or "policy" in data):
+    topo_keys = ("policy", "devices", "routes", "hosts")
+    if isinstance(data, dict) and "zones" not in data and any(k in data for k in topo_keys):
         return "topology"
     return "policy"
 

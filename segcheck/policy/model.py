@@ -111,6 +111,9 @@ class Zone:
     """True only for the ``z-internet`` zone segcheck adds when the policy lacks one."""
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
+    def __hash__(self) -> int:  # by id: the dict fields are unhashable; equal ⇒ same id
+        return hash(self.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Service:
@@ -175,6 +178,9 @@ class Conduit:
     ticket: str | None = None
     expires: date | None = None
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+    def __hash__(self) -> int:  # by id: the dict fields are unhashable; equal ⇒ same id
+        return hash(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +268,9 @@ class DeclaredDevice:
     management: tuple[IPAddress, ...] = ()
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
+    def __hash__(self) -> int:  # by id: the dict fields are unhashable; equal ⇒ same id
+        return hash(self.id)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -282,6 +291,9 @@ class Policy:
     _lookup: dict[int, list[tuple[int, dict[int, tuple[str, str | None]]]]] = field(
         init=False, compare=False, repr=False
     )
+
+    def __hash__(self) -> int:  # dict fields are unhashable; equal policies share zone ids
+        return hash(tuple(z.id for z in self.zones))
 
     def __post_init__(self) -> None:
         zones: dict[str, Zone] = {}
@@ -416,6 +428,9 @@ class TopoDevice:
     IPv6 apart (iptables-save / ip6tables-save) list both. Never empty after loading."""
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
 
+    def __hash__(self) -> int:  # by id: the dict fields are unhashable; equal ⇒ same id
+        return hash(self.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -457,6 +472,9 @@ class Topology:
     policy_path: str | None = field(default=None, compare=False)
     """The ``policy:`` key resolved against the topology's directory, when present."""
     span: SourceSpan | None = field(default=None, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        return hash(tuple(d.id for d in self.devices))
 
     def device(self, device_id: str) -> TopoDevice:
         for d in self.devices:

@@ -145,3 +145,11 @@ def test_services_endpoints_and_networks() -> None:
     assert p.global_rules.internet_egress.allow_conduits == ("C-07",)
     assert p.exceptions[0].expires is not None
     assert p.exceptions[0].expires.isoformat() == "2026-10-31"
+
+
+def test_values_are_hashable() -> None:
+    p = load_policy(ROOT / "policies" / "riverbend.yaml")
+    assert len(set(p.zones)) == len(p.zones)
+    assert len(set(p.conduits)) == len(p.conduits)
+    assert len({p, load_policy(ROOT / "policies" / "riverbend.yaml")}) == 1
+    assert len({f for _, f in p.flows()}) == 12
