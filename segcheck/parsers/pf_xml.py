@@ -367,7 +367,7 @@ class PfConverter:
                 if not r.icmptypes:
                     out.append(F.icmp_service(fam))
                 for t in r.icmptypes:
-                    if t.isdigit() or t in table:
+                    if (t.isdigit() and int(t) <= 255) or t in table:
                         out.append(F.icmp_service(fam, int(t) if t.isdigit() else table[t]))
                     else:
                         self.diag(Level.ERROR, f"unknown ICMP type {t!r} for IPv{fam}",

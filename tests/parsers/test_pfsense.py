@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,34 @@ def test_corpus_parses_or_diagnoses(corpus: Path) -> None:
             for diag in d.diagnostics:
                 assert diag.span is not None, (path, str(diag))
                 assert diag.span.line > 0, (path, str(diag))
+
+
+JUNK = ("any", "", "-1", "999999", "a-b", "10.0.0.0/33", "::/200", '"', "[", "}", "end",
+        "next", "edit", "set", "<not/>", "0-0", "65535-1", "300", "<", "&amp;")
+
+
+def test_mutated_input_never_crashes() -> None:
+    """Deleted, duplicated, swapped lines and junk words: a ConfigParseError or a device
+    (with diagnostics), never a traceback."""
+    import random
+
+    from segcheck.errors import ConfigParseError as Bad
+
+    rng = random.Random(8)
+    for _ in range(300):
+        lines = rng.choice((CONFIG,)).splitlines()
+        i = rng.randrange(len(lines))
+        op = rng.random()
+        if op < 0.3:
+            del lines[i]
+        elif op < 0.5:
+            lines.insert(i, rng.choice(lines))
+        elif op < 0.8:
+            words = lines[i].split() or [""]
+            words[rng.randrange(len(words))] = rng.choice(JUNK)
+            lines[i] = " ".join(words)
+        else:
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        with contextlib.suppress(Bad):
+            pfsense.parse("\n".join(lines), "fuzz")

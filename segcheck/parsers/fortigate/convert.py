@@ -231,8 +231,12 @@ class Converter:
         if proto in ("ICMP", "ICMP6"):
             fam = 4 if proto == "ICMP" else 6
             t, c = node.get("icmptype"), node.get("icmpcode")
-            return [F.icmp_service(fam, int(t) if t.isdigit() else None,
-                                   int(c) if c.isdigit() and t.isdigit() else None)]
+            if (t and not _byte(t)) or (c and not _byte(c)):
+                self.diag(Level.ERROR, f"service {node.name!r}: bad ICMP type/code",
+                          node.line, "bad-service", once=f"svc:{node.name}")
+                return []
+            return [F.icmp_service(fam, int(t) if t else None,
+                                   int(c) if c and t else None)]
         if proto == "IP":
             n = node.get("protocol-number", "0")
             if not n.isdigit() or int(n) > 255:
@@ -306,6 +310,10 @@ class Converter:
         return Rule(action, matches, span, f"policy {node.name}" + (f" ({name})" if name else ""),
                     excludes=tuple(excludes), enabled=enabled,
                     detail="" if action_text in ("accept", "deny") else action_text)
+
+
+def _byte(text: str) -> bool:
+    return text.isdigit() and int(text) <= 255
 
 
 def _entries(vd: FNode, path: str) -> dict[str, FNode]:

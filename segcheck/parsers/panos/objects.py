@@ -218,10 +218,13 @@ class Objects:
                 c = ident.child("code")
                 if t is None or not t.value().isdigit():
                     return name, [F.icmp_service(fam)]
+                if int(t.value()) > 255 or (c is not None and c.value().isdigit()
+                                            and int(c.value()) > 255):
+                    return name, None
                 code = int(c.value()) if c is not None and c.value().isdigit() else None
                 out.append(F.icmp_service(fam, int(t.value()), code))
         ipproto = default.child("ident-by-ip-protocol")
-        if ipproto is not None and ipproto.value().isdigit():
+        if ipproto is not None and ipproto.value().isdigit() and int(ipproto.value()) <= 255:
             out.append(F.Service(R.single(int(ipproto.value()))))
         port = default.child("port")
         for spec in port.values() if port is not None else []:
