@@ -18,8 +18,8 @@ if any, else the last matching non-quick rule. The equivalent first-match list i
 rules in pf order, then all non-quick rules in *reverse* pf order. pf order is:
 automatic rules (anti-lockout, private/bogon blocks, IPv6 neighbour discovery), then MVC
 rules by sequence (OPNsense), floating rules, interface-group rules, interface rules.
-Interface-tab and group rules are always quick; floating/MVC rules are quick only when
-marked. The automatic ``block in all`` (IPv4 and IPv6) is non-quick and first in pf order,
+Interface-tab and group rules are quick (unless an explicit ``<quick>`` element says
+otherwise, as OPNsense can write); floating/MVC rules are quick only when marked. The automatic ``block in all`` (IPv4 and IPv6) is non-quick and first in pf order,
 so it lands last in the first-match list; ``out`` filters end in pf's automatic
 ``pass out all``.
 
@@ -159,7 +159,7 @@ def legacy_rule(x: XNode) -> PfRule:
         quals.append("tcpflags")
     return PfRule(
         node=x, descr=x.text_of("descr"), action=x.text_of("type", default="pass") or "pass",
-        quick=_flag(x.find("quick")) if floating else True,
+        quick=_flag(x.find("quick")) if floating or x.has("quick") else True,
         interfaces=tuple(i for i in x.text_of("interface").split(",") if i),
         iface_not=False, floating=floating,
         direction=(x.text_of("direction") or "any") if floating else "in",

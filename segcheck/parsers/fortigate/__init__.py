@@ -51,7 +51,8 @@ Semantics checklist (STYLE.md habit 5):
 - **ICMP vs ICMPv6.** Separate protocols (``ICMP`` IPv4 only, ``ICMP6`` IPv6 only).
 - **Not headers.** Users/groups, ISDB internet-service, applications and URL categories:
   a permit ignores them (over-approximates), a deny then matches nothing (under-
-  approximates), with a warning. Schedules are ignored (``always`` assumed).
+  approximates), with a warning; a permit with ``internet-service(-src) enable`` may reach
+  any destination (source). Schedules are ignored (``always`` assumed).
 - **No rules at all.** Only the implicit deny: everything is denied.
 """
 

@@ -48,16 +48,6 @@ QUALIFIERS = ("users", "groups", "fsso-groups", "internet-service", "internet-se
 
 
 @dataclass
-class Scope:
-    """One VDOM's objects (or the whole file without VDOMs)."""
-
-    name: str
-    node: FNode
-    glob: FNode
-    addresses4: dict[str, FNode] = field(default_factory=dict)
-
-
-@dataclass
 class Converter:
     path: str
     lines: list[str]
@@ -301,6 +291,12 @@ class Converter:
                           node.settings[q].line, "non-header-condition")
                 if action is Action.DENY:
                     services = []
+        if action is Action.PERMIT:
+            # ISDB objects replace the address lists: a permit may reach any address.
+            if node.get("internet-service") == "enable":
+                dst4, dst6 = F.ANY_V4, F.ANY_V6
+            if node.get("internet-service-src") == "enable":
+                src4, src6 = F.ANY_V4, F.ANY_V6
         in_c = self.iface_cond(node.values("srcintf"))
         out_c = self.iface_cond(node.values("dstintf"))
         matches = F.matches_for(F.AddrSet(src4.v4, src6.v6), F.AddrSet(dst4.v4, dst6.v6),
