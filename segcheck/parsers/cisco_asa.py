@@ -36,6 +36,8 @@ Semantics checklist (STYLE.md habit 5):
   twice NAT do not change the verdict for real addresses; they are parsed into
   ``Device.nat`` with a warning. Pre-8.3 ``static``/``global`` NAT (ACLs on mapped
   addresses) is not modelled and marks the result incomplete.
+- Interfaces without ``nameif`` pass no traffic: a forward stage ``unnamed ingress`` denies
+  packets entering by any interface that is not a named one (also an unknown one).
 - No ACL bound and no global ACL: the security-level default above. Traffic to the ASA
   itself (management) is not modelled (``ssh``/``http``/``icmp`` commands): no local stage.
 """
@@ -681,6 +683,15 @@ class _Parser:
             default_span = (bound or glob or (None, it.span))[1]
             filters[fname] = Filter(fname, tuple(rules), Action.DENY, default_span)
             forward.append(Stage(fname, ingress=me))
+        if named:
+            known = _iface_match(*named)
+            anchor = named[0].span
+            why = "an interface without nameif (or an unknown one) passes no traffic"
+            filters["unnamed ingress"] = Filter("unnamed ingress", (
+                Rule(Action.DENY, (Match(),), anchor, name=why, synthetic=True, detail=why),),
+                Action.DENY, anchor)
+            forward.append(Stage("unnamed ingress", ingress=IfaceMatch(
+                names=known.names, zones=known.zones, negate=True)))
         for nameif, (acl, sp) in self.bind_out.items():
             its = [it for it in named if it.nameif == nameif]
             if not its:

@@ -47,6 +47,8 @@ def test_security_levels_without_acls() -> None:
     assert not forward(dev, p, "GigabitEthernet0/2", "GigabitEthernet0/2")  # hairpin
     # the nameif works as interface name too
     assert forward(dev, p, "inside", "outside")
+    # an interface without nameif (or an unknown one) passes nothing
+    assert not forward(dev, p, "Management0/0", "outside")
 
 
 def test_same_security_traffic_options() -> None:
