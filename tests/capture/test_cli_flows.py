@@ -24,9 +24,12 @@ def test_json_shape_and_zones(tmp_path: Path) -> None:
     out = tmp_path / "flows.json"
     assert main(["flows", INCIDENT, "--policy", POLICY, "--format", "json", "-o", str(out)]) == 0
     rows = json.loads(out.read_text())
-    assert rows and all(DESIGN_KEYS <= set(r) for r in rows)
+    assert rows
+    assert all(set(r) >= DESIGN_KEYS for r in rows)
     write = next(r for r in rows if r["src"] == "10.10.7.33" and r["dst"] == "10.50.1.10")
-    assert write["proto"] == "tcp" and write["dport"] == 502 and write["app"] == "modbus"
+    assert write["proto"] == "tcp"
+    assert write["dport"] == 502
+    assert write["app"] == "modbus"
     assert write["operations"] == {"read": 1, "write": 2}
     assert (write["src_zone"], write["dst_zone"]) == ("z-ent", "z-field-plant")
     assert {16, 18} <= set(write["frames"])
@@ -43,7 +46,8 @@ def test_json_without_policy_has_null_zones(capsys) -> None:  # type: ignore[no-
 def test_csv_and_text(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["flows", NORMAL, INCIDENT, "--format", "csv", "--workers", "2"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 15 and rows[0]["src"]
+    assert len(rows) == 15
+    assert rows[0]["src"]
     assert main(["flows", INCIDENT, "--policy", POLICY]) == 0
     text = capsys.readouterr().out
     assert "10.10.7.33:61000 -> 10.50.1.10:502  [z-ent -> z-field-plant]  modbus" in text

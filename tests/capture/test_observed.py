@@ -42,18 +42,23 @@ def test_incident_scenarios(policy) -> None:  # type: ignore[no-untyped-def]
     write = by[("SC-OBS-DANGEROUS-OP", "10.10.7.33->10.50.1.10:tcp/502:write")]
     assert write.observed is not None
     assert write.observed.frames == (16, 18)  # FC 6 and FC 16, captures/README.md
-    assert "fc 0x06" in write.message and "unit 1" in write.message and "addr 40" in write.message
+    assert "fc 0x06" in write.message
+    assert "unit 1" in write.message
+    assert "addr 40" in write.message
     assert (write.src_zone, write.dst_zone) == ("z-ent", "z-field-plant")
     assert write.witness == Packet.make("10.10.7.33", "10.50.1.10", "tcp", 61000, 502)
     assert ("SC-OBS-UNAUTH", "10.10.7.33->10.50.1.10:tcp/502") in by
     disc = by[("SC-OBS-DISCOVERY", "10.10.7.33->10.50.1.11:tcp/502:discovery")]
-    assert disc.observed is not None and disc.observed.frames == (26,)
+    assert disc.observed is not None
+    assert disc.observed.frames == (26,)
     assert ("SC-OBS-UNAUTH", "10.10.20.15->10.40.1.50:tcp/445") in by
     assert ("SC-OBS-UNAUTH", "10.40.1.50->10.10.20.15:tcp/3389") in by
     mac = by[("SC-OBS-BYPASS", "mac:02:00:0a:28:01:32")]
-    assert mac.observed is not None and 45 in mac.observed.frames  # the NBNS frame
+    assert mac.observed is not None
+    assert 45 in mac.observed.frames
     direction = by[("SC-DIRECTION", "10.30.0.10->10.40.1.30:tcp/5450")]
-    assert direction.observed is not None and direction.observed.frames[0] == 46
+    assert direction.observed is not None
+    assert direction.observed.frames[0] == 46
     # the baseline poll (frames 1-10) is allowed: no finding names it
     assert not any("10.40.1.20->" in o for _, o in by)
 
@@ -93,7 +98,8 @@ def test_dangerous_op_into_safety_zone_is_critical(policy, tmp_path: Path) -> No
     p = write_pcap(tmp_path / "sis.pcap", frames)
     found = observed_findings(policy, None, str(p))
     (op,) = [f for f in found if f.code == "SC-OBS-DANGEROUS-OP"]
-    assert op.severity is Severity.CRITICAL and op.dst_zone == "z-sis"
+    assert op.severity is Severity.CRITICAL
+    assert op.dst_zone == "z-sis"
 
 
 def test_flow_rows_have_zones(policy) -> None:  # type: ignore[no-untyped-def]
