@@ -93,7 +93,11 @@ def load_policy(path: str | Path) -> Policy:
     doc, root = Doc.load(path)
     if root is None:
         raise PolicyError("empty policy file", doc.mark_span(0, 0))
-    return _PolicyReader(doc).policy(root)
+    try:
+        return _PolicyReader(doc).policy(root)
+    except RecursionError:
+        raise PolicyError("structure nested too deeply (recursive YAML alias?)",
+                          doc.span(root)) from None
 
 
 def check_version(doc: Doc, root: yaml.Node, keys: dict[str, tuple[yaml.Node, yaml.Node]]) -> None:

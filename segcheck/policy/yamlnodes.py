@@ -172,7 +172,8 @@ class Doc:
 
     def str_(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR:
-            hint = f' (quote it: "{node.value}")' if isinstance(node, yaml.ScalarNode) else ""
+            hint = (f' (quote it: "{node.value}")'
+                    if isinstance(node, yaml.ScalarNode) and node.tag not in (NULL, STR) else "")
             raise self.error(node, f"{what} must be a string, not {describe(node)}{hint}")
         value = str(node.value)
         if not value.strip():

@@ -1,0 +1,62 @@
+"""Bad input never escapes as anything but PolicyError (no tracebacks): random edits of a
+valid policy and topology either load or raise PolicyError with a location."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segcheck.errors import PolicyError
+from segcheck.policy import load_policy, load_topology
+from tests.policy.helpers import BASE, TOPO, write_site
+
+PIECES = st.sampled_from([
+    "", " ", "\n", ":", "- ", "[", "]", "{", "}", ",", "'", '"', "&a ", "*a", "!!int ", "~",
+    "null", "true", "0x1F", "3.5", ".nan", "2026-02-30", "10.0.0.0/8", "::1", "z-ot", "plc",
+    "sl_t", "id", "\t", "#", "? ", "<<: *a", "---\n",
+])
+
+
+@st.composite
+def edits(draw: st.DrawFn, text: str) -> str:
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(text)))
+        j = draw(st.integers(i, min(len(text), i + 12)))
+        text = text[:i] + draw(PIECES) + text[j:]
+    return text
+
+
+@settings(max_examples=300)
+@given(edits(BASE))
+def test_policy_edits_never_crash(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.yaml"
+        path.write_text(text)
+        try:
+            load_policy(path)
+        except PolicyError as exc:
+            assert exc.span is not None
+            assert exc.span.line >= 1
+
+
+@settings(max_examples=150)
+@given(edits(TOPO))
+def test_topology_edits_never_crash(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        _, topo = write_site(Path(tmp), topo=text)
+        try:
+            load_topology(topo)
+        except PolicyError as exc:
+            assert exc.span is not None
+
+
+def test_recursive_alias_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("segcheck: 1\nzones: &z\n  - id: a\n    kind: it\n    cidrs: *z\n")
+    try:
+        load_policy(path)
+    except PolicyError as exc:
+        assert exc.span is not None
