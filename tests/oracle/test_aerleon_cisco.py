@@ -48,11 +48,13 @@ def _asa_verdict(device: Device, p: Packet) -> str:
     return H.filter_verdict(device, "f1", p)
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_cisco_ios_agrees_with_aerleon_policies() -> None:
     out = H.assert_agreement("cisco", cisco_ios.parse, _ios_verdict)
     assert out.packets >= 100 * 100
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_cisco_asa_agrees_with_aerleon_policies() -> None:
     out = H.assert_agreement("ciscoasa", cisco_asa.parse, _asa_verdict)
     assert out.packets >= 100 * 100

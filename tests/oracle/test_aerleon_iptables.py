@@ -43,11 +43,13 @@ def _parse6(text: str, path: str) -> Device:
     return device
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_iptables_agrees_with_aerleon_policies() -> None:
     out = H.assert_agreement("iptables", _parse4, _forward)
     assert out.packets >= 100 * 100
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_ip6tables_agrees_with_aerleon_policies() -> None:
     out = H.assert_agreement("iptables6", _parse6, _forward)
     assert out.packets >= 100 * 100

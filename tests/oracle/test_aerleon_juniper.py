@@ -48,11 +48,13 @@ def _as_set(text: str) -> str:
     return "".join(f"set {' '.join(word(w) for w in st.words)}\n" for st in statements(text))
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_juniper_filters_agree_with_aerleon_policies() -> None:
     out = H.assert_agreement("juniper", junos.parse, _filter_verdict)
     assert out.packets >= 100 * 100
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_srx_policies_agree_with_aerleon_policies() -> None:
     out = H.assert_agreement("srx", junos.parse, _srx_verdict)
     assert out.packets >= 100 * 100

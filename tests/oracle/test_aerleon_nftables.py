@@ -55,6 +55,7 @@ def _parse(text: str, path: str) -> Device:
     return device
 
 
+@pytest.mark.slow  # scales with SEGCHECK_ORACLE_SCALE (make oracle: x10)
 def test_nftables_agrees_with_aerleon_policies() -> None:
     checked = agreed = 0
     bad: list[str] = []
