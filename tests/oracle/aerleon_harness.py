@@ -17,6 +17,19 @@ where ``verdict(device, packet) -> "permit" | "deny"`` picks the filter or zone 
 target's header (``TARGETS[target].header``) put the policy in; ``H.filter_verdict`` and
 ``H.zone_verdict`` cover the usual cases.
 
+Building blocks: ``random_policy(seed, target)`` -> ``Policy`` (only features the target
+renders), ``Policy.to_aerleon(target)`` -> (policy dict, definitions dict), ``render(policy,
+target)`` -> text, ``random_packets(policy, n, seed)``, ``reference_verdict(policy, packet)``
+and ``reference_term`` (the deciding term, for messages), ``detected_vendor(text)`` (the
+registry's tie-free detection over the parsers that are ready), ``run_target`` /
+``assert_agreement`` (the loop, with the first disagreements as examples).
+
+Where a rendering does not mean the policy (an aerleon bug or a vendor default aerleon does
+not compensate), the vendor's test pins the case in a test of its own with the reason and
+leaves it out of the agreement run — see the module docstrings of ``test_aerleon_*.py``.
+The reference meaning itself is checked against aerleon's ``aclcheck`` evaluator
+(``test_aerleon_reference.py``).
+
 Term semantics (what ``reference_verdict`` implements; the random generator only produces
 terms for which these are aerleon's documented meaning):
 
