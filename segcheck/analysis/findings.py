@@ -246,6 +246,7 @@ class Analyzer:
                             statuses.setdefault(key, []).append((ra.status, cov, ra))
                             if (zi != ze and ra.rule.action is Action.PERMIT
                                     and ra.rule.enabled and not ra.rule.synthetic
+                                    and self._rule_flagged(ra.rule)
                                     and not ra.effective.is_empty()):
                                 scoped = (ra.effective & self.reach.src_of(zi)
                                           & self.reach.dst_of(ze))
@@ -307,6 +308,13 @@ class Analyzer:
                 + ", ".join(f"{flt.rules[c].label} ({flt.rules[c].action.value})" for c in covers),
                 src=zones[0], dst=zones[1], offending=witness_set, evidence=ev,
                 obj=rule_object(dev, rule), severity=severity)
+
+    def _rule_flagged(self, rule: Rule) -> bool:
+        """Whether the rule is an ANY-RULE or BROAD-PORTS candidate (cheap, on its matches)."""
+        gr = self.policy.global_rules
+        if gr.no_any_in_cross_zone_rules and _any_fields(rule):
+            return True
+        return gr.max_port_span is not None and _port_span(rule) > gr.max_port_span
 
     def _rule_zones(self, dev: str, items: list[Any]) -> tuple[str | None, str | None]:
         td = next(t for t in self.topology.devices if t.id == dev)

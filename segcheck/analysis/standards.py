@@ -32,8 +32,7 @@ class CodeInfo:
 @cache
 def catalogue() -> dict[str, CodeInfo]:
     """Every known finding code, from the packaged data file."""
-    text = resources.files("segcheck.analysis").joinpath("standards.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = _data()
     out: dict[str, CodeInfo] = {}
     for code, entry in data["codes"].items():
         out[code] = CodeInfo(
@@ -46,9 +45,15 @@ def catalogue() -> dict[str, CodeInfo]:
     return out
 
 
-def default_attack_version() -> str:
+@cache
+def _data() -> dict[str, Any]:
     text = resources.files("segcheck.analysis").joinpath("standards.yaml").read_text("utf-8")
-    return str(yaml.safe_load(text).get("default_attack_version", "19"))
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def default_attack_version() -> str:
+    return str(_data().get("default_attack_version", "19"))
 
 
 def _major(version: str | int | None) -> int:
@@ -57,6 +62,7 @@ def _major(version: str | int | None) -> int:
     return int(head) if head.isdigit() else int(default_attack_version())
 
 
+@cache
 def standards_for(code: str, attack_version: str | int | None = None) -> dict[str, tuple[str, ...]]:
     """The standards references of ``code`` for the pinned ATT&CK version."""
     info = catalogue().get(code)

@@ -221,6 +221,8 @@ class ReachMatrix:
     limitations: list[str] = field(default_factory=list)
     _src_cache: dict[str, PacketSet] = field(default_factory=dict)
     _dst_cache: dict[str, PacketSet] = field(default_factory=dict)
+    _contrib_cache: dict[tuple[str, str, bool], tuple[Contribution, ...]] = field(
+        default_factory=dict)
 
     def hop(self, device: str, ingress: str, egress: str | None) -> HopAnalysis:
         """The analysed crossing (cached); routes restrict ``permitted`` to routed dsts."""
@@ -246,6 +248,18 @@ class ReachMatrix:
             self._dst_cache[zone] = dst_set(self.spaces.get(zone, {}))
         return self._dst_cache[zone]
 
+    def _zone_boxes(self, src: str, dst: str | None) -> list[Match]:
+        """Boxes covering src-zone x dst-zone addresses (a cheap rule prefilter)."""
+        s_sp = self.spaces.get(src, {})
+        d_sp = self.spaces.get(dst, {}) if dst is not None else None
+        out = []
+        for v, rs in s_sp.items():
+            if d_sp is None:
+                out.append(Match(family=v, src=rs))
+            elif d_sp.get(v):
+                out.append(Match(family=v, src=rs, dst=d_sp[v]))
+        return out
+
     def contributions(self, src: str, dst: str, offending: PacketSet | None = None,
                       *, local: bool = False) -> list[Contribution]:
         """The permitting rules, on every crossing of every path, that carry part of
@@ -253,27 +267,36 @@ class ReachMatrix:
         cell = (self.local if local else self.cells).get((src, dst))
         if cell is None:
             return []
+        key = (src, dst, local)
+        if offending is None and key in self._contrib_cache:
+            return list(self._contrib_cache[key])
         out: list[Contribution] = []
         seen: set[tuple[str, str, int]] = set()
         for share in cell.paths:
             part = share.packets if offending is None else share.packets & offending
             if part.is_empty():
                 continue
+            boxes = self._zone_boxes(src, None if local else dst)
             for cr in share.crossings:
                 hop = self.hops[(cr.device, cr.ingress, cr.egress)]
-                for c in hop_contributions(hop, part):
-                    key = (c.device, c.filter, c.index)
-                    if key not in seen:
-                        seen.add(key)
+                for c in hop_contributions(hop, part, boxes):
+                    ckey = (c.device, c.filter, c.index)
+                    if ckey not in seen:
+                        seen.add(ckey)
                         out.append(c)
+        if offending is None:
+            self._contrib_cache[key] = tuple(out)
         return out
 
 
-def hop_contributions(hop: HopAnalysis, part: PacketSet) -> list[Contribution]:
-    """The permitting rules of one crossing whose effective sets meet ``part``."""
+def hop_contributions(hop: HopAnalysis, part: PacketSet,
+                      boxes: list[Match] | None = None) -> list[Contribution]:
+    """The permitting rules of one crossing whose effective sets meet ``part``.
+
+    ``boxes``, when given, must cover ``part``: rules whose matches overlap none of them are
+    skipped without a set operation.
+    """
     out: list[Contribution] = []
-    cover = part.to_matches()
-    boxes = cover if len(cover) <= 64 else None
     for fname, _flt, fa, kept in hop.filters:
         for ra in fa.rules:
             rule = ra.rule
@@ -287,9 +310,31 @@ def hop_contributions(hop: HopAnalysis, part: PacketSet) -> list[Contribution]:
     return out
 
 
+def _overlap(a: R.Ranges | None, b: R.Ranges | None) -> bool:
+    if a is None or b is None:
+        return True
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][1] < b[j][0]:
+            i += 1
+        elif b[j][1] < a[i][0]:
+            j += 1
+        else:
+            return True
+    return False
+
+
+def _box_meets(m: Match, b: Match) -> bool:
+    if m.family is not None and b.family is not None and m.family != b.family:
+        return False
+    return (_overlap(m.src, b.src) and _overlap(m.dst, b.dst)
+            and _overlap(m.protocols, b.protocols) and _overlap(m.dports, b.dports))
+
+
 def _may_meet(rule: Rule, boxes: list[Match]) -> bool:
-    """Cheap necessary condition for the rule's matches to meet one of ``boxes``."""
-    return any(m.intersect(b) is not None for m in rule.matches for b in boxes)
+    """Cheap necessary condition (interval overlap per field) for the rule's matches to
+    meet one of ``boxes``; the exact test follows on the survivors."""
+    return any(_box_meets(m, b) for m in rule.matches for b in boxes)
 
 
 # ---------------------------------------------------------------- computation
