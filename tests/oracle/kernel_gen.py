@@ -195,3 +195,184 @@ def iptables_ruleset(rng: random.Random, version: int) -> str:
         lines += [iptables_rule(rng, version, u, users[i + 1 :]) for _ in range(n)]
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
+
+
+# -- nftables ------------------------------------------------------------------------------
+
+def _span_of(item: str) -> tuple[int, int]:
+    """The integer interval an address/prefix/range or port/range item covers."""
+    if "/" in item:
+        net = ipaddress.ip_network(item, strict=False)
+        return int(net.network_address), int(net.broadcast_address)
+    if "-" in item:
+        a, b = item.split("-", 1)
+        if a.isdigit():
+            return int(a), int(b)
+        return int(ipaddress.ip_address(a)), int(ipaddress.ip_address(b))
+    if item.isdigit():
+        return int(item), int(item)
+    n = int(ipaddress.ip_address(item))
+    return n, n
+
+
+def disjoint(items: list[str]) -> list[str]:
+    """Keep items that overlap no earlier kept one (nft refuses overlapping intervals)."""
+    kept: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for it in items:
+        lo, hi = _span_of(it)
+        if all(hi < a or lo > b for a, b in spans):
+            kept.append(it)
+            spans.append((lo, hi))
+    return kept
+
+
+def _nft_addr_set(rng: random.Random, version: int, pools: list[str]) -> str:
+    items = []
+    for _ in range(rng.randrange(1, 4)):
+        items.append(addr_range(rng, version, pools) if rng.random() < 0.3
+                     else prefix(rng, version, pools))
+    items = [i for i in items if not i.endswith("/0")] or ["10.0.0.0/8" if version == 4
+                                                           else "fd00::/8"]
+    return "{ " + ", ".join(disjoint(items)) + " }"
+
+
+def nft_rule(rng: random.Random, version: int, chain: str, users: list[str],
+             sets: list[str], other_family: bool) -> str:
+    ip = "ip" if version == 4 else "ip6"
+    parts: list[str] = []
+    local_ok = chain == "input" or chain.startswith("u")
+    if rng.random() < 0.4:
+        op = "!= " if rng.random() < 0.25 else ""
+        r = rng.random()
+        if sets and r < 0.15:
+            parts.append(f"{ip} saddr {op}@{rng.choice(sets)}")
+        elif r < 0.4:
+            parts.append(f"{ip} saddr {op}{_nft_addr_set(rng, version, SRC_POOLS[version])}")
+        else:
+            pre = prefix(rng, version, SRC_POOLS[version])
+            parts.append(f"{ip} saddr {'' if pre.endswith('/0') else op}{pre}")
+    if rng.random() < 0.3:
+        op = "!= " if rng.random() < 0.25 else ""
+        if local_ok and rng.random() < 0.5:
+            parts.append(f"{ip} daddr {op}{rng.choice(LOCAL_ADDRS[version])}")
+        else:
+            pre = prefix(rng, version, DST_POOLS[version])
+            parts.append(f"{ip} daddr {'' if pre.endswith('/0') else op}{pre}")
+    other_added = False
+    if other_family and not parts and rng.random() < 0.1:
+        other_added = True
+        o = 6 if version == 4 else 4
+        parts.append(f"{'ip' if o == 4 else 'ip6'} saddr {prefix(rng, o, SRC_POOLS[o])}")
+    if rng.random() < 0.3:
+        op = "!= " if rng.random() < 0.25 else ""
+        names = [n.replace("+", "*") for n in IFACES]
+        key = "oifname" if chain == "forward" and rng.random() < 0.5 else "iifname"
+        if rng.random() < 0.2:
+            picks = sorted({rng.choice(names) for _ in range(2)})
+            parts.append(f"{key} {op}{{ " + ", ".join(f'"{n}"' for n in picks) + " }")
+        else:
+            parts.append(f'{key} {op}"{rng.choice(names)}"')
+    icmp = "icmp" if version == 4 else "icmpv6"
+    r = rng.random()
+    tcp_ok = True
+    if r < 0.6:
+        proto = rng.choice(["tcp", "tcp", "udp", "udp", icmp, "gre", "l4set"])
+        tcp_ok = False
+        if proto in ("tcp", "udp"):
+            if rng.random() < 0.7:
+                op = "!= " if rng.random() < 0.2 else ""
+                tcp_ok = proto == "tcp"
+                field = rng.choice(["dport", "dport", "sport"])
+                if rng.random() < 0.3:
+                    items = ", ".join(disjoint([port_expr(rng, "-")
+                                                for _ in range(rng.randrange(1, 4))]))
+                    parts.append(f"{proto} {field} {op}{{ {items} }}")
+                else:
+                    parts.append(f"{proto} {field} {op}{port_expr(rng, '-')}")
+            else:
+                parts.append(f"meta l4proto {'!= ' if rng.random() < 0.15 else ''}{proto}")
+        elif proto == icmp:
+            if rng.random() < 0.6:
+                op = "!= " if rng.random() < 0.25 else ""
+                names = (["echo-request", "timestamp-request", "echo-reply", "8", "13"]
+                         if version == 4 else ["echo-request", "echo-reply", "139", "128"])
+                if rng.random() < 0.3:
+                    parts.append(f"{icmp} type {op}{{ {rng.choice(names)}, {rng.choice(names)} }}")
+                else:
+                    parts.append(f"{icmp} type {op}{rng.choice(names)}")
+                if rng.random() < 0.2:
+                    parts.append(f"{icmp} code {rng.choice(['0', '1', '!= 0', '< 2'])}")
+            else:
+                parts.append(f"meta l4proto {icmp}")
+        elif proto == "gre":
+            if other_added or rng.random() < 0.5:
+                parts.append("meta l4proto gre")
+            else:
+                parts.append(f"{'ip protocol' if version == 4 else 'ip6 nexthdr'} gre")
+        else:
+            parts.append("meta l4proto { tcp, udp }")
+            if rng.random() < 0.5:
+                parts.append(f"th dport {port_expr(rng, '-')}")
+    if tcp_ok and not other_added and rng.random() < 0.1:
+        a = _addr(version, rng.choice(SRC_POOLS[version]), rng.randrange(256))
+        b = _addr(version, rng.choice(SRC_POOLS[version]), rng.randrange(256))
+        parts.append(f"{ip} saddr . tcp dport {{ {a} . {rng.choice(PORTS)}, "
+                     f"{b} . {port_expr(rng, '-')} }}")
+    if rng.random() < 0.2:
+        states = rng.choice(["new", "established", "new,established", "established,related",
+                             "invalid", "new,related", "untracked"])
+        parts.append(f"ct state {'!= ' if rng.random() < 0.2 else ''}{states}")
+    if rng.random() < 0.2:
+        parts.append(rng.choice(["counter", 'log prefix "x: "', "counter packets 0 bytes 0"]))
+    r = rng.random()
+    if users and r < 0.15:
+        parts.append(f"jump {rng.choice(users)}")
+    elif users and r < 0.2:
+        parts.append(f"goto {rng.choice(users)}")
+    elif r < 0.27 and tcp_ok:
+        targets = ["accept", "drop"] + [f"jump {u}" for u in users]
+        keys = disjoint([str(rng.choice(PORTS)), port_expr(rng, "-")])
+        parts.append("tcp dport vmap { " + ", ".join(f"{k} : {rng.choice(targets)}"
+                                                      for k in keys) + " }")
+    else:
+        parts.append(rng.choice(["accept"] * 6 + ["drop"] * 5 + [
+            "reject", "return", "return", "counter", "continue"]))
+    if rng.random() < 0.1:
+        parts.append(f'comment "rule {rng.randrange(1000)}"')
+    return " ".join(parts)
+
+
+def nft_ruleset(rng: random.Random, version: int) -> str:
+    fam = rng.choice(["inet", "ip" if version == 4 else "ip6"])
+    users = [f"u{i}" for i in range(rng.randrange(0, 4))]
+    sets = [f"s{i}" for i in range(rng.randrange(0, 3))]
+    lines = [f"table {fam} t1 {{"]
+    for s in sets:
+        kind = "ipv4_addr" if version == 4 else "ipv6_addr"
+        elems = _nft_addr_set(rng, version, SRC_POOLS[version])
+        lines += [f"  set {s} {{", f"    type {kind}", "    flags interval",
+                  f"    elements = {elems}", "  }"]
+    for c in ("forward", "input"):
+        lines.append(f"  chain {c} {{")
+        lines.append(f"    type filter hook {c} priority 0; policy "
+                     f"{rng.choice(['accept', 'drop'])};")
+        lines += ["    " + nft_rule(rng, version, c, users, sets, fam == "inet")
+                  for _ in range(rng.randrange(2, 12))]
+        lines.append("  }")
+    for i, u in enumerate(users):
+        lines.append(f"  chain {u} {{")
+        lines += ["    " + nft_rule(rng, version, u, users[i + 1 :], sets, fam == "inet")
+                  for _ in range(rng.randrange(0, 7))]
+        lines.append("  }")
+    lines.append("}")
+    if rng.random() < 0.4:  # a second base chain on the same hook: both must accept
+        hook = rng.choice(["forward", "input", "prerouting"])
+        prio = rng.choice([-10, 10, "filter - 5", "filter + 5"])
+        lines += [f"table {fam} t2 {{", "  chain c2 {",
+                  f"    type filter hook {hook} priority {prio}; policy "
+                  f"{rng.choice(['accept', 'accept', 'drop'])};"]
+        lines += ["    " + nft_rule(rng, version, "forward" if hook == "forward" else "input",
+                                    [], [], fam == "inet") for _ in range(rng.randrange(1, 5))]
+        lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"

@@ -305,5 +305,5 @@ class _Reader:
             forward=stages(FORWARD_PATH),
             local=stages(LOCAL_PATH),
             nat=tuple(self.nat),
-            diagnostics=tuple(self.diags),
+            diagnostics=tuple(dict.fromkeys(self.diags)),
         )
