@@ -39,7 +39,8 @@ Semantics checklist (STYLE.md habit 5):
   An address with no ``subnet`` is 0.0.0.0/0, as on the device.
 - **Groups.** Nested ``addrgrp``/``addrgrp6``/``service group`` expand depth-first; cycles
   and undefined names are errors. ``set exclude enable`` groups are members minus
-  ``exclude-member``. ``srcaddr-negate``/``dstaddr-negate`` complement within the family;
+  ``exclude-member``. ``srcaddr-negate``/``dstaddr-negate`` complement the IPv4 lists,
+  ``srcaddr6-negate``/``dstaddr6-negate`` the IPv6 ones (in ``policy6``: the plain names);
   ``service-negate`` turns the services into an exclude.
 - **Addresses.** ``ipmask``/``interface-subnet`` (mask or prefix), ``iprange``, non-contiguous
   ``wildcard``, ``ipprefix``/``iprange`` for IPv6 are exact; ``fqdn``, ``geography``,

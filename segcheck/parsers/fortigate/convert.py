@@ -272,11 +272,16 @@ class Converter:
             if node.values(key6s) else F.NO_ADDR
         dst6 = self.addresses(vd, 6, node.values(key6d), node.line) \
             if node.values(key6d) else F.NO_ADDR
-        if node.get("srcaddr-negate") == "enable":
+        # srcaddr-negate applies to srcaddr (IPv4; IPv6 in the old policy6 table),
+        # srcaddr6-negate to srcaddr6 (consolidated policies).
+        neg6 = "" if six_only else "6"
+        if node.get("srcaddr-negate") == "enable" and not six_only and node.values("srcaddr"):
             src4 = F.AddrSet(R.complement(src4.v4, (1 << 32) - 1), ())
-            src6 = F.AddrSet((), R.complement(src6.v6, (1 << 128) - 1))
-        if node.get("dstaddr-negate") == "enable":
+        if node.get("dstaddr-negate") == "enable" and not six_only and node.values("dstaddr"):
             dst4 = F.AddrSet(R.complement(dst4.v4, (1 << 32) - 1), ())
+        if node.get(f"srcaddr{neg6}-negate") == "enable" and node.values(key6s):
+            src6 = F.AddrSet((), R.complement(src6.v6, (1 << 128) - 1))
+        if node.get(f"dstaddr{neg6}-negate") == "enable" and node.values(key6d):
             dst6 = F.AddrSet((), R.complement(dst6.v6, (1 << 128) - 1))
         services = self.services(vd, node.values("service"), node.line)
         excludes: list[Match] = []
