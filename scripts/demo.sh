@@ -11,3 +11,26 @@ echo
 echo "== segcheck validate: the misconfigured variant (BRIEF.md §6; see"
 echo "   topologies/riverbend-misconfigured/SCENARIOS.md for what the analysis must find)"
 $bin/segcheck validate topologies/riverbend-misconfigured.yaml
+
+# The main job: `segcheck check` on both variants, reports written into out/.
+mkdir -p out
+for site in riverbend riverbend-misconfigured; do
+  echo
+  echo "== segcheck check: $site (reports in out/$site.*)"
+  for fmt in json sarif markdown html; do
+    ext=$fmt; [ "$fmt" = markdown ] && ext=md
+    $bin/segcheck check --policy policies/riverbend.yaml --topology "topologies/$site.yaml" \
+      --format "$fmt" -o "out/$site.$ext" --fail-on never
+  done
+  $bin/segcheck check --policy policies/riverbend.yaml --topology "topologies/$site.yaml" \
+    -o "out/$site.txt" --graph "out/$site.svg" --fail-on never
+  head -3 "out/$site.txt" | grep -v '^!!' || true
+  rc=0
+  $bin/segcheck check --policy policies/riverbend.yaml --topology "topologies/$site.yaml" \
+    -o /dev/null || rc=$?
+  echo "   CI gate (--fail-on high): exit $rc"
+done
+echo
+echo "== segcheck check with captures (observed vs policy): out/riverbend-incident.txt"
+$bin/segcheck check --policy policies/riverbend.yaml --topology topologies/riverbend.yaml \
+  --capture captures/riverbend-incident.pcapng -o out/riverbend-incident.txt --fail-on never

@@ -78,26 +78,28 @@ def pivot_findings(site: Site, reach: ReachMatrix, attack_version: str | None) -
 
 def observed(site: Site, reach: ReachMatrix, captures: Sequence[str]) -> tuple[
         list[Finding], list[dict[str, Any]], list[str]]:
-    """Capture-side findings via ``analysis.observed`` (the capture engineer's module)."""
+    """Capture-side findings via ``analysis.observed`` (the capture engineer's module), and
+    the observed flows (DESIGN.md §4 ``flows`` shape, zones resolved) for the report."""
     if not captures:
         return [], [], []
     try:
         mod = importlib.import_module("segcheck.analysis.observed")
+        flows_mod = importlib.import_module("segcheck.capture.flows")
     except ModuleNotFoundError as exc:
-        if exc.name != "segcheck.analysis.observed":
+        if exc.name not in ("segcheck.analysis.observed", "segcheck.capture.flows"):
             raise
         return [], [], ["Captures were given but capture analysis is not available in this "
                         "build; observed traffic was not checked."]
     findings: list[Finding] = []
-    flows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for cap in captures:
-        got = mod.observed_findings(site.policy, None, cap, reach)
-        if isinstance(got, tuple):
-            findings.extend(got[0])
-            flows.extend(got[1] if len(got) > 1 else [])
-        else:
-            findings.extend(got)
-    return findings, flows, []
+        flows = flows_mod.extract_flows([cap], workers=1).flows
+        findings.extend(mod.observed_findings(site.policy, flows, cap, reach))
+        for f in flows:
+            src = site.policy.resolve(f.src)
+            dst = site.policy.resolve(f.dst)
+            rows.append(f.to_json(src[0] if src else None, dst[0] if dst else None))
+    return findings, rows, []
 
 
 def apply_exceptions(policy: Any, findings: list[Finding], today: date) -> list[Finding]:
