@@ -30,6 +30,7 @@ from segcheck.analysis.site import Site, load_site, sha256
 from segcheck.analysis.standards import info, standards_for
 from segcheck.engine import paths
 from segcheck.engine.reach import ReachMatrix, compute
+from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
 from segcheck.model.source import Diagnostic
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,6 @@ def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:
             continue
         svcs: list[str] = []
         for proto, rng in cell.permitted.protocols_and_ports():
-            from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
             if proto in PORT_PROTOCOLS and rng and rng != ((0, 65535),):
                 svcs.extend(f"{protocol_name(proto)}/{lo}" if lo == hi
                             else f"{protocol_name(proto)}/{lo}-{hi}" for lo, hi in rng)

@@ -19,7 +19,7 @@ from typing import Any
 from segcheck.analysis.site import Site
 from segcheck.engine.reach import device_addresses, route_spaces, zone_spaces
 from segcheck.model import ranges as R
-from segcheck.model.packet import Packet
+from segcheck.model.packet import Packet, has_ports, protocol_number
 from segcheck.model.rules import Action, IfaceContext
 
 
@@ -156,7 +156,6 @@ def render_text(ex: Explanation) -> str:
 
 def make_packet(src: str, dst: str, proto: str, dport: int, sport: int) -> Packet:
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-    from segcheck.model.packet import has_ports, protocol_number
     p = protocol_number(proto)
     if p is None:
         raise ValueError(f"unknown protocol {proto!r}")

@@ -20,6 +20,7 @@ system under consideration, not the corporate network's internet access.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,9 +42,10 @@ from segcheck.engine.reach import (
 )
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
-from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP
+from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, protocol_name
 from segcheck.model.rules import Action, Match, Rule
 from segcheck.model.source import SourceSpan
+from segcheck.policy.model import OPERATIONS
 
 MANAGEMENT_PORTS: tuple[tuple[int, R.Ranges], ...] = (
     (TCP, ((22, 23), (80, 80), (443, 443), (830, 830), (3389, 3389), (4443, 4443),
@@ -185,7 +187,7 @@ class Analyzer:
         for h in getattr(self.topology, "hosts", ()):
             if zid in h.zones and h.id not in known and (h.asset is None or h.asset not in known):
                 sp = networks_space(
-                    __import__("ipaddress").ip_network(a) for a in h.addresses)
+                    ipaddress.ip_network(a) for a in h.addresses)
                 out.append((h.id, src_set(sp), dst_set(sp)))
         return out
 
@@ -580,7 +582,6 @@ class Analyzer:
 def self_ops(flow: Any) -> frozenset[str]:
     """A flow's operations; ``None`` (any) counts as every operation."""
     if flow.operations is None:
-        from segcheck.policy.model import OPERATIONS
         return frozenset(OPERATIONS)
     return frozenset(flow.operations)
 
@@ -597,7 +598,6 @@ def _ports_label(ps: PacketSet) -> str:
     parts = []
     for m in port_matches(_service_ports(ps)):
         proto = m.protocols[0][0] if m.protocols else 0
-        from segcheck.model.packet import protocol_name
         if m.dports:
             parts.append(f"{protocol_name(proto)}/" + ",".join(
                 str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in m.dports))

@@ -14,6 +14,7 @@ from datetime import date
 import click
 
 from segcheck.analysis.check import run_check
+from segcheck.analysis.result import CheckResult
 from segcheck.errors import UsageError
 from segcheck.outputs import write_output
 from segcheck.report import registry
@@ -32,10 +33,8 @@ def parse_today(value: str | None) -> date | None:
         raise UsageError(f"--today: not an ISO date: {value!r}") from exc
 
 
-def exit_code(result: object, fail_on: str, strict: bool) -> int:
-    from segcheck.analysis.result import CheckResult
-
-    assert isinstance(result, CheckResult)
+def exit_code(result: CheckResult, fail_on: str, strict: bool) -> int:
+    """2 when ``strict`` and incomplete; 1 on an active finding at or above ``fail_on``."""
     if strict and not result.complete:
         return 2
     if any(f.severity.at_least(fail_on) for f in result.active_findings()):

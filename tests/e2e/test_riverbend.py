@@ -159,3 +159,20 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "p.yaml"
     bad.write_text("segcheck: 1\nzones: [\n")
     assert main(["check", "--policy", str(bad), "--topology", str(CLEAN)]) == 2
+
+
+def test_check_with_capture_reports_observed_bypass(tmp_path: Path) -> None:
+    cap = ROOT / "captures" / "riverbend-incident.pcapng"
+    if not cap.is_file():
+        pytest.skip("example capture not present")
+    out = tmp_path / "inc.json"
+    code = main(["check", "--policy", str(POLICY), "--topology", str(CLEAN), "--capture",
+                 str(cap), "--format", "json", "-o", str(out), "--today", TODAY.isoformat()])
+    assert code == 1
+    doc = json.loads(out.read_text())
+    assert doc["flows"]
+    assert any(i["kind"] == "capture" for i in doc["inputs"])
+    # captures/README.md: frames 31-37, corporate 10.10.20.15 opens SMB to the EWS, which no
+    # rule permits (scenario 4, dual-homed EWS)
+    bypass = [f for f in doc["findings"] if f["code"] == "SC-OBS-BYPASS" and f["observed"]]
+    assert any(31 in f["observed"]["frames"] for f in bypass)
