@@ -451,7 +451,7 @@ def to_dot(result: CheckResult, *, assets: bool = False) -> str:
             out.extend("    " + _zone_node(r, per_zone, pivot_hosts, assets)
                        for r in members[k:k + MAX_PER_ROW])
             out.append("  }")
-    for a, b in zip(chain, [*chain[1:], "legend"], strict=True):
+    for a, b in zip(chain, [*chain[1:], "legend"], strict=False):  # no zones: no chain
         out.append(f"  {_q(a)} -> {_q(b)} " + _attrs(style="invis", weight="100") + ";")
     out.append(_legend())
     for (a, b) in sorted(edges):
