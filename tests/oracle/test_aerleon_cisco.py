@@ -89,3 +89,21 @@ def test_ios_implicit_nd_permit_gap_is_pinned() -> None:
                 assert H.reference_verdict(pol, p) == "deny"
                 gaps += 1
     assert gaps > 0
+
+
+@pytest.mark.parametrize(("target", "names"), [("cisco", ("f1", "ipv6-f1")), ("ciscoasa", ("f1",))])
+def test_engine_classifier_agrees_on_rendered_filters(target: str,
+                                                      names: tuple[str, ...]) -> None:
+    """The fast path ``query`` uses (engine Classifier) decides these filters as the
+    reference ``Filter.decide`` does."""
+    from segcheck.engine.filters import Classifier
+
+    parse = cisco_ios.parse if target == "cisco" else cisco_asa.parse
+    for seed in range(15):
+        pol = H.random_policy(seed, target)
+        device = parse(H.render(pol, target), "x")
+        for name in names:
+            flt = device.filters[name]
+            fast = Classifier(flt)
+            for p in H.random_packets(pol, 60, seed):
+                assert fast.decide(p)[0] == flt.decide(p)[0], (seed, name, str(p))

@@ -86,3 +86,24 @@ def test_srx_other_zone_pairs_meet_the_default_policy() -> None:
     for p in H.random_packets(pol, 50, 3):
         assert H.zone_verdict(device, p, "b", "a") == "deny"
         assert H.zone_verdict(device, p, "a", "a") == "deny"
+
+
+@pytest.mark.parametrize("target", ["juniper", "srx"])
+def test_engine_classifier_agrees_on_rendered_filters(target: str) -> None:
+    """The fast path ``query`` uses (engine Classifier) decides these filters as the
+    reference ``Filter.decide`` does (SRX: specialized to the zone pair a -> b)."""
+    from segcheck.engine.filters import Classifier
+    from segcheck.model.rules import IfaceContext
+
+    for seed in range(15):
+        pol = H.random_policy(seed, target)
+        device = junos.parse(H.render(pol, target), "x")
+        if target == "srx":
+            flts = [device.filters["security-policy"].specialize(IfaceContext(None, "a"),
+                                                                 IfaceContext(None, "b"))]
+        else:
+            flts = [device.filters["inet:f14"], device.filters["inet6:f16"]]
+        for flt in flts:
+            fast = Classifier(flt)
+            for p in H.random_packets(pol, 60, seed):
+                assert fast.decide(p)[0] == flt.decide(p)[0], (seed, flt.name, str(p))
