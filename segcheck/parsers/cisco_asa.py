@@ -771,13 +771,15 @@ def _icmp(w: list[str], fam: int) -> tuple[int | None, int | None, int] | None:
     if not w:
         return None
     if w[0].isdigit():
+        if int(w[0]) > 255 or (len(w) > 1 and w[1].isdigit() and int(w[1]) > 255):
+            return None
         if len(w) > 1 and w[1].isdigit():
             return int(w[0]), int(w[1]), 2
         return int(w[0]), None, 1
     table = C.ICMP4_NAMES if fam == 4 else C.ICMP6_NAMES
     if w[0] in table:
         t, c = table[w[0]]
-        if c is None and len(w) > 1 and w[1].isdigit():
+        if c is None and len(w) > 1 and w[1].isdigit() and int(w[1]) <= 255:
             return t, int(w[1]), 2
         return t, c, 1
     return None

@@ -768,6 +768,8 @@ def _icmp(w: list[str], fam: int) -> tuple[int | None, int | None, int] | None:
     if not w:
         return None
     if w[0].isdigit():
+        if int(w[0]) > 255 or (len(w) > 1 and w[1].isdigit() and int(w[1]) > 255):
+            return None
         t = int(w[0])
         if len(w) > 1 and w[1].isdigit():
             return t, int(w[1]), 2

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Action
 from segcheck.parsers import cisco_asa, cisco_ios, junos
+from tests.parsers.test_cisco_ios import mutations
 
 P = Packet.make
 
@@ -175,3 +177,13 @@ def test_detection() -> None:
     assert cisco_asa.detect(ACLS) >= 90
     assert cisco_ios.detect(ACLS) == 0
     assert junos.detect(ACLS) == 0
+
+
+def test_damaged_configs_never_crash() -> None:
+    """Any damage yields a Device (with diagnostics) or a ConfigParseError, never a traceback."""
+    for text in mutations([ACLS], 400, 2):
+        try:
+            device = cisco_asa.parse(text, "fuzz")
+        except ConfigParseError:
+            continue
+        assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)

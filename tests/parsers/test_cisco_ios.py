@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import random
 
+from segcheck.errors import ConfigParseError
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
 from segcheck.model.packet import Packet
@@ -224,3 +225,46 @@ def test_detection_does_not_claim_other_vendors() -> None:
     assert junos.detect(BASIC) < 50
     assert cisco_ios.detect(asa) == 0
     assert cisco_ios.detect(srx) == 0
+
+
+_FUZZ_WORDS = ["any", "host", "eq", "range", "object-group", "object", "{", "}", ";", "[", "]",
+               "except", "inactive:", "permit", "deny", "10.0.0.0", "255.255.255.0",
+               "0.0.0.255", "2001:db8::/32", "tcp", "icmp", "80", "-1", "99999", "300", "log",
+               "term", "from", "then", "policy", "match", "application", "zone", '"', "!", "#",
+               "/*", "group-object", "interface", "unit", "family", "inet", "filter",
+               "input-list", "source", "destination", "lt", "gt", "neq", "0", "65535",
+               "icmp6", "echo", "time-range", "established", "set", "deactivate", "address",
+               "address-set", "range-address", "to", "global", "nameif", "security-level"]
+
+
+def mutations(texts: list[str], n: int, seed: int) -> list[str]:
+    """``n`` damaged copies of ``texts``: words deleted, inserted, replaced, lines doubled."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        lines = rng.choice(texts).splitlines()
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(lines))
+            toks = lines[i].split(" ")
+            op = rng.random()
+            if op < 0.3 and toks:
+                del toks[rng.randrange(len(toks))]
+            elif op < 0.6:
+                toks.insert(rng.randrange(len(toks) + 1), rng.choice(_FUZZ_WORDS))
+            elif op < 0.8 and toks:
+                toks[rng.randrange(len(toks))] = rng.choice(_FUZZ_WORDS)
+            else:
+                lines.insert(rng.randrange(len(lines) + 1), lines[i])
+            lines[i] = " ".join(toks)
+        out.append("\n".join(lines))
+    return out
+
+
+def test_damaged_configs_never_crash() -> None:
+    """Any damage yields a Device (with diagnostics) or a ConfigParseError, never a traceback."""
+    for text in mutations([BASIC, ZBF], 400, 1):
+        try:
+            device = cisco_ios.parse(text, "fuzz")
+        except ConfigParseError:
+            continue
+        assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 
+from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Action, IfaceContext
 from segcheck.parsers import cisco_asa, cisco_ios, junos
 from segcheck.parsers.junos.lexer import statements
+from tests.parsers.test_cisco_ios import mutations
 
 P = Packet.make
 
@@ -404,3 +406,13 @@ def test_detection() -> None:
         assert cisco_asa.detect(text) < 50
     panos_set = "set rulebase security rules r1 from any\nset zone trust network layer3 e1\n"
     assert junos.detect(panos_set) == 0
+
+
+def test_damaged_configs_never_crash() -> None:
+    """Any damage yields a Device (with diagnostics) or a ConfigParseError, never a traceback."""
+    for text in mutations([SRX_SET, SRX_BRACE, FILTERS], 400, 2):
+        try:
+            device = junos.parse(text, "fuzz")
+        except ConfigParseError:
+            continue
+        assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)
