@@ -318,16 +318,27 @@ def test_cycles_fqdn_and_dnat_are_diagnosed_with_lines(xml_dev: Device) -> None:
 
 
 def test_management_profile_is_a_local_filter(xml_dev: Device) -> None:
-    (mgmt,) = xml_dev.local_filters(xml_dev.context("ethernet1/1"))
+    """The addressed interface's profile decides what the firewall answers, and the security
+    policy towards that interface's zone must allow the packet too."""
+
+    def local(p: Packet, ingress: str) -> str:
+        filters = xml_dev.local_filters(xml_dev.context(ingress))
+        assert [f.name for f in filters] == ["management", "security-to-device"]
+        return "permit" if all(f.decide(p)[0] is Action.PERMIT for f in filters) else "deny"
+
     ok = Packet.make("10.250.0.10", "10.10.0.1", "tcp", 40000, 443)
-    assert mgmt.decide(ok)[0] is Action.PERMIT
-    assert mgmt.decide(Packet.make("10.10.3.3", "10.10.0.1", "tcp", 40000, 443))[0] \
-        is Action.DENY
-    assert mgmt.decide(Packet.make("10.250.0.10", "10.10.0.1", "tcp", 40000, 80))[0] \
-        is Action.DENY
-    (other,) = xml_dev.local_filters(xml_dev.context("ethernet1/2"))
-    assert other.decide(Packet.make("10.40.1.9", "10.40.1.1", "tcp", 40000, 443))[0] \
-        is Action.DENY
+    assert local(ok, "ethernet1/1") == "permit"  # ent -> ent: intrazone-default allow
+    assert local(Packet.make("10.10.3.3", "10.10.0.1", "tcp", 40000, 443), "ethernet1/1") \
+        == "deny"  # not a permitted-ip
+    assert local(Packet.make("10.250.0.10", "10.10.0.1", "tcp", 40000, 80), "ethernet1/1") \
+        == "deny"  # http not enabled
+    # from another zone: scada -> ent is allowed by rule web-browsing (App-ID over-approx.)
+    assert local(ok, "ethernet1/2") == "permit"
+    # field -> ent: no rule, interzone-default deny
+    assert local(ok, "ethernet1/3") == "deny"
+    # an interface without a profile answers nothing
+    assert local(Packet.make("10.250.0.10", "10.40.1.1", "tcp", 40000, 443), "ethernet1/2") \
+        == "deny"
 
 
 def _grid() -> list[Packet]:

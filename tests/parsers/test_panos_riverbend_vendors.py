@@ -87,6 +87,7 @@ def test_forward_verdicts_agree_between_zone_pairs(sites: tuple[Site, Site]) -> 
                for lo, _hi in r])
              for c in ipt.policy.conduits for f in c.flows
              for e in f.sources for d in f.destinations]
+    own = {d.id: set(d.management) for d in ipt.topology.devices}
     rng = random.Random(62443)
     checked = permitted = 0
     for dev_id in ("fw-it", "fw-ot"):
@@ -106,12 +107,14 @@ def test_forward_verdicts_agree_between_zone_pairs(sites: tuple[Site, Site]) -> 
                     else:
                         src_zone = rng.choice([zin, zin, "z-vendor", "z-ent"])
                         p = _packet(rng, nets.get(src_zone, []), nets.get(zout, []), ports)
+                    if p.dst_ip in own[dev_id]:
+                        continue  # addressed to the firewall: the local test's business
                     want = _forward(a_dev, p, a_if[zin], a_if[zout])
                     got = _forward(b_dev, p, b_if[zin], b_if[zout])
                     assert got == want, (dev_id, zin, zout, str(p), want)
                     checked += 1
                     permitted += want
-    assert checked >= 7400
+    assert checked >= 7300
     assert permitted >= 100, "the sample must exercise the conduits, not only the default deny"
 
 

@@ -15,9 +15,13 @@ Model:
 - Interfaces get their vendor zone from ``zone/<z>/network/{layer3,layer2,virtual-wire,tap,
   tunnel}``; rules bind by zone (``IfaceMatch(zones=...)``). Query packets name
   ``in_iface``/``out_iface`` (zones are looked up) or ``from_zone``/``to_zone``.
-- Interface management profiles (https, http, ssh, telnet, snmp, ping, ``permitted-ip``)
-  become the local filter ``management``: synthetic permits to that interface's own
-  addresses (any address when it has none configured), default deny.
+- Traffic to the firewall itself (local stages) must pass two filters: ``management`` —
+  the interface management profile (https, http, ssh, telnet, snmp, ping, ``permitted-ip``)
+  of the interface *owning the destination address* as synthetic permits (any address when
+  that interface has none configured), default deny — and ``security-to-device`` — the
+  security rulebase with its egress decided for that interface's zone (so an intrazone
+  deny or a missing inter-zone rule blocks management too). With several vsys only the
+  profiles are modelled (warning; over-approximated).
 - NAT rules are listed in ``Device.nat``; destination NAT adds an *unsupported* diagnostic
   (the translated reachability is not modelled; security rules match pre-NAT addresses and
   post-NAT zones, as on the device).

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from segcheck.model import ranges as R
 from segcheck.model.device import Device, Interface, NatRule, Stage
-from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
+from segcheck.model.rules import Action, Filter, IfaceContext, IfaceMatch, Match, Rule
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers import fwobjects as F
 from segcheck.parsers.panos.objects import Objects, intersect
@@ -272,10 +272,17 @@ def _qualify(zone: str, prefix: str) -> str:
 
 def management_filter(conv: Converter, device: PNode, ifaces: dict[str, tuple[
         PNode, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface], str | None]],
-        anchor: PNode) -> Filter | None:
-    """Interface management profiles as a local (to-the-device) filter, default deny."""
+        anchor: PNode) -> tuple[Filter | None, dict[str, F.AddrSet | None]]:
+    """Interface management profiles as a local (to-the-device) filter, default deny.
+
+    The profile that counts is the one of the interface *owning the destination address*
+    (whatever interface the packet enters by); the security policy towards that
+    interface's zone is checked separately (``to_device_filter``). Also returns the
+    profiled interfaces and their addresses (``None``: no address configured = any).
+    """
     profiles = device.child("network", "profiles", "interface-management-profile")
     rules: list[Rule] = []
+    owners: dict[str, F.AddrSet | None] = {}
     for ifname, (node, addrs, pname) in ifaces.items():
         if pname is None:
             continue
@@ -300,16 +307,50 @@ def management_filter(conv: Converter, device: PNode, ifaces: dict[str, tuple[
             src = F.addr_union(F.parse_network(v) or F.NO_ADDR for v in permitted.values())
         dst = F.addr_union(F.parse_network(str(a.ip)) or F.NO_ADDR for a in addrs) \
             if addrs else None
+        owners[ifname] = dst
         rules.append(Rule(
-            Action.PERMIT,
-            F.matches_for(src, dst, services, (IfaceMatch(names=(ifname,)),)),
-            conv.span(node), f"management profile {pname} on {ifname}", synthetic=True,
+            Action.PERMIT, F.matches_for(src, dst, services), conv.span(node),
+            f"management profile {pname} on {ifname}", synthetic=True,
             extra_spans=(conv.span(prof),)))
     if not rules and not ifaces:
-        return None
+        return None, owners
     return Filter("management", tuple(rules), Action.DENY, conv.span(anchor),
-                  notes=("dataplane interfaces answer only what their management profile "
-                         "enables",))
+                  notes=("dataplane interfaces answer only what the management profile of "
+                         "the addressed interface enables",)), owners
+
+
+def _towards(ms: tuple[Match, ...], egress: IfaceContext, narrow: tuple[Match, ...]
+             ) -> tuple[Match, ...]:
+    """``ms`` with egress conditions decided for ``egress`` and narrowed to ``narrow``."""
+    got: list[Match] = []
+    for m in ms:
+        if not all(om.matches(egress) for om in m.out_iface):
+            continue
+        for n in narrow:
+            both = replace(m, out_iface=()).intersect(n)
+            if both is not None:
+                got.append(both)
+    return tuple(got)
+
+
+def to_device_filter(security: Filter, owners: dict[str, F.AddrSet | None],
+                     interfaces: dict[str, Interface], anchor: SourceSpan) -> Filter:
+    """The security rulebase as seen by packets to the firewall's own profiled addresses:
+    for each such interface, every rule with its egress condition decided for that
+    interface (and its zone) and its destination narrowed to the interface's addresses.
+    Blocks for different interfaces do not overlap (distinct addresses), so first match
+    within each block is the rulebase's own."""
+    out: list[Rule] = []
+    for ifname, dst in owners.items():
+        ctx = IfaceContext(ifname, interfaces[ifname].zone if ifname in interfaces else None)
+        narrow = F.matches_for(None, dst, [F.ANY_SERVICE]) if dst is not None else (Match(),)
+        for r in security.rules:
+            ms = _towards(r.matches, ctx, narrow)
+            if ms:
+                out.append(replace(r, matches=ms, excludes=_towards(r.excludes, ctx, narrow),
+                                   name=f"{r.name} (to {ifname})"))
+    return Filter("security-to-device", tuple(out), Action.DENY, anchor,
+                  notes=("security policy for traffic to the firewall's own addresses",))
 
 
 def build_device(conv: Converter, config: PNode, pushed: PNode | None, name: str | None
@@ -395,9 +436,18 @@ def build_device(conv: Converter, config: PNode, pushed: PNode | None, name: str
         if ifname not in interfaces:
             interfaces[ifname] = Interface(ifname, None, tuple(addrs), conv.span(inode))
     local: list[Stage] = []
-    mgmt = management_filter(conv, device, all_ifaces, device)
+    mgmt, owners = management_filter(conv, device, all_ifaces, device)
     if mgmt is not None:
         filters[mgmt.name] = mgmt
         local.append(Stage(mgmt.name))
+        security = [f for name, f in filters.items() if name.endswith("security")]
+        if len(security) == 1 and owners:
+            to_dev = to_device_filter(security[0], owners, interfaces, conv.span(device))
+            filters[to_dev.name] = to_dev
+            local.append(Stage(to_dev.name))
+        elif owners:
+            conv.diag(Level.WARNING, "several security rulebases: the policy check for "
+                      "traffic to the firewall itself is not modelled (management profiles "
+                      "only; over-approximated)", device, "mgmt-multi-vsys")
     return Device(dev_name, "panos", conv.path, filters, tuple(forward), tuple(local),
                   interfaces, tuple(nat), tuple(conv.diagnostics))
