@@ -29,7 +29,7 @@ from segcheck.analysis.result import CheckResult, Evidence, Finding, Hop, InputF
 from segcheck.analysis.site import Site, load_site, sha256
 from segcheck.analysis.standards import info, standards_for
 from segcheck.engine import paths
-from segcheck.engine.reach import ReachMatrix, compute
+from segcheck.engine.reach import ReachMatrix, compute, may_meet
 from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
 from segcheck.model.source import Diagnostic
 
@@ -163,6 +163,67 @@ def conduit_rows(policy: Any, reach: ReachMatrix, allow: Allowed) -> tuple[dict[
     return tuple(rows)
 
 
+def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[str, Any]]:
+    """Rule -> conduit flows (BRIEF.md §5.6, CIP-005 R1.3 "reason" evidence).
+
+    One row per rule that appears on a crossing between two different zones: the conduit
+    flows whose packet space its effective set meets (``UNMAPPED`` when none), its status
+    (ok / shadowed / redundant / disabled over all its crossings) and the zone pairs of the
+    crossings it sits on.
+    """
+    flow_boxes = [(fs, fs.packets.to_matches()) for fs in allow.flows if not fs.packets.is_empty()]
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for td in site.topology.devices:
+        if td.id not in site.devices:
+            continue
+        for i, zi in td.interfaces.items():
+            for e, ze in td.interfaces.items():
+                if e == i or zi == ze:
+                    continue
+                hop = reach.hop(td.id, i, e)
+                for fname, _spec, fa, kept in hop.filters:
+                    for ra in fa.rules:
+                        rule = ra.rule
+                        if rule.synthetic:
+                            continue
+                        key = (td.id, fname, kept[ra.index])
+                        row = rows.get(key)
+                        if row is None:
+                            row = rows[key] = {
+                                "device": td.id, "filter": fname, "file": rule.span.path,
+                                "line": rule.span.line, "rule": rule.name or rule.span.text,
+                                "action": rule.action.value, "statuses": set(),
+                                "conduits": [], "zones": [],
+                                "new": any(m.matches_new() for m in rule.matches)}
+                        earlier = [c for c in ra.covered_by if c < ra.index]
+                        # redundancy w.r.t. a later rule is not an anomaly of this rule
+                        status = ra.status if ra.status == "disabled" or earlier else "ok"
+                        row["statuses"].add(status)
+                        if [zi, ze] not in row["zones"]:
+                            row["zones"].append([zi, ze])
+                        if rule.action.value != "permit" or status != "ok" or not any(
+                                m.matches_new() for m in rule.matches):
+                            continue
+                        for fs, boxes in flow_boxes:
+                            if fs.label in row["conduits"] or not may_meet(rule, boxes):
+                                continue
+                            if not (ra.effective & fs.packets).is_empty():
+                                row["conduits"].append(fs.label)
+    out = []
+    for row in rows.values():
+        st = row.pop("statuses") - {"disabled"} or {"disabled"}
+        row["status"] = ("ok" if "ok" in st else "shadowed" if "shadowed" in st
+                         else "redundant" if "redundant" in st else "disabled")
+        new = row.pop("new")
+        if not new:
+            row["note"] = "matches return traffic only (conntrack state)"
+        elif row["action"] == "permit" and row["status"] == "ok" and not row["conduits"]:
+            row["conduits"] = ["UNMAPPED"]
+        out.append(row)
+    out.sort(key=lambda r: (r["device"], r["file"], r["line"]))
+    return out
+
+
 def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:
     cells = []
     for (a, b), cell in sorted(reach.cells.items()):
@@ -208,7 +269,8 @@ def analyse(site: Site, *, today: date | None = None, captures: Sequence[str] = 
         findings=tuple(findings), conduits=conduit_rows(policy, reach, allow),
         flows=tuple(flows), limitations=tuple(limitations),
         extra={"suc": policy.suc, "today": today.isoformat(),
-               "attack_version": av or "19"},
+               "attack_version": av or "19",
+               "traceability": traceability(site, reach, allow)},
     )
     return Analysis(site, reach, allow, result)
 

@@ -302,7 +302,7 @@ def hop_contributions(hop: HopAnalysis, part: PacketSet,
             rule = ra.rule
             if rule.action is not Action.PERMIT or ra.status == "disabled":
                 continue
-            if boxes is not None and not _may_meet(rule, boxes):
+            if boxes is not None and not may_meet(rule, boxes):
                 continue
             if (ra.effective & part).is_empty():
                 continue
@@ -331,7 +331,7 @@ def _box_meets(m: Match, b: Match) -> bool:
             and _overlap(m.protocols, b.protocols) and _overlap(m.dports, b.dports))
 
 
-def _may_meet(rule: Rule, boxes: list[Match]) -> bool:
+def may_meet(rule: Rule, boxes: list[Match]) -> bool:
     """Cheap necessary condition (interval overlap per field) for the rule's matches to
     meet one of ``boxes``; the exact test follows on the survivors."""
     return any(_box_meets(m, b) for m in rule.matches for b in boxes)

@@ -176,3 +176,14 @@ def test_check_with_capture_reports_observed_bypass(tmp_path: Path) -> None:
     # rule permits (scenario 4, dual-homed EWS)
     bypass = [f for f in doc["findings"] if f["code"] == "SC-OBS-BYPASS" and f["observed"]]
     assert any(31 in f["observed"]["frames"] for f in bypass)
+
+
+def test_traceability_maps_rules_to_conduits() -> None:
+    clean = analysed(CLEAN).result.extra["traceability"]
+    assert clean
+    assert not [r for r in clean if "UNMAPPED" in r["conduits"]]
+    bad = {(Path(r["file"]).name, r["line"]): r for r in analysed(BAD).result.extra["traceability"]}
+    assert bad[("fw-ot.rules", 18)]["conduits"] == ["UNMAPPED"]
+    assert bad[("fw-ot.rules", 45)]["conduits"] == ["UNMAPPED"]
+    assert bad[("fw-ot.rules", 43)]["conduits"] == ["C-05#1"]
+    assert bad[("fw-ot.rules", 22)]["status"] == "shadowed"
