@@ -108,3 +108,26 @@ def test_parallel_split_equals_single_process(tmp_path: Path, monkeypatch: pytes
             for f in s] == [(key(f), f.packets_fwd, f.packets_rev, f.bytes, dict(f.operations),
                              f.frames) for f in m]
     assert [c.packets for c in single.captures] == [c.packets for c in multi.captures]
+
+
+def test_vectorised_scan_equals_per_packet_scan_on_long_modbus_flows(tmp_path: Path) -> None:
+    """Long flows take the bulk Modbus counting path once their event list is full."""
+    from segcheck.capture.flows import _finish, scan
+
+    frames = []
+    for i in range(3 * MAX_EVENTS):
+        fc = (3, 6, 16, 8, 43)[i % 5]
+        pdu = bytes([fc]) + (b"\x00\x01\x00\x00" if fc in (8, 43) else b"\x00\x01\x00\x02")
+        frames.append(pkt(A, B, 4000 + i % 3, 502, "PA",
+                          bytes.fromhex("00010000") + (len(pdu) + 1).to_bytes(2, "big")
+                          + b"\x01" + pdu))
+        frames.append(pkt(B, A, 502, 4000 + i % 3, "PA", bytes.fromhex("0001000000030186") +
+                          b"\x02"))
+        frames.append(pkt(A, B, 5000, 80, "PA", b"GET / HTTP/1.1\r\n\r\n"))
+    p = write_pcap(tmp_path / "long.pcap", frames)
+    got = [sorted((_finish(str(p), f) for f in scan(str(p), engine=e).flows),
+                  key=lambda f: (f.sport, f.dport)) for e in ("vector", "packet")]
+    assert got[0] == got[1]
+    modbus = [f for f in got[0] if f.app == "modbus"]
+    writes = sum(1 for i in range(3 * MAX_EVENTS) if i % 5 in (1, 2))
+    assert sum(dict(f.operations).get("write", 0) for f in modbus) == writes

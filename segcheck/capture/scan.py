@@ -1,0 +1,258 @@
+"""Flow accumulation state shared by the scans: the flow table, per-packet path, payload
+inspection.
+
+``Scanner`` owns one table per IP protocol (L2 flows: ``0x10000 | ethertype``) keyed by the
+packed addresses and ports *of a packet's direction*; each flow is entered under both of its
+directional keys with the direction (0 or 1) that key stands for, so a packet finds its flow
+and direction with one dict lookup. Invariant: for every flow ``f`` the table holds
+``key(f.a → f.b) -> (f, 0)`` and ``key(f.b → f.a) -> (f, 1)``; ``orient`` keeps it when a flow
+is turned round because an earlier frame shows up later in processing order.
+
+``Scanner.packet`` is the complete per-packet path (every link type, tunnels, fragments);
+``vector.scan_vector`` handles the common Ethernet/IPv4/TCP-UDP shape in bulk and sends the
+rest here. ``inspect`` recognises the application and counts ICS operations of one payload.
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+from collections import Counter
+from dataclasses import dataclass, field
+
+from segcheck.capture.apps import CACHE_SKIP, DECODERS, ICS_APPS, Op, State, detect
+from segcheck.capture.dissect import dissect
+from segcheck.capture.tables import L2_ICS_ETHERTYPES, WELL_KNOWN_SERVER_PORTS
+
+FIRST_FRAMES = 5
+MAX_EVENTS = 64
+DETECT_TRIES = 6
+"""Payload packets a flow is inspected for before its application is left unknown."""
+IT_DECODE_TRIES = 4
+PORT_BYTES = tuple(i.to_bytes(2, "big") for i in range(65536))
+Key = bytes
+Table = dict[Key, tuple["FlowState", int]]
+
+
+class FlowState:
+    """Mutable accumulator of one flow inside a scan (direction 0 = the earliest frame's)."""
+
+    __slots__ = ("a", "app", "b", "bytes0", "bytes1", "client", "decoder", "events", "first",
+                 "first_frame", "frags", "frames", "is_ics", "last", "mac0", "mac1", "ops",
+                 "pkts0", "pkts1", "port_a", "port_b", "proto", "skip", "state", "syn", "tries",
+                 "version")
+
+    def __init__(self, version: int, a: bytes, b: bytes, proto: int, pa: int, pb: int,
+                 ts: float, frame: int) -> None:
+        self.version, self.a, self.b, self.proto, self.port_a, self.port_b = (
+            version, a, b, proto, pa, pb)
+        self.pkts0 = self.pkts1 = self.bytes0 = self.bytes1 = self.frags = 0
+        self.first = self.last = ts
+        self.first_frame = frame
+        self.frames: list[int] = []
+        self.syn = -1
+        """Direction that initiated the handshake (-1: no SYN or SYN-ACK seen)."""
+        self.app: str | None = L2_ICS_ETHERTYPES.get(proto) if version == 0 else None
+        self.decoder = DECODERS.get(self.app) if self.app else None
+        self.is_ics = self.app in ICS_APPS
+        self.skip: int | None = None
+        self.client = 0
+        self.tries = DETECT_TRIES
+        self.ops: Counter[str] = Counter()
+        self.events: list[tuple[int, str, str]] = []
+        self.state: State = {}
+        self.mac0: bytes | None = None
+        self.mac1: bytes | None = None
+
+    def key(self) -> tuple[bytes, bytes, int, int, int]:
+        return (self.a, self.b, self.proto, self.port_a, self.port_b)
+
+    def flip(self) -> None:
+        """Swap directions (merging chunks that saw the flow the other way, or ``orient``)."""
+        self.a, self.b, self.port_a, self.port_b = self.b, self.a, self.port_b, self.port_a
+        self.pkts0, self.pkts1, self.bytes0, self.bytes1 = (
+            self.pkts1, self.pkts0, self.bytes1, self.bytes0)
+        self.mac0, self.mac1 = self.mac1, self.mac0
+        if self.syn >= 0:
+            self.syn ^= 1
+        self.client ^= 1
+
+
+@dataclass
+class Scan:
+    """The picklable result of scanning one file or one chunk of it."""
+
+    flows: list[FlowState]
+    packets: int = 0
+    bytes: int = 0
+    bad: Counter[str] = field(default_factory=Counter)
+    non_ip: Counter[str] = field(default_factory=Counter)
+    format: str = ""
+
+
+def _frame_of(event: tuple[int, str, str]) -> int:
+    return event[0]
+
+
+def reverse_key(key: Key) -> Key:
+    alen = (len(key) - 4) // 2
+    return key[alen:2 * alen] + key[:alen] + key[-2:] + key[-4:-2]
+
+
+class Scanner:
+    """One scan's flow table and counters (see the module docstring for the invariant)."""
+
+    def __init__(self, data: mmap.mmap | bytes) -> None:
+        self.data = data
+        self.tables: dict[int, Table] = {6: {}, 17: {}}
+        self.flows: list[FlowState] = []
+        self.frag_ports: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
+        self.bad: Counter[str] = Counter()
+        self.non_ip: Counter[str] = Counter()
+        self.cache: dict[tuple[str | None, bool, bytes], list[Op]] = {}
+        self.packets = 0
+        self.bytes = 0
+
+    def result(self, fmt: str) -> Scan:
+        return Scan(self.flows, self.packets, self.bytes, self.bad, self.non_ip, fmt)
+
+    def add_flow(self, table: Table, key: Key, f: FlowState) -> None:
+        table[key] = (f, 0)
+        rkey = reverse_key(key)
+        if rkey != key:
+            table[rkey] = (f, 1)
+        self.flows.append(f)
+
+    def orient(self, table: Table, key: Key, f: FlowState, dirn: int, frame: int,
+               ts: float) -> int:
+        """``frame`` (direction ``dirn``) precedes every frame ``f`` has seen: make it the
+        flow's first frame and its direction 0; returns the frame's new direction (0)."""
+        if dirn:
+            f.flip()
+            table[key] = (f, 0)
+            rkey = reverse_key(key)
+            if rkey != key:
+                table[rkey] = (f, 1)
+        f.first_frame = frame
+        f.first = min(f.first, ts)
+        return 0
+
+    def packet(self, frame: int, lt: int, ts: float, d: int, end: int, wirelen: int) -> None:
+        """Account one frame by the full per-packet path (counters are the caller's)."""
+        r = dissect(self.data, d, end, lt)
+        if isinstance(r, str):
+            if r[0] == "n":
+                self.non_ip[r[7:]] += 1
+            else:
+                self.bad[r[4:]] += 1
+            return
+        v, src, dst, proto, sp, dp, fl, po, pe, frag, smac = r
+        if frag is not None:
+            fkey = (src, dst, frag[0])
+            if frag[1]:
+                if frag[2]:
+                    if len(self.frag_ports) > 65536:
+                        del self.frag_ports[next(iter(self.frag_ports))]
+                    self.frag_ports[fkey] = (sp, dp)
+            else:
+                ports = self.frag_ports.get(fkey)
+                if ports is None:
+                    self.bad["IP fragment whose first fragment was not seen"] += 1
+                    return
+                sp, dp = ports
+                if not frag[2]:
+                    del self.frag_ports[fkey]
+        if v == 0:
+            proto |= 0x10000
+            key = src + dst + b"\0\0\0\0"
+        else:
+            key = src + dst + PORT_BYTES[sp] + PORT_BYTES[dp]
+        table = self.tables.get(proto)
+        if table is None:
+            table = self.tables[proto] = {}
+        hit = table.get(key)
+        if hit is None:
+            f = FlowState(v, src, dst, proto & 0xFFFF, sp, dp, ts, frame)
+            self.add_flow(table, key, f)
+            dirn = 0
+        else:
+            f, dirn = hit
+            if frame < f.first_frame:
+                dirn = self.orient(table, key, f, dirn, frame, ts)
+        if dirn:
+            f.pkts1 += 1
+            f.bytes1 += wirelen
+            if f.mac1 is None:
+                f.mac1 = smac
+        else:
+            f.pkts0 += 1
+            f.bytes0 += wirelen
+            if f.mac0 is None:
+                f.mac0 = smac
+        if ts > f.last:
+            f.last = ts
+        if len(f.frames) < FIRST_FRAMES:
+            f.frames.append(frame)
+        elif frame < f.frames[-1]:
+            f.frames = sorted([*f.frames, frame])[:FIRST_FRAMES]
+        if fl & 2 and f.syn < 0 and proto == 6:
+            f.syn = dirn if not fl & 0x10 else dirn ^ 1
+        if frag is not None and not frag[1]:
+            f.frags += 1
+            return
+        if po < pe and (f.decoder is not None or (f.app is None and f.tries > 0)):
+            self.inspect(f, dirn, self.data[po:pe], frame, proto, sp, dp)
+
+    def inspect(self, f: FlowState, dirn: int, payload: bytes, frame: int, proto: int,
+                sp: int, dp: int) -> None:
+        """Recognise the application (first payloads) and count the operations of one
+        payload; ``sp``/``dp`` are the packet's own ports."""
+        if f.app is None:
+            f.tries -= 1
+            app = detect(payload, proto, sp, dp)
+            if app is None:
+                return
+            f.app = app
+            f.is_ics = app in ICS_APPS
+            f.skip = CACHE_SKIP.get(app)
+            f.decoder = DECODERS.get(app)
+            if f.decoder is None:
+                return
+            f.tries = IT_DECODE_TRIES
+            wk = WELL_KNOWN_SERVER_PORTS
+            if f.syn >= 0:
+                f.client = f.syn
+            elif dp in wk and sp not in wk:
+                f.client = dirn
+            elif sp in wk and dp not in wk:
+                f.client = dirn ^ 1
+            else:
+                f.client = dirn
+        decoder = f.decoder
+        if decoder is None:
+            return
+        from_client = dirn == f.client
+        skip = f.skip
+        if skip is not None:
+            ckey = (f.app, from_client, payload[skip:])
+            ops = self.cache.get(ckey)
+            if ops is None:
+                ops = decoder(payload, from_client, f.state)
+                if len(self.cache) > 65536:
+                    self.cache.clear()
+                self.cache[ckey] = ops
+        else:
+            ops = decoder(payload, from_client, f.state)
+        ev = f.events
+        for op, detail in ops:
+            f.ops[op] += 1
+            if len(ev) < MAX_EVENTS and (not ev or frame >= ev[-1][0]):
+                ev.append((frame, op, detail))
+            elif frame < ev[-1][0]:  # met out of frame order: keep the earliest, sorted
+                bisect.insort(ev, (frame, op, detail), key=_frame_of)
+                if len(ev) > MAX_EVENTS:
+                    ev.pop()
+        if not f.is_ics:
+            f.tries -= 1
+            if f.tries <= 0:
+                f.decoder = None
