@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from segcheck.model import ranges as R
 from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS
-from segcheck.model.rules import IfaceMatch, Match
+from segcheck.model.rules import IfaceContext, IfaceMatch, Match, Rule
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 
 V4_ALL = R.single(0, (1 << 32) - 1)
@@ -215,6 +215,37 @@ def matches_for(
                 in_iface=in_iface, out_iface=out_iface,
             ))
     return tuple(out)
+
+
+def egress_view(ms: tuple[Match, ...], egress: IfaceContext, narrow: tuple[Match, ...]
+                ) -> tuple[Match, ...]:
+    """``ms`` with their egress conditions decided for ``egress`` (kept when they hold,
+    dropped otherwise) and intersected with ``narrow`` (e.g. the addresses of the
+    interface a packet to the device is addressed to). Ingress conditions stay."""
+    got: list[Match] = []
+    for m in ms:
+        if not all(om.matches(egress) for om in m.out_iface):
+            continue
+        for n in narrow:
+            both = replace(m, out_iface=()).intersect(n)
+            if both is not None:
+                got.append(both)
+    return tuple(got)
+
+
+def rules_towards(rules: tuple[Rule, ...], egress: IfaceContext, dst: AddrSet | None,
+                  label: str) -> list[Rule]:
+    """A forward rulebase as seen by packets addressed to one of the device's own
+    interfaces (``egress``, owning addresses ``dst``; None = unknown, any): how FortiGate
+    and PAN-OS decide whether traffic entering another interface may reach it."""
+    narrow = matches_for(None, dst, [ANY_SERVICE]) if dst is not None else (Match(),)
+    out: list[Rule] = []
+    for r in rules:
+        ms = egress_view(r.matches, egress, narrow)
+        if ms:
+            out.append(replace(r, matches=ms, excludes=egress_view(r.excludes, egress, narrow),
+                               name=f"{r.name} ({label})"))
+    return out
 
 
 ESTABLISHED = frozenset({"established", "related"})

@@ -19,9 +19,9 @@ rules in pf order, then all non-quick rules in *reverse* pf order. pf order is:
 automatic rules (anti-lockout, private/bogon blocks, IPv6 neighbour discovery), then MVC
 rules by sequence (OPNsense), floating rules, interface-group rules, interface rules.
 Interface-tab and group rules are quick (unless an explicit ``<quick>`` element says
-otherwise, as OPNsense can write); floating/MVC rules are quick only when marked. The automatic ``block in all`` (IPv4 and IPv6) is non-quick and first in pf order,
-so it lands last in the first-match list; ``out`` filters end in pf's automatic
-``pass out all``.
+otherwise, as OPNsense can write); floating/MVC rules are quick only when marked. The
+automatic ``block in all`` (IPv4 and IPv6) is non-quick and first in pf order, so it lands
+last in the first-match list; ``out`` filters end in pf's automatic ``pass out all``.
 
 Semantics checklist (STYLE.md habit 5):
 

@@ -291,19 +291,31 @@ def test_vip_fqdn_cycle_are_diagnosed(dev: Device) -> None:
 
 
 def test_allowaccess_and_local_in_policy(dev: Device) -> None:
-    (local,) = dev.local_filters(dev.context("port1"))
+    def local(p: Packet, ingress: str) -> tuple[str, str | None]:
+        for f in dev.local_filters(dev.context(ingress)):
+            action, rule = f.decide(p)
+            if action is not Action.PERMIT:
+                return "deny", rule.name if rule else None
+        return "permit", None
+
+    assert [f.name for f in dev.local_filters(dev.context("port1"))] == [
+        "local-in", "policy-to-device"]
     admin_https = Packet.make("10.10.40.5", "10.10.0.2", "tcp", 40000, 8443)
-    assert local.decide(admin_https)[0] is Action.PERMIT
-    assert local.decide(Packet.make("10.10.40.5", "10.10.0.2", "tcp", 40000, 443))[0] \
-        is Action.DENY  # admin-sport moved https
+    assert local(admin_https, "port1")[0] == "permit"
+    # admin-sport moved https off 443
+    assert local(Packet.make("10.10.40.5", "10.10.0.2", "tcp", 40000, 443), "port1")[0] \
+        == "deny"
     user_https = Packet.make("10.10.3.3", "10.10.0.2", "tcp", 40000, 8443)
-    action, rule = local.decide(user_https)
-    assert action is Action.DENY
+    verdict_, rule = local(user_https, "port1")
+    assert verdict_ == "deny"
     assert rule is not None
-    assert rule.name.startswith("local-in")
-    (other,) = dev.local_filters(dev.context("port2"))
-    assert other.decide(Packet.make("10.30.0.9", "10.30.0.1", "tcp", 1, 8443))[0] \
-        is Action.DENY
+    assert rule.startswith("local-in")
+    # port2 has no allowaccess: its own address answers nothing
+    assert local(Packet.make("10.30.0.9", "10.30.0.1", "tcp", 1, 8443), "port2")[0] == "deny"
+    # port1's address from port2: allowaccess of port1 applies, but a firewall policy
+    # port2 -> port1 is needed too (only gre is allowed that way)
+    assert local(Packet.make("10.30.0.9", "10.10.0.2", "tcp", 1, 8443), "port2") == (
+        "deny", "implicit deny (policy 0) (to port1)")
 
 
 VDOMS = """config vdom

@@ -13,10 +13,14 @@ Model:
 - ``srcintf``/``dstintf`` name interfaces or ``config system zone`` zones: each becomes an
   ``IfaceMatch`` that matches the interface name or its zone; ``any`` is no condition.
   Interfaces carry their FortiGate zone.
-- ``config system interface`` ``allowaccess`` (and ``config ipv6`` ``ip6-allowaccess``) become
-  the local filter ``local-in``: explicit ``firewall local-in-policy`` rules first, then one
-  synthetic permit per interface to its own addresses for https/http/ssh/telnet/snmp/fgfm/
-  ping (admin ports from ``system global`` ``admin-sport`` etc.), default deny.
+- Traffic to the FortiGate itself passes two local filters. ``local-in``: explicit
+  ``firewall local-in-policy`` rules (by incoming interface) first, then one synthetic
+  permit per ``allowaccess`` (``config ipv6`` ``ip6-allowaccess``) interface to *its own*
+  addresses for https/http/ssh/telnet/snmp/fgfm/ping (admin ports from ``system global``
+  ``admin-sport`` etc.), default deny. ``policy-to-device``: reaching an interface's
+  address from another interface also needs a firewall policy from the incoming interface
+  to the addressed one (Fortinet KB 369268), so the policy list is replayed with its
+  egress decided for that interface; from the interface itself no policy is needed.
 - VIPs (``firewall vip``) referenced in ``dstaddr`` match their external address (what the
   policy sees before translation); every VIP is listed in ``Device.nat`` with an
   *unsupported* diagnostic (the mapped host's reachability is not modelled). IP pools and

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from segcheck.model import ranges as R
 from segcheck.model.device import Device, Interface, NatRule, Stage
-from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
+from segcheck.model.rules import Action, Filter, IfaceContext, IfaceMatch, Match, Rule
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers import fwobjects as F
 from segcheck.parsers.fortigate.tree import FNode
@@ -362,9 +362,13 @@ def interfaces_of(conv: Converter, glob: FNode) -> dict[str, tuple[FNode, list[
 
 
 def local_filter(conv: Converter, vd: FNode, glob: FNode, ifaces: dict[str, tuple[FNode, list[
-        ipaddress.IPv4Interface | ipaddress.IPv6Interface]]], fname: str, anchor: int) -> Filter:
-    """local-in-policy rules, then ``allowaccess`` per interface, then deny."""
+        ipaddress.IPv4Interface | ipaddress.IPv6Interface]]], fname: str, anchor: int
+        ) -> tuple[Filter, dict[str, F.AddrSet]]:
+    """local-in-policy rules (by incoming interface), then ``allowaccess`` of the interface
+    owning the destination address, then deny. Also returns the interfaces with
+    ``allowaccess`` and their own addresses (for ``to_device_filter``)."""
     rules: list[Rule] = []
+    owners: dict[str, F.AddrSet] = {}
     for key in ("firewall local-in-policy", "firewall local-in-policy6"):
         for node in _entries(vd, key).values():
             six = key.endswith("6")
@@ -399,12 +403,34 @@ def local_filter(conv: Converter, vd: FNode, glob: FNode, ifaces: dict[str, tupl
             own = [a for a in addrs if a.version == fam]
             dst = F.addr_union(F.parse_network(str(a.ip)) or F.NO_ADDR for a in own) if own \
                 else (F.ANY_V4 if fam == 4 else F.ANY_V6)
+            if own:
+                owners[ifname] = owners.get(ifname, F.NO_ADDR) | dst
             rules.append(Rule(
-                Action.PERMIT, F.matches_for(None, dst, services, (IfaceMatch(names=(ifname,)),)),
+                Action.PERMIT, F.matches_for(None, dst, services),
                 conv.span(holder.settings[key].line),
                 f"allowaccess {' '.join(holder.values(key))} on {ifname}", synthetic=True))
-    return Filter(fname, tuple(rules), Action.DENY, conv.span(anchor),
-                  notes=("FortiGate local-in: local-in policies, then interface allowaccess",))
+    return Filter(fname, tuple(rules), Action.DENY, conv.span(anchor), notes=(
+        "FortiGate local-in: local-in policies, then the addressed interface's allowaccess",
+    )), owners
+
+
+def to_device_filter(policy: Filter, owners: dict[str, F.AddrSet],
+                     zone_of: dict[str, str], fname: str, anchor: SourceSpan) -> Filter:
+    """Admin access to an interface's address from *another* interface also needs a
+    firewall policy from the incoming interface to the addressed one (Fortinet KB 369268);
+    from the interface itself it does not. Destinations that are not addresses of an
+    ``allowaccess`` interface are not checked here (permit)."""
+    rules: list[Rule] = []
+    for ifname, dst in owners.items():
+        same = F.matches_for(None, dst, [F.ANY_SERVICE], (IfaceMatch(names=(ifname,)),))
+        rules.append(Rule(Action.PERMIT, same, anchor, f"to {ifname} from itself",
+                          synthetic=True, detail="no firewall policy needed"))
+        rules.extend(F.rules_towards(policy.rules, IfaceContext(ifname, zone_of.get(ifname)),
+                                     dst, f"to {ifname}"))
+    rules.append(Rule(Action.PERMIT, (Match(),), anchor, "not an admin address",
+                      synthetic=True))
+    return Filter(fname, tuple(rules), Action.DENY, anchor, notes=(
+        "firewall policies for traffic to the FortiGate's own admin addresses",))
 
 
 def build_device(conv: Converter, root: FNode, name: str | None) -> Device:
@@ -452,8 +478,13 @@ def build_device(conv: Converter, root: FNode, name: str | None) -> Device:
         ingress = IfaceMatch(names=tuple(mine), zones=tuple(zones)) if len(vdoms) > 1 else None
         forward.append(Stage(fname, ingress=ingress))
         lname = f"{prefix}local-in"
-        filters[lname] = local_filter(conv, vd, glob, mine, lname, vd.line)
+        filters[lname], owners = local_filter(conv, vd, glob, mine, lname, vd.line)
         local.append(Stage(lname, ingress=ingress))
+        if owners:
+            tname = f"{prefix}policy-to-device"
+            filters[tname] = to_device_filter(filters[fname], owners, zone_of, tname,
+                                              conv.span(vd.line))
+            local.append(Stage(tname, ingress=ingress))
         for vip_kind in ("firewall vip", "firewall vip6"):
             for vip in _entries(vd, vip_kind).values():
                 conv._vip(vip, 4 if vip_kind.endswith("vip") else 6)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from segcheck.model import ranges as R
 from segcheck.model.device import Device, Interface, NatRule, Stage
@@ -319,20 +319,6 @@ def management_filter(conv: Converter, device: PNode, ifaces: dict[str, tuple[
                          "the addressed interface enables",)), owners
 
 
-def _towards(ms: tuple[Match, ...], egress: IfaceContext, narrow: tuple[Match, ...]
-             ) -> tuple[Match, ...]:
-    """``ms`` with egress conditions decided for ``egress`` and narrowed to ``narrow``."""
-    got: list[Match] = []
-    for m in ms:
-        if not all(om.matches(egress) for om in m.out_iface):
-            continue
-        for n in narrow:
-            both = replace(m, out_iface=()).intersect(n)
-            if both is not None:
-                got.append(both)
-    return tuple(got)
-
-
 def to_device_filter(security: Filter, owners: dict[str, F.AddrSet | None],
                      interfaces: dict[str, Interface], anchor: SourceSpan) -> Filter:
     """The security rulebase as seen by packets to the firewall's own profiled addresses:
@@ -343,12 +329,7 @@ def to_device_filter(security: Filter, owners: dict[str, F.AddrSet | None],
     out: list[Rule] = []
     for ifname, dst in owners.items():
         ctx = IfaceContext(ifname, interfaces[ifname].zone if ifname in interfaces else None)
-        narrow = F.matches_for(None, dst, [F.ANY_SERVICE]) if dst is not None else (Match(),)
-        for r in security.rules:
-            ms = _towards(r.matches, ctx, narrow)
-            if ms:
-                out.append(replace(r, matches=ms, excludes=_towards(r.excludes, ctx, narrow),
-                                   name=f"{r.name} (to {ifname})"))
+        out.extend(F.rules_towards(security.rules, ctx, dst, f"to {ifname}"))
     return Filter("security-to-device", tuple(out), Action.DENY, anchor,
                   notes=("security policy for traffic to the firewall's own addresses",))
 
