@@ -5,7 +5,7 @@ Target (DESIGN.md §7): the whole check (parse, reach matrix, findings, pivots, 
 it/dmz/ot cycling), 10 iptables firewalls chained through shared zones (device d joins zones
 3d, 3d+1, 3d+2 and 3d+3), each with N FORWARD rules between its interfaces (random /24 or
 /32 sources and destinations inside the attached zones, tcp/udp single ports or small
-ranges, 10% deny), a handful of conduits and every global rule switched on.
+ranges, 2% wider than max_port_span, 10% deny), a handful of conduits and every global rule switched on.
 
 Peer, measured in the same run: *naive per-packet sampling* — the reference first-match
 (``Filter.decide``) along each zone pair's device path for randomly sampled packets. We time
@@ -58,7 +58,9 @@ def gen_rules(rng: random.Random, d: int, n: int) -> str:
         dst_zone = zs[e] if rng.random() < 0.8 else rng.randrange(NZONES)
         proto = rng.choice(("tcp", "tcp", "udp"))
         port = rng.randrange(1, 65000)
-        dport = str(port) if rng.random() < 0.8 else f"{port}:{port + rng.randrange(1, 40)}"
+        r = rng.random()
+        dport = (str(port) if r < 0.8 else f"{port}:{port + rng.randrange(1, 8)}" if r < 0.98
+                 else f"{port}:{port + rng.randrange(17, 400)}")  # 2% broader than 16 ports
         action = "DROP" if rng.random() < 0.1 else "ACCEPT"
         out.append(f"-A FORWARD -s {addr(src_zone)} -d {addr(dst_zone)} -i eth{i} -o eth{e} "
                    f"-p {proto} -m {proto} --dport {dport} -j {action}")

@@ -103,12 +103,34 @@ def observed(site: Site, reach: ReachMatrix, captures: Sequence[str]) -> tuple[
     return findings, rows, []
 
 
+def object_aliases(obj: str) -> set[str]:
+    """Spellings an exception may use for a finding's object.
+
+    Rule objects are ``device:name``; vendors name rules "policy 37 (label)" (FortiGate) or
+    "rule 12" — the BRIEF's exceptions write ``fw-ot:policy/37``. So ``device:kind N (label)``
+    also answers to ``device:kind N`` and ``device:kind/N``. Nothing else is fuzzy: an
+    exception still names one finding object exactly.
+    """
+    out = {obj}
+    dev, sep, rest = obj.partition(":")
+    if not sep:
+        return out
+    base = rest.split(" (", 1)[0].strip()
+    out.add(f"{dev}:{base}")
+    words = base.split()
+    if len(words) == 2:
+        out.add(f"{dev}:{words[0]}/{words[1]}")
+    return out
+
+
 def apply_exceptions(policy: Any, findings: list[Finding], today: date) -> list[Finding]:
+    """Suppress the findings whose (code, object) an unexpired exception names."""
     live = {(e.finding, e.object): e.id for e in policy.exceptions
             if e.expires is None or e.expires >= today}
     out = []
     for f in findings:
-        exc = live.get((f.code, f.object))
+        exc = next((live[(f.code, o)] for o in sorted(object_aliases(f.object))
+                    if (f.code, o) in live), None)
         out.append(replace(f, suppressed_by=exc) if exc and f.code != "SC-EXC-EXPIRED" else f)
     return out
 
@@ -120,7 +142,7 @@ def zone_rows(policy: Any, reach: ReachMatrix) -> tuple[dict[str, Any], ...]:
             "id": z.id, "name": z.name or z.id, "kind": z.kind,
             "purdue_levels": list(z.purdue_levels), "sl_t": z.sl_t, "safety": z.safety,
             "segmentation": z.segmentation, "cidrs": [str(n) for n in z.networks],
-            "implicit": z.implicit,
+            "implicit": z.implicit, "owner": z.owner, "description": z.description,
             "assets": [{"id": a.id, "role": a.role, "networks": [str(n) for n in a.networks],
                         "controls": list(a.controls)} for a in z.assets.values()],
             "file": z.span.path if z.span else None, "line": z.span.line if z.span else None,

@@ -98,3 +98,11 @@ def test_every_emitted_code_is_in_the_catalogue() -> None:
 def test_hop_contexts_are_plain() -> None:
     # guard: IfaceContext with an unknown interface matches no positive condition
     assert IfaceContext("nope").iface == "nope"
+
+
+def test_exception_object_aliases_for_vendor_rule_names() -> None:
+    from segcheck.analysis.check import object_aliases
+
+    assert "fw-ot:policy/37" in object_aliases("fw-ot:policy 37 (opc-da)")
+    assert "fw-ot:policy 37" in object_aliases("fw-ot:policy 37 (opc-da)")
+    assert object_aliases("z-ent->z-scada") == {"z-ent->z-scada"}
