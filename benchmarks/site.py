@@ -5,7 +5,8 @@ Target (DESIGN.md §7): the whole check (parse, reach matrix, findings, pivots, 
 it/dmz/ot cycling), 10 iptables firewalls chained through shared zones (device d joins zones
 3d, 3d+1, 3d+2 and 3d+3), each with N FORWARD rules between its interfaces (random /24 or
 /32 sources and destinations inside the attached zones, tcp/udp single ports or small
-ranges, 2% wider than max_port_span, 10% deny), a handful of conduits and every global rule switched on.
+ranges, 2% wider than max_port_span, 10% deny), a handful of conduits and every global
+rule switched on.
 
 Peer, measured in the same run: *naive per-packet sampling* — the reference first-match
 (``Filter.decide``) along each zone pair's device path for randomly sampled packets. We time
