@@ -238,6 +238,18 @@ class ReachMatrix:
         c = self.cells.get((src, dst))
         return c.permitted if c is not None else PacketSet.empty()
 
+    def between(self, src_zone: str, dst_zone: str, src_space: AddressSpace | None = None,
+                dst_space: AddressSpace | None = None) -> PacketSet:
+        """What ``src_space`` (default: the whole source zone) may initiate to ``dst_space``
+        (default: the whole destination zone): the zone cell restricted to those addresses,
+        e.g. to named assets. Spaces must lie inside their zones' effective spaces."""
+        out = self.cell(src_zone, dst_zone)
+        if src_space is not None:
+            out = out & src_set(src_space)
+        if dst_space is not None:
+            out = out & dst_set(dst_space)
+        return out
+
     def src_of(self, zone: str) -> PacketSet:
         if zone not in self._src_cache:
             self._src_cache[zone] = src_set(self.spaces.get(zone, {}))

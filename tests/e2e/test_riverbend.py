@@ -187,3 +187,21 @@ def test_traceability_maps_rules_to_conduits() -> None:
     assert bad[("fw-ot.rules", 45)]["conduits"] == ["UNMAPPED"]
     assert bad[("fw-ot.rules", 43)]["conduits"] == ["C-05#1"]
     assert bad[("fw-ot.rules", 22)]["status"] == "shadowed"
+
+
+def test_asset_level_reach() -> None:
+    import ipaddress
+
+    from segcheck.engine.reach import networks_space
+    from segcheck.model.packet import Packet
+
+    analysis = analysed(CLEAN)
+    policy = analysis.site.policy
+    eng = networks_space(policy.asset("ot-engineers").networks)
+    jump = networks_space(policy.asset("jump-01").networks)
+    ps = analysis.reach.between("z-ent", "z-ot-dmz", eng, jump)
+    assert ps.protocols_and_ports() == [(6, ((443, 443),))]
+    w = ps.sample()
+    assert w is not None
+    assert ipaddress.ip_address(w.dst) == ipaddress.ip_address("10.30.0.20")
+    assert not ps.contains(Packet.make("10.10.40.5", "10.30.0.20", "tcp", 40000, 3389))
