@@ -10,6 +10,7 @@ Packets are built around every address and port that appears in the renderings.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import random
 import re
@@ -226,3 +227,125 @@ def test_srx_any_dual_stack_divergence_is_pinned(corpus: Path) -> None:
     assert rules
     assert any(m.family == 6 for m in rules[0].matches)
     assert H.zone_verdict(srx, p, "internal", "external") == "permit"
+
+
+# --------------------------------------------------------------------------- input policies
+
+INPUT_POLICIES = ["sample_cisco_lab.pol", "sample_multitarget.pol", "sample_srx.pol",
+                  "sample_speedway.pol", "sample_stateful_multitarget_simple.pol"]
+"""``input/policies/pol`` files the installed aerleon renders for all four of our targets
+(``sample_stateful_multitarget_complex`` renders to hundreds of MB; the others target cloud
+or other platforms only)."""
+
+_ESTABLISHED_TERM = re.compile(r"term\s+[\w.-]+\s*\{[^{}]*?option::[^{}]*?established[^{}]*?\}")
+
+
+def _retarget(text: str) -> tuple[str, int]:
+    """Every header gets our four targets (filter ``f<i>``, SRX zones ``a<i>`` -> ``b<i>``);
+    terms with an ``established`` option are dropped: they are meant for reply packets and
+    match no connection-initiating packet, but generators render them differently (IOS
+    ``established``, JunOS a high-port range for udp, ASA drops the option — see
+    ``asa_dropped_established``), so keeping them would compare renderings, not meaning."""
+    out: list[str] = []
+    count = 0
+    for line in _ESTABLISHED_TERM.sub("", text).splitlines():
+        if re.match(r"\s*target::", line):
+            continue
+        out.append(line)
+        if re.match(r"\s*header\s*\{", line):
+            count += 1
+            out += [f"  target:: cisco f{count} mixed", f"  target:: ciscoasa f{count}",
+                    f"  target:: juniper f{count} mixed",
+                    f"  target:: srx from-zone a{count} to-zone b{count} mixed"]
+    return "\n".join(out), count
+
+
+def _rerender(corpus: Path, name: str) -> tuple[dict[str, str], int]:
+    import logging
+
+    from aerleon.lib import cisco, ciscoasa, juniper, junipersrx, naming, policy
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    base = corpus / "firewalls" / "aerleon_oracle" / "input"
+    text, count = _retarget((base / "policies" / "pol" / name).read_text())
+    pol = policy.ParsePolicy(text, naming.Naming(str(base / "def")),
+                             base_dir=str(base / "policies"))
+    out = {}
+    for target, gen in (("cisco", cisco.Cisco), ("ciscoasa", ciscoasa.CiscoASA),
+                        ("juniper", juniper.Juniper), ("srx", junipersrx.JuniperSRX)):
+        try:
+            out[target] = str(gen(pol, 2))
+        except Exception as exc:  # aerleon refuses some terms per target
+            logging.getLogger(__name__).info("aerleon %s refused %s: %s", target, name, exc)
+    return out, count
+
+
+SRX_MALFORMED = {"sample_speedway.pol"}
+"""Pinned aerleon bug: for ``sample_speedway.pol`` the ``srx`` generator emits policy
+``base-allow-lo0-out`` without its ``then`` block and closing brace, so every later policy
+nests inside it; segcheck reports it (``test_srx_malformed_rendering_is_pinned``) and the
+agreement test leaves that rendering out."""
+
+
+def _explicit_ios(v4: str, v6: str) -> Verdict:
+    """IOS filters with the implicit IPv6 ND permits set aside: no other rendering has them
+    (the gap is pinned in ``test_aerleon_cisco.test_ios_implicit_nd_permit_gap_is_pinned``)."""
+    def verdict(device: Device, p: Packet) -> str | None:
+        flt = device.filters[v4 if p.version == 4 else v6]
+        rules = tuple(r for r in flt.rules
+                      if r.detail != "IPv6 ACL implicit neighbor discovery permit")
+        return str(dataclasses.replace(flt, rules=rules).decide(p)[0])
+
+    return verdict
+
+
+def _input_verdict(target: str, i: int) -> Verdict:
+    if target == "cisco":
+        return _explicit_ios(f"f{i}", f"ipv6-f{i}")
+    if target == "ciscoasa":
+        return _filters(f"f{i}", None)
+    if target == "juniper":
+        def juniper(device: Device, p: Packet) -> str | None:
+            name = f"inet:f{i}4" if p.version == 4 else f"inet6:f{i}6"
+            return H.filter_verdict(device, name, p) if name in device.filters else None
+
+        return juniper
+    return _zones(f"a{i}", f"b{i}")
+
+
+_PARSERS = {"cisco": "cisco-ios", "ciscoasa": "cisco-asa", "juniper": "junos", "srx": "junos"}
+
+
+@pytest.mark.parametrize("name", INPUT_POLICIES)
+def test_input_policies_rerendered_agree_across_vendors(corpus: Path, name: str) -> None:
+    pytest.importorskip("aerleon")
+    texts, count = _rerender(corpus, name)
+    if name in SRX_MALFORMED:
+        texts.pop("srx", None)
+    devices = {}
+    for target, text in texts.items():
+        device = registry.parser(_PARSERS[target]).parse(text, f"{name}.{target}")
+        assert device.complete, (target, [str(d) for d in device.diagnostics][:5])
+        devices[target] = device
+    assert len(devices) >= 2
+    for i in range(1, count + 1):
+        checked = 0
+        bad = []
+        for p in _packets(list(texts.values()), 1500, i):
+            got = {t: v for t, d in devices.items()
+                   if (v := _input_verdict(t, i)(d, p)) is not None}
+            if len(got) >= 2:
+                checked += 1
+                if len(set(got.values())) != 1 and len(bad) < 5:
+                    bad.append(f"filter {i}: {p}: {got}")
+        assert checked > 500
+        assert not bad, "\n".join(bad)
+
+
+def test_srx_malformed_rendering_is_pinned(corpus: Path) -> None:
+    pytest.importorskip("aerleon")
+    texts, _ = _rerender(corpus, "sample_speedway.pol")
+    device = registry.parser("junos").parse(texts["srx"], "speedway.srx")
+    assert not device.complete
+    assert any(d.code == "junos.action" and "base-allow-lo0-out" in d.message
+               for d in device.diagnostics)
