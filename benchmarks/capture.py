@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import struct
 import subprocess
@@ -102,31 +103,57 @@ def generate(path: Path, packets: int) -> None:
         fh.write(buf)
 
 
-def run_segcheck(path: Path, workers: int) -> tuple[float, int]:
+class Clock:
+    """Wall time and CPU time (this process plus waited-for children) of a block: on a
+    shared machine CPU time is the fairer figure, so both are printed."""
+
+    def __enter__(self) -> Clock:
+        self.wall = time.perf_counter()
+        self.cpu = self._cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = self._cpu() - self.cpu
+
+    @staticmethod
+    def _cpu() -> float:
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
+Result = tuple[Clock, int]
+
+
+def run_segcheck(path: Path, workers: int) -> Result:
     from segcheck.capture.flows import extract_flows
 
-    t = time.perf_counter()
-    res = extract_flows([path], workers=workers)
-    return time.perf_counter() - t, len(res.flows)
+    with Clock() as c:
+        res = extract_flows([path], workers=workers)
+    return c, len(res.flows)
 
 
-def run_tshark(path: Path) -> tuple[float, int] | str:
+def run_tshark(path: Path) -> Result | str:
     if not shutil.which("tshark"):
         return "not installed"
-    t = time.perf_counter()
-    out = subprocess.run(["tshark", "-n", "-q", "-r", str(path), "-z", "conv,tcp", "-z",
-                          "conv,udp"], capture_output=True, text=True, check=False)
-    dt = time.perf_counter() - t
+    with Clock() as c:
+        out = subprocess.run(["tshark", "-n", "-q", "-r", str(path), "-z", "conv,tcp", "-z",
+                              "conv,udp"], capture_output=True, text=True, check=False)
     convs = sum(1 for line in out.stdout.splitlines() if "<->" in line)
-    return dt, convs
+    return c, convs
 
 
-def run_dpkt(path: Path) -> tuple[float, int] | str:
+def run_dpkt(path: Path) -> Result | str:
     try:
         import dpkt  # type: ignore[import-not-found]
     except ImportError:
         return "not installed (pip install dpkt)"
-    t = time.perf_counter()
+    with Clock() as c:
+        n = _dpkt(dpkt, path)
+    return c, n
+
+
+def _dpkt(dpkt: object, path: Path) -> int:
     flows: dict[tuple[object, ...], int] = {}
     with open(path, "rb") as fh:
         for _ts, buf in dpkt.pcap.Reader(fh):
@@ -139,13 +166,18 @@ def run_dpkt(path: Path) -> tuple[float, int] | str:
             key = (ip.src, ip.dst, sp, dp) if (ip.src, sp) < (ip.dst, dp) else (
                 ip.dst, ip.src, dp, sp)
             flows[key] = flows.get(key, 0) + 1
-    return time.perf_counter() - t, len(flows)
+    return len(flows)
 
 
-def run_scapy_raw(path: Path) -> tuple[float, int] | str:
+def run_scapy_raw(path: Path) -> Result | str:
+    with Clock() as c:
+        n = _scapy(path)
+    return c, n
+
+
+def _scapy(path: Path) -> int:
     from scapy.utils import RawPcapReader
 
-    t = time.perf_counter()
     flows: dict[tuple[object, ...], int] = {}
     for data, _meta in RawPcapReader(str(path)):
         et = struct.unpack_from("!H", data, 12)[0]
@@ -164,7 +196,7 @@ def run_scapy_raw(path: Path) -> tuple[float, int] | str:
             continue
         key = (src, dst, sp, dp) if (src, sp) < (dst, dp) else (dst, src, dp, sp)
         flows[key] = flows.get(key, 0) + 1
-    return time.perf_counter() - t, len(flows)
+    return len(flows)
 
 
 def main() -> None:
@@ -185,25 +217,29 @@ def main() -> None:
     n = args.packets
     print(f"input: {path}  packets={n}  size={path.stat().st_size / 1e6:.0f} MB  "
           f"cpus={os.cpu_count()}")
-    runs = [run_segcheck(path, 1) for _ in range(3)]
-    seg = sorted(r[0] for r in runs)[1]
-    print(f"segcheck (1 worker)   {seg:7.2f} s  {n / seg / 1e3:8.0f} kpkt/s  flows={runs[0][1]}"
-          "  (median of 3)")
+    runs = sorted((run_segcheck(path, 1) for _ in range(3)), key=lambda r: r[0].cpu)
+    seg, nflows = runs[1]
+    print(f"{'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'kpkt/s(cpu)':>11s}  result")
+    line("segcheck (1 worker)", seg, n, f"flows={nflows} (median of 3 by cpu)")
     if args.workers > 1:
-        dt, nf = run_segcheck(path, args.workers)
-        print(f"segcheck ({args.workers} workers)  {dt:7.2f} s  {n / dt / 1e3:8.0f} kpkt/s  "
-              f"flows={nf}")
+        c, nf = run_segcheck(path, args.workers)
+        line(f"segcheck ({args.workers} workers)", c, n, f"flows={nf}; wall kpkt/s "
+             f"{n / c.wall / 1e3:.0f}")
     peers = {"tshark": run_tshark, "dpkt": run_dpkt, "scapy": run_scapy_raw}
     for name in args.peers.split(","):
         if not name:
             continue
         res = peers[name](path)
         if isinstance(res, str):
-            print(f"{name:21s} {res}")
+            print(f"{name:22s} {res}")
             continue
-        dt, nf = res
-        print(f"{name:21s} {dt:7.2f} s  {n / dt / 1e3:8.0f} kpkt/s  conversations={nf}  "
-              f"segcheck is {dt / seg:5.1f}x faster")
+        c, nf = res
+        line(name, c, n, f"conversations={nf}; segcheck is {c.cpu / seg.cpu:.1f}x faster "
+             f"(cpu), {c.wall / seg.wall:.1f}x (wall)")
+
+
+def line(name: str, c: Clock, n: int, note: str) -> None:
+    print(f"{name:22s} {c.wall:7.2f} {c.cpu:7.2f} {n / c.cpu / 1e3:11.0f}  {note}")
 
 
 if __name__ == "__main__":

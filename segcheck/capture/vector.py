@@ -128,95 +128,143 @@ def _process(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, d: I64, cl: I
     sc.packets += n
     sc.bytes += int(wl.sum())
     last = len(buf) - 1
+    end = d + cl
 
     def at(idx: I64) -> I64:
         return buf[np.minimum(idx, last)].astype(np.int64)
 
+    eth = (lt == 1) & (cl >= 54)
     et = (at(d + 12) << 8) | at(d + 13)
     tagged = et == 0x8100
     p = d + 14 + 4 * tagged
     et = np.where(tagged, (at(d + 16) << 8) | at(d + 17), et)
+    # IPv4 without options or fragmentation
     total = (at(p + 2) << 8) | at(p + 3)
     ff = (at(p + 6) << 8) | at(p + 7)
-    proto = at(p + 9)
-    pe = p + total
-    fast = ((lt == 1) & (cl >= 54) & (et == 0x0800) & (at(p) == 0x45) & ((ff & 0x3FFF) == 0)
-            & (pe <= d + cl) & (((proto == 6) & (total >= 40)) | ((proto == 17) & (total >= 28))))
-    tcp = proto == 6
-    hl = (at(p + 32) >> 4) << 2
-    po = np.where(tcp, p + 20 + hl, p + 28)
-    fast &= ~tcp | ((hl >= 20) & (po <= pe))
-    fi = np.flatnonzero(fast)
-    if len(fi):
-        _fast(sc, buf, frame0, fi, p[fi], proto[fi], po[fi], pe[fi], wl[fi], ts[fi], d[fi])
-    for i in np.flatnonzero(~fast).tolist():
+    proto4 = at(p + 9)
+    v4 = (eth & (et == 0x0800) & (at(p) == 0x45) & ((ff & 0x3FFF) == 0) & (p + total <= end)
+          & (((proto4 == 6) & (total >= 40)) | ((proto4 == 17) & (total >= 28))))
+    # IPv6 straight to TCP/UDP (no extension headers)
+    plen = (at(p + 4) << 8) | at(p + 5)
+    proto6 = at(p + 6)
+    v6 = (eth & (et == 0x86DD) & ((at(p) >> 4) == 6) & (p + 40 + plen <= end) & (cl >= 74)
+          & (((proto6 == 6) & (plen >= 20)) | ((proto6 == 17) & (plen >= 8))))
+    slow = ~(v4 | v6)
+    for version, mask in ((4, v4), (6, v6)):
+        fi = np.flatnonzero(mask)
+        if not len(fi):
+            continue
+        pp = p[fi]
+        if version == 4:
+            proto, l4, pe = proto4[fi], pp + 20, pp + total[fi]
+        else:
+            proto, l4, pe = proto6[fi], pp + 40, pp + 40 + plen[fi]
+        tcp = proto == 6
+        hl = (at(l4 + 12) >> 4) << 2
+        po = np.where(tcp, l4 + hl, l4 + 8)
+        ok = ~tcp | ((hl >= 20) & (po <= pe))
+        rejected = _fast(sc, buf, version, frame0 + fi[ok], pp[ok], proto[ok], l4[ok], po[ok],
+                         pe[ok], wl[fi[ok]], ts[fi[ok]], d[fi[ok]])
+        slow[fi[~ok]] = True
+        slow[fi[ok][rejected]] = True
+    for i in np.flatnonzero(slow).tolist():
         s = int(d[i])
         sc.packet(frame0 + i, int(lt[i]), float(ts[i]), s, s + int(cl[i]), int(wl[i]))
 
 
-def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, fi: I64, p: I64, proto: I64,
-          po: I64, pe: I64, wl: I64, ts: npt.NDArray[np.float64], d: I64) -> None:
+MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p: I64,
+          proto: I64, l4: I64, po: I64, pe: I64, wl: I64, ts: npt.NDArray[np.float64], d: I64,
+          ) -> npt.NDArray[np.bool_]:
+    """Group IPv4/IPv6 TCP/UDP records into flows and update them; returns the mask of
+    records left to the per-packet path (hash collisions, which do not happen in practice)."""
     last = len(buf) - 1
 
     def at(idx: I64) -> I64:
         return buf[np.minimum(idx, last)].astype(np.int64)
 
-    src = (at(p + 12) << 24) | (at(p + 13) << 16) | (at(p + 14) << 8) | at(p + 15)
-    dst = (at(p + 16) << 24) | (at(p + 17) << 16) | (at(p + 18) << 8) | at(p + 19)
-    sp = (at(p + 20) << 8) | at(p + 21)
-    dp = (at(p + 22) << 8) | at(p + 23)
-    flags = np.where(proto == 6, at(p + 33), 0)
-    swap = (src > dst) | ((src == dst) & (sp > dp))
-    k1 = np.where(swap, (dst << 32) | src, (src << 32) | dst).astype(np.uint64)
-    k2 = ((proto << 32) | np.where(swap, (dp << 16) | sp, (sp << 16) | dp)).astype(np.uint64)
-    keys = np.empty(len(fi), dtype=[("a", np.uint64), ("b", np.uint64)])
-    keys["a"], keys["b"] = k1, k2
-    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    def word(off: I64) -> I64:
+        return (at(off) << 24) | (at(off + 1) << 16) | (at(off + 2) << 8) | at(off + 3)
+
+    nwords = 1 if version == 4 else 4
+    a0 = p + (12 if version == 4 else 8)
+    alen = 4 * nwords
+    src = [word(a0 + 4 * k) for k in range(nwords)]
+    dst = [word(a0 + alen + 4 * k) for k in range(nwords)]
+    sp = (at(l4) << 8) | at(l4 + 1)
+    dp = (at(l4 + 2) << 8) | at(l4 + 3)
+    flags = np.where(proto == 6, at(l4 + 13), 0)
+    # canonical orientation: (lower address, its port) first, compared word by word
+    cmp = np.zeros(len(p), dtype=np.int64)
+    for s_w, d_w in zip(src, dst, strict=True):
+        cmp = np.where(cmp == 0, np.sign(s_w - d_w), cmp)
+    swap = (cmp > 0) | ((cmp == 0) & (sp > dp))
+    lo = [np.where(swap, dw, sw) for sw, dw in zip(src, dst, strict=True)]
+    hi = [np.where(swap, sw, dw) for sw, dw in zip(src, dst, strict=True)]
+    ports = np.where(swap, (dp << 16) | sp, (sp << 16) | dp)
+    parts = [*lo, *hi, ports | (proto << 32)]
+    h = np.zeros(len(p), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for w in parts:
+            h = (h ^ w.astype(np.uint64)) * MIX
+            h ^= h >> np.uint64(29)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
+    rejected = np.zeros(len(p), dtype=bool)
+    for w in parts:  # exactness: every record equals its group's first record
+        rejected |= w != w[first][inv]
+    if rejected.any():
+        keep = np.flatnonzero(~rejected)
+        if len(keep):
+            sub = _fast(sc, buf, version, frames[keep], p[keep], proto[keep], l4[keep],
+                        po[keep], pe[keep], wl[keep], ts[keep], d[keep])
+            rejected[keep[sub]] = True
+        return rejected
     ngroups = len(first)
+    n = len(p)
     pdir = (swap ^ swap[first][inv]).astype(np.int64)  # 0: same direction as group's first
     c1 = np.bincount(inv, weights=pdir, minlength=ngroups).astype(np.int64)
     call = np.bincount(inv, minlength=ngroups)
     b1 = np.bincount(inv, weights=wl * pdir, minlength=ngroups).astype(np.int64)
     ball = np.bincount(inv, weights=wl, minlength=ngroups).astype(np.int64)
-    order = np.argsort(inv, kind="stable")
-    starts = np.searchsorted(inv[order], np.arange(ngroups))
-    lastpos = order[np.append(starts[1:], len(order)) - 1]
-    heads = [order[np.minimum(starts + k, len(order) - 1)] for k in range(FIRST_FRAMES)]
-    valid = [starts + k < np.append(starts[1:], len(order)) for k in range(FIRST_FRAMES)]
-    other = np.flatnonzero(pdir == 1)
-    g_other, i_other = np.unique(inv[other], return_index=True)
-    first_other = np.full(ngroups, -1, dtype=np.int64)
-    first_other[g_other] = other[i_other]
+    idx = np.arange(n)
+    lastpos = np.zeros(ngroups, dtype=np.int64)
+    np.maximum.at(lastpos, inv, idx)
+    first_other = np.full(ngroups, n, dtype=np.int64)
+    other = np.flatnonzero(pdir)
+    np.minimum.at(first_other, inv[other], other)
+    first_syn = np.full(ngroups, n, dtype=np.int64)
     syn = np.flatnonzero(flags & 2)
-    g_syn, i_syn = np.unique(inv[syn], return_index=True)
+    np.minimum.at(first_syn, inv[syn], syn)
+    syn_ok = first_syn < n
     syn_dir = np.full(ngroups, -1, dtype=np.int64)
-    sel = syn[i_syn]
-    syn_dir[g_syn] = pdir[sel] ^ ((flags[sel] & 0x10) > 0)
-    frames = fi + frame0
+    sel = first_syn[syn_ok]
+    syn_dir[syn_ok] = pdir[sel] ^ ((flags[sel] & 0x10) > 0)
     data = sc.data
     gflow: list[FlowState] = []
     tables = sc.tables
     firsts, lasts = first.tolist(), lastpos.tolist()
-    heads_l = [h.tolist() for h in heads]
-    valid_l = [v.tolist() for v in valid]
     frames_l = frames.tolist()
-    p_l, proto_l, ts_l, d_l = p.tolist(), proto.tolist(), ts.tolist(), d.tolist()
+    a_l, proto_l, ts_l, d_l = a0.tolist(), proto.tolist(), ts.tolist(), d.tolist()
     c1_l, call_l, b1_l, ball_l = c1.tolist(), call.tolist(), b1.tolist(), ball.tolist()
     syn_l, other_l = syn_dir.tolist(), first_other.tolist()
     gdir_l: list[int] = []
     need_l: list[bool] = []
+    want_frames: list[int] = []
+    klen = 2 * alen + 4
     for g in range(ngroups):
         i0 = firsts[g]
-        ip = p_l[i0]
-        key = data[ip + 12:ip + 24]
+        ka = a_l[i0]
+        key = data[ka:ka + klen]
         pr = proto_l[i0]
         table = tables[pr]
         hit = table.get(key)
         fr0 = frames_l[i0]
         if hit is None:
-            f = FlowState(4, key[:4], key[4:8], pr, key[8] << 8 | key[9],
-                          key[10] << 8 | key[11], ts_l[i0], fr0)
+            f = FlowState(version, key[:alen], key[alen:2 * alen], pr,
+                          key[-4] << 8 | key[-3], key[-2] << 8 | key[-1], ts_l[i0], fr0)
             sc.add_flow(table, key, f)
             dg = 0
         else:
@@ -243,8 +291,7 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, fi: I64, p: I64,
         if tl > f.last:
             f.last = tl
         if len(f.frames) < FIRST_FRAMES or fr0 < f.frames[-1]:
-            new = [frames_l[heads_l[k][g]] for k in range(FIRST_FRAMES) if valid_l[k][g]]
-            f.frames = sorted(set(f.frames) | set(new))[:FIRST_FRAMES]
+            want_frames.append(g)
         sd = syn_l[g]
         if sd >= 0 and f.syn < 0:
             f.syn = sd ^ dg
@@ -255,27 +302,53 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, fi: I64, p: I64,
             else:
                 f.mac0 = m
         io = other_l[g]
-        if io >= 0 and ((dg == 0 and f.mac1 is None) or (dg == 1 and f.mac0 is None)):
+        if io < n and ((dg == 0 and f.mac1 is None) or (dg == 1 and f.mac0 is None)):
             m = data[d_l[io] + 6:d_l[io] + 12]
             if dg:
                 f.mac0 = m
             else:
                 f.mac1 = m
         need_l.append(f.decoder is not None or (f.app is None and f.tries > 0))
+    if want_frames:
+        _first_frames(gflow, want_frames, inv, frames)
     need = np.array(need_l, dtype=bool)
     payload = po < pe
     mb = np.array([f.app == "modbus" and len(f.events) >= MAX_EVENTS and f.decoder is not None
                    for f in gflow], dtype=bool)
     if mb.any():
         payload &= ~_modbus_bulk(buf, gflow, inv, pdir, gdir_l, mb, po, pe)
-    idx = np.flatnonzero(payload & need[inv])
-    if not len(idx):
-        return
+    sel_i = np.flatnonzero(payload & need[inv])
+    if len(sel_i):
+        _inspect_each(sc, gflow, gdir_l, sel_i, inv, pdir, sp, dp, po, pe, frames_l)
+    return rejected
+
+
+def _first_frames(gflow: list[FlowState], groups: list[int], inv: I64, frames: I64) -> None:
+    """Merge the first ``FIRST_FRAMES`` frames of each listed group into its flow."""
+    wanted = np.zeros(len(gflow), dtype=bool)
+    wanted[groups] = True
+    sel = np.flatnonzero(wanted[inv])
+    order = sel[np.argsort(inv[sel], kind="stable")]
+    ginv = inv[order]
+    starts = np.searchsorted(ginv, np.array(groups))
+    ends = np.searchsorted(ginv, np.array(groups), side="right")
+    order_l, starts_l, ends_l = order.tolist(), starts.tolist(), ends.tolist()
+    frames_l = frames.tolist()
+    for g, s, e in zip(groups, starts_l, ends_l, strict=True):
+        f = gflow[g]
+        new = [frames_l[i] for i in order_l[s:min(e, s + FIRST_FRAMES)]]
+        f.frames = sorted(set(f.frames) | set(new))[:FIRST_FRAMES]
+
+
+def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I64, inv: I64,
+                  pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
+    """Payload inspection of the selected records, in frame order."""
+    data = sc.data
     inspect = sc.inspect
-    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[idx].tolist(), dp[idx].tolist(),
-                                              po[idx].tolist(), pe[idx].tolist(),
-                                              inv[idx].tolist(), pdir[idx].tolist())
-    for j, i in enumerate(idx.tolist()):
+    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sel].tolist(), dp[sel].tolist(),
+                                              po[sel].tolist(), pe[sel].tolist(),
+                                              inv[sel].tolist(), pdir[sel].tolist())
+    for j, i in enumerate(sel.tolist()):
         g = inv_l[j]
         f = gflow[g]
         if f.decoder is None and (f.app is not None or f.tries <= 0):
