@@ -28,44 +28,29 @@ class Statement:
     inactive: bool = False
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/\*|[{};\[\]]|#[^\n]*|[^\s{};\[\]"]+')
+_TOKEN = re.compile(
+    r'(?P<nl>\n)|[ \t\r]+|(?P<comment>/\*.*?(?:\*/|\Z))|#[^\n]*'
+    r'|(?P<quoted>"(?:[^"\\]|\\.)*"?)|(?P<word>[{};\[\]]|[^\s{};\[\]"]+)',
+    re.S,
+)
 
 
 def _tokens(text: str) -> list[tuple[str, int]]:
+    """Words, braces, brackets and semicolons with their 1-based line numbers."""
     out: list[tuple[str, int]] = []
     line = 1
-    pos = 0
-    n = len(text)
-    while pos < n:
-        ch = text[pos]
-        if ch == "\n":
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "nl":
             line += 1
-            pos += 1
-            continue
-        if ch in " \t\r":
-            pos += 1
-            continue
-        m = _TOKEN.match(text, pos)
-        if m is None:  # pragma: no cover - the pattern matches any non-space
-            pos += 1
-            continue
-        tok = m.group(0)
-        if tok == "/*":
-            end = text.find("*/", pos + 2)
-            end = n if end < 0 else end + 2
-            line += text.count("\n", pos, end)
-            pos = end
-            continue
-        if tok.startswith("#"):
-            pos = m.end()
-            continue
-        if tok.startswith('"'):
-            line_inc = tok.count("\n")
-            out.append((tok[1:-1], line))
-            line += line_inc
-        else:
-            out.append((tok, line))
-        pos = m.end()
+        elif kind == "word":
+            out.append((m.group(), line))
+        elif kind == "quoted":
+            tok = m.group()
+            out.append((tok[1:-1] if len(tok) > 1 and tok.endswith('"') else tok[1:], line))
+            line += tok.count("\n")
+        elif kind == "comment":
+            line += m.group().count("\n")
     return out
 
 
@@ -110,7 +95,8 @@ def _from_set(text: str) -> list[Statement]:
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        toks = [t for t, _ in _tokens(s)]
+        plain = not any(c in s for c in '"[]#{};') and "/*" not in s
+        toks = s.split() if plain else [t for t, _ in _tokens(s)]
         if not toks:
             continue
         verb, rest = toks[0], toks[1:]
