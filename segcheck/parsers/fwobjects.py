@@ -248,6 +248,22 @@ def rules_towards(rules: tuple[Rule, ...], egress: IfaceContext, dst: AddrSet | 
     return out
 
 
+def disabled_only(found: Sequence[Diagnostic], known: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics raised while converting *disabled* rules (with their own, separate
+    de-duplication state), minus those already in ``known``, downgraded to warnings: a
+    disabled rule never decides, so what it names cannot make a verdict wrong."""
+    seen = {(d.code, d.message, d.span.line if d.span else 0) for d in known}
+    out: list[Diagnostic] = []
+    for d in found:
+        key = (d.code, d.message, d.span.line if d.span else 0)
+        if key in seen:
+            continue
+        seen.add(key)
+        level = Level.WARNING if d.level.makes_incomplete else d.level
+        out.append(Diagnostic(level, f"{d.message} (only in a disabled rule)", d.span, d.code))
+    return out
+
+
 ESTABLISHED = frozenset({"established", "related"})
 
 

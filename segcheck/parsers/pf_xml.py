@@ -59,6 +59,7 @@ Semantics checklist (STYLE.md habit 5):
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -202,6 +203,9 @@ class PfConverter:
             raise ConfigParseError(f"root element <{self.root.tag}>, expected <{vendor}>",
                                    SourceSpan(path, self.root.line))
         self.diagnostics: list[Diagnostic] = []
+        self.deferred: list[Diagnostic] = []
+        """Diagnostics from disabled rules (see ``fwobjects.disabled_only``)."""
+        self.scratch = False
         self._once: set[str] = set()
         self.interfaces = self._interfaces()
         self.groups = self._groups()
@@ -385,6 +389,12 @@ class PfConverter:
                 for n in numbers]
 
     def rule(self, r: PfRule) -> Rule | None:
+        if r.disabled and not self.scratch:
+            sub = copy.copy(self)
+            sub.diagnostics, sub._once, sub.deferred, sub.scratch = [], set(), [], True
+            rule = sub.rule(r)
+            self.deferred.extend(sub.diagnostics)
+            return rule
         span = self.span(r.node)
         name = r.descr or f"{r.kind} rule line {r.node.line}"
         if r.action == "match":
@@ -555,9 +565,10 @@ class PfConverter:
         nat = self.nat()
         hostname = self.root.text_of("system", "hostname") if self.root.find("system") \
             else ""
+        diagnostics = [*self.diagnostics, *F.disabled_only(self.deferred, self.diagnostics)]
         return Device(name or hostname or self.vendor, self.vendor, self.path, filters,
                       tuple(forward), tuple(local), interfaces, tuple(nat),
-                      tuple(self.diagnostics))
+                      tuple(diagnostics))
 
 
 def _literal(value: str) -> F.AddrSet | None:

@@ -290,6 +290,15 @@ def test_vip_fqdn_cycle_are_diagnosed(dev: Device) -> None:
         assert d.span.line > 0
 
 
+def test_problems_only_in_disabled_policies_are_warnings() -> None:
+    text = CONF.replace('set name "broken"', 'set name "broken"\n        set status disable')
+    d = fortigate.parse(text, "x.conf")
+    codes = {x.code: x for x in d.diagnostics}
+    assert codes["fortigate.runtime-address"].level is Level.WARNING
+    assert codes["fortigate.group-cycle"].level is Level.WARNING
+    assert codes["fortigate.vip"].level is Level.UNSUPPORTED
+
+
 def test_allowaccess_and_local_in_policy(dev: Device) -> None:
     def local(p: Packet, ingress: str) -> tuple[str, str | None]:
         for f in dev.local_filters(dev.context(ingress)):

@@ -111,10 +111,17 @@ def test_ipv6_allowed_and_legacy_rules_follow_mvc() -> None:
     assert names.index("no rdp to ot") < names.index("legacy lan any")
 
 
-def test_runtime_alias_only_reported_when_used_and_disabled_rules_kept() -> None:
+def test_runtime_alias_in_a_disabled_rule_is_only_a_warning() -> None:
     d = opnsense.parse(CONFIG, "config.xml")
     geo = next(r for r in d.filters["in:wan"].rules if r.name == "disabled geo")
     assert not geo.enabled
-    runtime = [x for x in d.diagnostics if x.code == "opnsense.runtime-alias"]
-    assert runtime
-    assert runtime[0].level is Level.UNSUPPORTED
+    (runtime,) = [x for x in d.diagnostics if x.code == "opnsense.runtime-alias"]
+    assert runtime.level is Level.WARNING
+    assert runtime.message.endswith("(only in a disabled rule)")
+    assert d.complete
+    # the same alias in an enabled rule makes the result incomplete
+    enabled = opnsense.parse(CONFIG.replace("<enabled>0</enabled>", "<enabled>1</enabled>"),
+                             "config.xml")
+    (runtime,) = [x for x in enabled.diagnostics if x.code == "opnsense.runtime-alias"]
+    assert runtime.level is Level.UNSUPPORTED
+    assert not enabled.complete

@@ -282,6 +282,19 @@ def test_predefined_rules_are_synthetic_and_last(xml_dev: Device) -> None:
     assert verdict(xml_dev, https, "ethernet1/2", "ethernet1/2") == "permit"
 
 
+def test_problems_only_in_disabled_rules_do_not_make_results_incomplete() -> None:
+    text = XML.replace("<source><member>loop-a</member></source>"
+                       "<destination><member>web</member></destination>",
+                       "<source><member>loop-a</member></source>"
+                       "<destination><member>web</member></destination>"
+                       "<disabled>yes</disabled>")
+    d = panos.parse(text, "x.xml")
+    codes = {x.code: x for x in d.diagnostics}
+    assert codes["panos.fqdn"].level is Level.WARNING
+    assert codes["panos.group-cycle"].level is Level.WARNING
+    assert codes["panos.dnat"].level is Level.UNSUPPORTED  # still there: NAT is live
+
+
 def test_default_security_rules_override() -> None:
     text = XML.replace("<entry name=\"interzone-default\"><action>deny</action>",
                        "<entry name=\"interzone-default\"><action>allow</action>")

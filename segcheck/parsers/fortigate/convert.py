@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from segcheck.model import ranges as R
 from segcheck.model.device import Device, Interface, NatRule, Stage
@@ -54,6 +54,10 @@ class Converter:
     diagnostics: list[Diagnostic]
     nat: list[NatRule] = field(default_factory=list)
     _reported: set[str] = field(default_factory=set)
+    deferred: list[Diagnostic] = field(default_factory=list)
+    """Diagnostics from disabled policies (see ``fwobjects.disabled_only``)."""
+    scratch: bool = False
+    """True for the throw-away converter a disabled policy is converted with."""
     _excluding: set[str] = field(default_factory=set)
     """Exclusion groups being expanded (a cycle through ``exclude-member`` is reported)."""
 
@@ -259,6 +263,12 @@ class Converter:
         return (IfaceMatch(names=tuple(names), zones=tuple(names)),)
 
     def policy(self, vd: FNode, node: FNode, six_only: bool) -> Rule:
+        if node.get("status", "enable") == "disable" and not self.scratch:
+            sub = replace(self, diagnostics=[], nat=[], deferred=[], _reported=set(),
+                          _excluding=set(), scratch=True)
+            rule = sub.policy(vd, node, six_only)
+            self.deferred.extend(sub.diagnostics)
+            return rule
         span = self.span(node.line)
         action_text = node.get("action", "deny")
         action = Action.PERMIT if action_text in ("accept", "ipsec") else Action.DENY
@@ -493,7 +503,8 @@ def build_device(conv: Converter, root: FNode, name: str | None) -> Device:
                 conv.nat.append(NatRule("snat", conv.span(e.line), f"{key} {e.name}"))
     for n, (node, addrs) in ifaces.items():
         interfaces.setdefault(n, Interface(n, None, tuple(addrs), conv.span(node.line)))
+    diagnostics = [*conv.diagnostics, *F.disabled_only(conv.deferred, conv.diagnostics)]
     return Device(name or hostname or "fortigate", "fortigate", conv.path, filters,
                   tuple(forward), tuple(local), interfaces, tuple(conv.nat),
-                  tuple(conv.diagnostics))
+                  tuple(diagnostics))
 

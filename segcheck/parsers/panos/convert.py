@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segcheck.model import ranges as R
 from segcheck.model.device import Device, Interface, NatRule, Stage
@@ -45,6 +45,8 @@ class Converter:
     path: str
     lines: list[str]
     diagnostics: list[Diagnostic]
+    deferred: list[Diagnostic] = field(default_factory=list)
+    """Diagnostics from disabled rules (see ``fwobjects.disabled_only``)."""
 
     def span(self, node: PNode) -> SourceSpan:
         line = node.line
@@ -221,8 +223,14 @@ class Converter:
         rules: list[Rule] = [Rule(Action.PERMIT, (F.stateful_return_match(),),
                                   self.span(anchor), "stateful-return", synthetic=True,
                                   detail="packets of permitted sessions")]
-        rules.extend(self.rule(r, objects, zones, qualify)
-                     for base in rulebases for r in base.entries("security", "rules"))
+        for base in rulebases:
+            for r in base.entries("security", "rules"):
+                if (r.child("disabled") or PNode("", 0)).value() == "yes":
+                    sub = Converter(self.path, self.lines, [])
+                    rules.append(sub.rule(r, objects.fresh(sub.diagnostics), zones, qualify))
+                    self.deferred.extend(sub.diagnostics)
+                else:
+                    rules.append(self.rule(r, objects, zones, qualify))
         intra = defaults.child("rules", "intrazone-default") if defaults else None
         inter = defaults.child("rules", "interzone-default") if defaults else None
         intra_action = (intra.child("action") if intra else None)
@@ -430,5 +438,6 @@ def build_device(conv: Converter, config: PNode, pushed: PNode | None, name: str
             conv.diag(Level.WARNING, "several security rulebases: the policy check for "
                       "traffic to the firewall itself is not modelled (management profiles "
                       "only; over-approximated)", device, "mgmt-multi-vsys")
+    diagnostics = [*conv.diagnostics, *F.disabled_only(conv.deferred, conv.diagnostics)]
     return Device(dev_name, "panos", conv.path, filters, tuple(forward), tuple(local),
-                  interfaces, tuple(nat), tuple(conv.diagnostics))
+                  interfaces, tuple(nat), tuple(diagnostics))

@@ -58,6 +58,10 @@ class Objects:
         self.apps = F.GroupResolver("application", "panos", self._app_members,
                                     self._app_leaf, diagnostics)
 
+    def fresh(self, diagnostics: list[Diagnostic]) -> Objects:
+        """The same scopes with separate diagnostics and de-duplication state."""
+        return Objects(self.scopes, self.span, diagnostics)
+
     def _find(self, kind: str, name: str) -> PNode | None:
         for scope in self.scopes:
             node = scope.child(kind, name)
