@@ -54,6 +54,8 @@ Semantics checklist (STYLE.md habit 5):
 - **NAT.** Port forwards and 1:1 NAT are listed in ``Device.nat`` with an *unsupported*
   diagnostic (pf filters after ``rdr``, on the translated address; ``rdr pass`` skips the
   filter). Outbound NAT is listed only.
+- **Disabled rules** (``<disabled/>``, MVC ``enabled 0``) are kept with ``enabled=False``;
+  problems found only in them are warnings (they never decide).
 - **No rules at all.** Inbound: default deny (plus anti-lockout); outbound: pass.
 """
 

@@ -31,7 +31,8 @@ Semantics checklist (STYLE.md habit 5):
 - **Stateful?** Yes: a synthetic first rule ``stateful-return`` permits established/related
   packets; policies match connection-initiating packets.
 - **First match?** Yes, in listed order; ``set status disable`` keeps the rule with
-  ``enabled=False``. ``action`` defaults to deny (as FortiOS does); ``ipsec`` permits.
+  ``enabled=False`` (problems found only in it are warnings: it never decides).
+  ``action`` defaults to deny (as FortiOS does); ``ipsec`` permits.
 - **Implicit rules?** ``implicit deny (policy 0)`` is an explicit synthetic rule at the end.
   Zones with ``set intrazone allow`` get a synthetic permit for same-zone traffic placed
   before the policies (FortiOS does not look up policies for it); ``intrazone deny``
@@ -58,6 +59,8 @@ Semantics checklist (STYLE.md habit 5):
   a permit ignores them (over-approximates), a deny then matches nothing (under-
   approximates), with a warning; a permit with ``internet-service(-src) enable`` may reach
   any destination (source). Schedules are ignored (``always`` assumed).
+- **Not modelled.** NGFW policy-based ``firewall security-policy``, proxy and multicast
+  policies: present -> *unsupported* diagnostic.
 - **No rules at all.** Only the implicit deny: everything is denied.
 """
 

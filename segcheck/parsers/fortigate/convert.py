@@ -43,6 +43,13 @@ ACCESS_SERVICES: dict[str, tuple[str, list[F.Service]]] = {
     "fgfm": ("", [F.port_service(6, R.single(541))]),
 }
 """``allowaccess`` keywords -> (the ``system global`` port override, default service)."""
+UNMODELLED_POLICY_BLOCKS = {
+    "firewall security-policy": "NGFW policy-based mode security policies",
+    "firewall proxy-policy": "explicit/transparent proxy policies",
+    "firewall multicast-policy": "multicast policies",
+}
+"""Policy tables that decide traffic this model does not evaluate: their presence makes
+the result incomplete."""
 QUALIFIERS = ("users", "groups", "fsso-groups", "internet-service", "internet-service-src",
               "application", "app-category", "url-category")
 
@@ -473,6 +480,11 @@ def build_device(conv: Converter, root: FNode, name: str | None) -> Device:
                     in_iface=(IfaceMatch(zones=(z,)),), out_iface=(IfaceMatch(zones=(z,)),)),),
                     conv.span(zn.settings["intrazone"].line), f"zone {z} intrazone allow",
                     synthetic=True))
+        for key, what in UNMODELLED_POLICY_BLOCKS.items():
+            block = vd.block(key)
+            if block is not None and block.entries:
+                conv.diag(Level.UNSUPPORTED, f"{key}: {what} are not modelled", block.line,
+                          "unmodelled-policies")
         pblock = vd.block("firewall policy")
         rules.extend(conv.policy(vd, p, six_only=False)
                      for p in (pblock.entries.values() if pblock else []))

@@ -31,7 +31,7 @@ Semantics checklist (STYLE.md habit 5):
 - **Stateful?** Yes. A synthetic first rule ``stateful-return`` permits packets of
   established/related sessions; every other rule matches connection-initiating packets.
 - **First match?** Yes, top-down over the rulebase order above; ``disabled yes`` rules are
-  kept with ``enabled=False``.
+  kept with ``enabled=False`` (problems found only in them are warnings: they never decide).
 - **Implicit rules?** The predefined ``intrazone-default`` (allow: same zone in and out)
   and ``interzone-default`` (deny: everything else) are explicit synthetic rules at the end;
   ``rulebase/default-security-rules`` overrides their actions.

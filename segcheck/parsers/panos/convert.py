@@ -265,6 +265,12 @@ class Converter:
                               "(security rules match the pre-NAT address)", r, "dnat")
                 if r.child("source-translation") is not None:
                     out.append(NatRule("snat", span, f"source NAT rule {r.key!r}"))
+                bidir = r.child("source-translation", "static-ip", "bi-directional")
+                if bidir is not None and bidir.value() == "yes":
+                    out.append(NatRule("static", span, f"bi-directional static NAT {r.key!r}"))
+                    self.diag(Level.UNSUPPORTED, f"NAT rule {r.key!r} is bi-directional: the "
+                              "reverse direction translates destinations; not modelled", r,
+                              "dnat")
         return out
 
 
