@@ -66,6 +66,8 @@ ICMP6_NAMES: dict[str, tuple[int, int | None]] = {
     "nd-ns": (135, None), "neighbor-solicitation": (135, None), "nd-na": (136, None),
     "neighbor-advertisement": (136, None), "redirect": (137, None),
     "router-renumbering": (138, None), "mldv2": (143, None),
+    "membership-query": (130, None), "membership-report": (131, None),
+    "membership-reduction": (132, None), "neighbor-redirect": (137, None),
 }
 
 PROTOCOL_ALIASES: dict[str, int] = {
