@@ -72,6 +72,7 @@ from segcheck.model.packet import protocol_number
 from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers import fwobjects as F
+from segcheck.parsers.common import SERVICES
 from segcheck.parsers.xmltree import XNode, parse_xml
 
 ICMP4_TYPES = {
@@ -347,6 +348,8 @@ class PfConverter:
         got = F.parse_ports(spec.replace(":", "-"))
         if got is not None:
             return got
+        if spec not in self.aliases and spec.lower() in SERVICES:
+            return R.single(SERVICES[spec.lower()])  # OPNsense accepts service names
         alias = self.aliases.get(spec)
         if alias is None or alias[0] != "port" or spec in stack:
             self.diag(Level.ERROR, f"bad port or undefined port alias {spec!r}", x,
