@@ -9,8 +9,8 @@ type inspect``, ``policy-map type inspect``), and ``ip nat`` (parsed, not modell
 
 Semantics checklist (STYLE.md habit 5):
 
-- Stateful? Interface ACLs are stateless; the zone-based firewall's ``inspect`` is stateful
-  (return traffic allowed). We analyse connection-initiating packets, so both read as
+- Stateful? Interface ACLs are stateless; the zone-based firewall's ``inspect`` and CBAC
+  (``ip inspect``, reported once as INFO) are stateful: they admit return traffic only. We analyse connection-initiating packets, so both read as
   permit/deny of new flows; ``established`` entries match no new packet.
 - Implicit behaviour, made explicit: every ACL ends in an implicit deny (``default_action``).
   IPv6 ACLs implicitly permit ND (``nd-na``, ``nd-ns``) just before that deny — two
@@ -192,8 +192,11 @@ class _Parser:
                 self.policy_maps[w[3]] = node
             elif w[:2] == ["ip", "nat"] and len(w) >= 3 and w[2] in ("inside", "outside"):
                 self._nat(w, sp)
-            elif w[:2] == ["ip", "inspect"]:
-                self.diag(Level.UNSUPPORTED, "CBAC (ip inspect) is not modelled", sp, "cbac")
+            elif w[:2] == ["ip", "inspect"] and not any(
+                    d.code == f"{VENDOR}.cbac" for d in self.diags):
+                self.diag(Level.INFO, "CBAC (ip inspect) only admits return traffic of "
+                          "inspected sessions; new connections are decided by the ACLs", sp,
+                          "cbac")
 
     def _named_acl(self, node: _Line, w: list[str], sp: SourceSpan) -> None:
         if w[2] in ("standard", "extended") and len(w) >= 4:
