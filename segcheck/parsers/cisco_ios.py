@@ -10,8 +10,9 @@ type inspect``, ``policy-map type inspect``), and ``ip nat`` (parsed, not modell
 Semantics checklist (STYLE.md habit 5):
 
 - Stateful? Interface ACLs are stateless; the zone-based firewall's ``inspect`` and CBAC
-  (``ip inspect``, reported once as INFO) are stateful: they admit return traffic only. We analyse connection-initiating packets, so both read as
-  permit/deny of new flows; ``established`` entries match no new packet.
+  (``ip inspect``, reported once as INFO) are stateful: they admit return traffic only. We
+  analyse connection-initiating packets, so ACLs and zone policies read as permit/deny of
+  new flows; ``established`` entries match no new packet.
 - Implicit behaviour, made explicit: every ACL ends in an implicit deny (``default_action``).
   IPv6 ACLs implicitly permit ND (``nd-na``, ``nd-ns``) just before that deny — two
   synthetic rules. An interface without an ACL in a direction permits; an IPv4 ACL does not
