@@ -14,6 +14,8 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   ``inet6`` filters (``input-list`` chains them, one implicit discard at the end) with a
   synthetic permit for a family without a filter. Filters on ``lo0`` are local stages
   (traffic to the routing engine); every other binding is a forward stage on its unit.
+  An interface with no filter bound forwards everything (a router) — unless the device has
+  SRX zones/policies, whose stage then decides.
 - The SRX policy filter ``security-policy`` is a forward stage for every packet; its rules
   carry zone conditions, so packets on interfaces in no zone meet the default policy.
 - Empty address list: a policy without ``source-address`` is ``any``; an address-set
