@@ -579,9 +579,23 @@ def http(p: bytes, from_client: bool, state: State) -> list[Op]:
     return []
 
 
-CACHE_SKIP: dict[str, int] = {"modbus": 2}
-"""Apps whose decoder is a pure function of ``payload[n:]`` (Modbus: all but the transaction
-id), so the flow table may memoise it — repeated polling then costs one dict lookup."""
+def _modbus_key(p: bytes) -> bytes:
+    """Modbus without its transaction id."""
+    return p[2:]
+
+
+def _s7_key(p: bytes) -> bytes:
+    """S7comm without its PDU reference (TPKT 4 + COTP DT 3 + 0x32 rosctr reserved)."""
+    return p[:11] + p[13:] if len(p) > 13 and p[4] == 2 else p
+
+
+CACHE_KEY: dict[str, Callable[[bytes], bytes]] = {
+    "modbus": _modbus_key,
+    "s7comm": _s7_key,
+}
+"""Apps whose decoder is a pure function of ``key(payload)`` (the bytes that change on
+every request — transaction ids, PDU references — left out), so the flow table may memoise
+it: repeated polling then costs one dict lookup."""
 
 DECODERS: dict[str, Decoder] = {
     "modbus": modbus, "dnp3": dnp3, "s7comm": s7comm, "s7comm-plus": s7comm, "mms": mms,

@@ -16,7 +16,7 @@ Semantics:
   (``fragments`` says how many); a fragment whose first fragment was not seen is counted in
   the capture's problems.
 * Memory is bounded by the number of flows: per flow at most ``FIRST_FRAMES`` frame numbers
-  and ``MAX_EVENTS`` operation events are kept; counters are unbounded.
+  and ``MAX_EVENTS`` operation events per operation class are kept; counters are unbounded.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segcheck.capture.reader import open_capture, pcap_split_points, walk
-from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
+from segcheck.capture.scan import (
+    FIRST_FRAMES,
+    MAX_EVENTS,
+    FlowState,
+    Scan,
+    Scanner,
+    add_event,
+)
 from segcheck.capture.tables import OPERATIONS, WELL_KNOWN_SERVER_PORTS
 from segcheck.model.packet import Packet, has_ports, protocol_name
 
@@ -89,7 +96,7 @@ class Flow:
     frames: tuple[int, ...]
     """The first few frame numbers (1-based, as Wireshark numbers them)."""
     events: tuple[tuple[int, str, str], ...]
-    """(frame, operation, detail) of the first ``MAX_EVENTS`` operations."""
+    """(frame, operation, detail) of the first ``MAX_EVENTS`` operations of each class."""
     initiator_by: str
     src_mac: str | None = None
     dst_mac: str | None = None
@@ -209,7 +216,8 @@ def _merge(parts: Sequence[Scan]) -> Scan:
             if g.app is None and f.app is not None:
                 g.app, g.client, g.is_ics = f.app, f.client, f.is_ics
             g.ops.update(f.ops)
-            g.events = (g.events + f.events)[:MAX_EVENTS]
+            for e in f.events:
+                add_event(g.events, g.evn, e)
             for k, val in f.state.items():
                 g.state.setdefault(k, val)
     return merged

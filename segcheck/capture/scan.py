@@ -18,14 +18,16 @@ from __future__ import annotations
 import bisect
 import mmap
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from segcheck.capture.apps import CACHE_SKIP, DECODERS, ICS_APPS, Op, State, detect
+from segcheck.capture.apps import CACHE_KEY, DECODERS, ICS_APPS, Op, State, detect
 from segcheck.capture.dissect import dissect
 from segcheck.capture.tables import L2_ICS_ETHERTYPES, WELL_KNOWN_SERVER_PORTS
 
 FIRST_FRAMES = 5
-MAX_EVENTS = 64
+MAX_EVENTS = 16
+"""Operation events (frame, operation, detail) kept per operation class and flow."""
 DETECT_TRIES = 6
 """Payload packets a flow is inspected for before its application is left unknown."""
 IT_DECODE_TRIES = 4
@@ -37,10 +39,10 @@ Table = dict[Key, tuple["FlowState", int]]
 class FlowState:
     """Mutable accumulator of one flow inside a scan (direction 0 = the earliest frame's)."""
 
-    __slots__ = ("a", "app", "b", "bytes0", "bytes1", "client", "decoder", "events", "first",
-                 "first_frame", "frags", "frames", "is_ics", "last", "mac0", "mac1", "ops",
-                 "pkts0", "pkts1", "port_a", "port_b", "proto", "skip", "state", "syn", "tries",
-                 "version")
+    __slots__ = ("a", "app", "b", "bytes0", "bytes1", "cache_key", "client", "decoder",
+                 "events", "evn", "first", "first_frame", "frags", "frames", "is_ics", "last",
+                 "mac0", "mac1", "ops", "pkts0", "pkts1", "port_a", "port_b", "proto", "state",
+                 "syn", "tries", "version")
 
     def __init__(self, version: int, a: bytes, b: bytes, proto: int, pa: int, pb: int,
                  ts: float, frame: int) -> None:
@@ -55,11 +57,13 @@ class FlowState:
         self.app: str | None = L2_ICS_ETHERTYPES.get(proto) if version == 0 else None
         self.decoder = DECODERS.get(self.app) if self.app else None
         self.is_ics = self.app in ICS_APPS
-        self.skip: int | None = None
+        self.cache_key: Callable[[bytes], bytes] | None = None
         self.client = 0
         self.tries = DETECT_TRIES
         self.ops: Counter[str] = Counter()
         self.events: list[tuple[int, str, str]] = []
+        self.evn: dict[str, int] = {}
+        """Events kept per operation class (at most ``MAX_EVENTS`` each)."""
         self.state: State = {}
         self.mac0: bytes | None = None
         self.mac1: bytes | None = None
@@ -92,6 +96,26 @@ class Scan:
 
 def _frame_of(event: tuple[int, str, str]) -> int:
     return event[0]
+
+
+def add_event(ev: list[tuple[int, str, str]], evn: dict[str, int],
+              event: tuple[int, str, str]) -> None:
+    """Keep ``ev`` sorted by frame holding the earliest ``MAX_EVENTS`` events of each
+    operation class (events can arrive out of frame order from the two scan paths)."""
+    frame, op = event[0], event[1]
+    n = evn.get(op, 0)
+    in_order = not ev or frame >= ev[-1][0]
+    if n < MAX_EVENTS:
+        evn[op] = n + 1
+        if in_order:
+            ev.append(event)
+        else:
+            bisect.insort(ev, event, key=_frame_of)
+    elif not in_order:
+        latest = max(j for j, e in enumerate(ev) if e[1] == op)
+        if frame < ev[latest][0]:
+            del ev[latest]
+            bisect.insort(ev, event, key=_frame_of)
 
 
 def reverse_key(key: Key) -> Key:
@@ -214,7 +238,7 @@ class Scanner:
                 return
             f.app = app
             f.is_ics = app in ICS_APPS
-            f.skip = CACHE_SKIP.get(app)
+            f.cache_key = CACHE_KEY.get(app)
             f.decoder = DECODERS.get(app)
             if f.decoder is None:
                 return
@@ -232,9 +256,9 @@ class Scanner:
         if decoder is None:
             return
         from_client = dirn == f.client
-        skip = f.skip
-        if skip is not None:
-            ckey = (f.app, from_client, payload[skip:])
+        keyf = f.cache_key
+        if keyf is not None:
+            ckey = (f.app, from_client, keyf(payload))
             ops = self.cache.get(ckey)
             if ops is None:
                 ops = decoder(payload, from_client, f.state)
@@ -243,15 +267,9 @@ class Scanner:
                 self.cache[ckey] = ops
         else:
             ops = decoder(payload, from_client, f.state)
-        ev = f.events
         for op, detail in ops:
             f.ops[op] += 1
-            if len(ev) < MAX_EVENTS and (not ev or frame >= ev[-1][0]):
-                ev.append((frame, op, detail))
-            elif frame < ev[-1][0]:  # met out of frame order: keep the earliest, sorted
-                bisect.insort(ev, (frame, op, detail), key=_frame_of)
-                if len(ev) > MAX_EVENTS:
-                    ev.pop()
+            add_event(f.events, f.evn, (frame, op, detail))
         if not f.is_ics:
             f.tries -= 1
             if f.tries <= 0:

@@ -313,8 +313,7 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p:
         _first_frames(gflow, want_frames, inv, frames)
     need = np.array(need_l, dtype=bool)
     payload = po < pe
-    mb = np.array([f.app == "modbus" and len(f.events) >= MAX_EVENTS and f.decoder is not None
-                   for f in gflow], dtype=bool)
+    mb = np.array([f.app == "modbus" and f.decoder is not None for f in gflow], dtype=bool)
     if mb.any():
         payload &= ~_modbus_bulk(buf, gflow, inv, pdir, gdir_l, mb, po, pe)
     sel_i = np.flatnonzero(payload & need[inv])
@@ -360,10 +359,11 @@ def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I
 def _modbus_bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], inv: I64, pdir: I64,
                  gdir: list[int], mb: npt.NDArray[np.bool_], po: I64, pe: I64,
                  ) -> npt.NDArray[np.bool_]:
-    """Count the operations of plain single-ADU Modbus payloads of flows whose event list is
-    already full (so no frame numbers are needed), in bulk. Returns the mask of packets it
-    handled; every other payload (several ADUs, FC 8/43/90, exceptions, fragments of an
-    ADU) still goes through ``Scanner.inspect``."""
+    """Plain single-ADU Modbus payloads of Modbus flows, in bulk: responses (no operation)
+    and requests whose operation class already has its ``MAX_EVENTS`` events in the flow
+    (so no frame number is needed) are counted here. Returns the mask of records handled;
+    every other payload (several ADUs, FC 8/43/90, exceptions, partial ADUs, requests whose
+    events are still being collected) goes through ``Scanner.inspect``."""
     last = len(buf) - 1
 
     def at(idx: I64) -> I64:
@@ -372,17 +372,20 @@ def _modbus_bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], inv: I64, p
     cand = mb[inv] & (pe - po >= 8)
     length = (at(po + 4) << 8) | at(po + 5)
     fc = at(po + 7)
-    single = cand & (at(po + 2) == 0) & (at(po + 3) == 0) & (pe - po == 6 + length)
-    simple = single & (_MB_SIMPLE[fc] >= -1)
-    client = np.array([gflow[g].client ^ gdir[g] for g in range(len(gflow))], dtype=np.int64)
+    opi = _MB_SIMPLE[fc]
+    simple = cand & (at(po + 2) == 0) & (at(po + 3) == 0) & (pe - po == 6 + length) & (opi >= -1)
+    client = np.array([f.client ^ g for f, g in zip(gflow, gdir, strict=True)], dtype=np.int64)
     from_client = pdir == client[inv]
-    counted = np.flatnonzero(simple & from_client & (_MB_SIMPLE[fc] >= 0))
+    full = np.array([[f.evn.get(op, 0) >= MAX_EVENTS for op in OPERATIONS] + [True]
+                     for f in gflow], dtype=bool)  # column -1: "no operation"
+    handled = simple & (~from_client | full[inv, opi])
+    counted = np.flatnonzero(handled & from_client & (opi >= 0))
     if len(counted):
-        combo = inv[counted] * 16 + _MB_SIMPLE[fc[counted]]
+        combo = inv[counted] * 16 + opi[counted]
         vals, counts = np.unique(combo, return_counts=True)
         for v, n in zip(vals.tolist(), counts.tolist(), strict=True):
             gflow[v // 16].ops[OPERATIONS[v % 16]] += n
-    return np.asarray(simple, dtype=bool)
+    return np.asarray(handled, dtype=bool)
 
 
 def _modbus_simple_table() -> npt.NDArray[np.int64]:

@@ -83,11 +83,13 @@ def test_l2_profinet_and_goose_flows(tmp_path: Path) -> None:
 
 def test_memory_is_bounded_per_flow(tmp_path: Path) -> None:
     req = bytes.fromhex("000100000006010600010001")
-    frames = [pkt(A, B, 4000, 502, "PA", req) for _ in range(MAX_EVENTS + 50)]
+    read = bytes.fromhex("000100000006010300010001")
+    frames = [pkt(A, B, 4000, 502, "PA", req if i % 2 else read) for i in range(4 * MAX_EVENTS)]
     f = only(write_pcap(tmp_path / "m.pcap", frames))
     assert len(f.frames) == FIRST_FRAMES
-    assert len(f.events) == MAX_EVENTS
-    assert dict(f.operations) == {"write": MAX_EVENTS + 50}
+    assert len(f.events) == 2 * MAX_EVENTS  # per operation class
+    assert [e[0] for e in f.events] == list(range(1, 2 * MAX_EVENTS + 1))
+    assert dict(f.operations) == {"read": 2 * MAX_EVENTS, "write": 2 * MAX_EVENTS}
 
 
 def test_parallel_split_equals_single_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
