@@ -16,13 +16,16 @@ addressed to the device itself (iptables ``INPUT``, nftables input hooks) instea
 
 All input is read and checked before anything is written, so a bad line (``path:line:
 message``, exit 2) never leaves half an answer. Packets are grouped by (filter, ingress,
-egress) and decided in bulk by the engine's ``Classifier`` on the specialized filter.
+egress) and decided in bulk on the specialized filter by ``query_batch.BatchDecider``
+(exactly ``Filter.decide``; the engine's ``Classifier`` pays a build cost per filter that one
+call of 100k packets cannot amortize on large filters, see ``benchmarks/query.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,9 +33,10 @@ from typing import Any, Protocol
 
 import click
 
+from segcheck.commands.query_batch import BatchDecider
 from segcheck.errors import SegcheckError, UsageError
 from segcheck.model.device import Device
-from segcheck.model.packet import STATES, Packet, has_icmp_fields, has_ports
+from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, STATES, Packet, protocol_number
 from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, Rule
 from segcheck.model.source import SourceSpan
 from segcheck.outputs import write_output
@@ -58,83 +62,134 @@ class _Decider(Protocol):
     ) -> Sequence[tuple[Action, int | None]]: ...
 
 
-class _ReferenceDecider:
-    """First-match by ``Filter.decide``: used when the engine's Classifier is unavailable."""
-
-    def __init__(self, f: Filter) -> None:
-        self.f = f
-        self.index = {id(r): i for i, r in enumerate(f.rules)}
-
-    def decide_many(
-        self, packets: Sequence[Packet], states: Sequence[str] | None = None
-    ) -> list[tuple[Action, int | None]]:
-        out: list[tuple[Action, int | None]] = []
-        for k, p in enumerate(packets):
-            action, rule = self.f.decide(p, states[k] if states else "new")
-            out.append((action, None if rule is None else self.index[id(rule)]))
-        return out
-
-
 def _decider(f: Filter) -> _Decider:
-    try:
-        from segcheck.engine.filters import Classifier
-    except ImportError:
-        return _ReferenceDecider(f)
-    c: _Decider = Classifier(f)
-    return c
+    """The batch first-match decider (see ``query_batch``: no build step, so it beats the
+    engine's ``Classifier`` for one call of up to 100k packets — measured in
+    ``benchmarks/query.py``)."""
+    return BatchDecider(f)
+
+
+class QueryReader:
+    """Decodes query objects; caches addresses and interface contexts (inputs repeat)."""
+
+    def __init__(self, device: Device | None = None) -> None:
+        self.device = device
+        self._addrs: dict[str, tuple[int, int]] = {}
+        self._ctx: dict[tuple[object, object], IfaceContext] = {}
+        self._protos: dict[tuple[object, int], int] = {}
+
+    def address(self, text: object) -> tuple[int, int]:
+        if not isinstance(text, str):
+            raise ValueError("src and dst must be address strings")
+        hit = self._addrs.get(text)
+        if hit is None:
+            try:
+                hit = (4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
+            except OSError:
+                try:
+                    hit = (6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big"))
+                except OSError:
+                    raise ValueError(f"bad IP address {text!r}") from None
+            if len(self._addrs) < 1_000_000:
+                self._addrs[text] = hit
+        return hit
+
+    def context(self, iface: object, zone: object, iface_key: str, zone_key: str) -> IfaceContext:
+        hit = self._ctx.get((iface, zone))
+        if hit is None:
+            for k, v in ((iface_key, iface), (zone_key, zone)):
+                if v is not None and not isinstance(v, str):
+                    raise ValueError(f"{k} must be a string")
+            assert iface is None or isinstance(iface, str)
+            assert zone is None or isinstance(zone, str)
+            hit = (self.device.context(iface, zone) if self.device is not None
+                   else IfaceContext(iface, zone))
+            self._ctx[(iface, zone)] = hit
+        return hit
+
+    def protocol(self, proto: object, version: int) -> int:
+        key = (proto, version)
+        hit = self._protos.get(key)
+        if hit is not None:
+            return hit
+        if type(proto) is int:
+            number: int | None = proto if 0 <= proto <= 255 else None
+        elif isinstance(proto, str):
+            number = protocol_number(proto)
+            if number == ICMP and version == 6 and proto.lower() == "icmp":
+                number = ICMPV6
+        else:
+            raise ValueError("proto must be a name or a number")
+        if number is None:
+            raise ValueError(f"unknown protocol {proto!r}")
+        self._protos[key] = number
+        return number
+
+    def query(self, obj: Any) -> Query:
+        """One decoded JSON object -> a ``Query`` (ValueError with a message when bad)."""
+        if type(obj) is not dict:
+            raise ValueError("expected a JSON object")
+        if not obj.keys() <= _FIELDS:
+            unknown = set(obj) - _FIELDS
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        get = obj.get
+        src, dst, proto = get("src"), get("dst"), get("proto")
+        if src is None or dst is None or proto is None:
+            missing = [k for k in ("src", "dst", "proto") if get(k) is None]
+            raise ValueError(f"missing field {missing[0]!r}")
+        sport, dport, itype, icode = (get("sport", 0), get("dport", 0), get("icmp_type", 0),
+                                      get("icmp_code", 0))
+        if not (type(sport) is int and type(dport) is int and type(itype) is int
+                and type(icode) is int):
+            bad = next(k for k in ("sport", "dport", "icmp_type", "icmp_code")
+                       if type(get(k, 0)) is not int)
+            raise ValueError(f"{bad} must be an integer")
+        version, s = self.address(src)
+        dver, d = self.address(dst)
+        if dver != version:
+            raise ValueError("src and dst are of different IP versions")
+        number = self.protocol(proto, version)
+        if (sport or dport) and number not in PORT_PROTOCOLS:
+            raise ValueError(f"protocol {proto} has no ports")
+        if (itype or icode) and number != (ICMP if version == 4 else ICMPV6):
+            raise ValueError(f"icmp_type/icmp_code do not apply to protocol {proto}")
+        state = get("state", "new")
+        if state != "new" and state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(sorted(STATES))}")
+        return Query(Packet(version, s, d, number, sport, dport, itype, icode), state,
+                     self.context(get("in_iface"), get("from_zone"), "in_iface", "from_zone"),
+                     self.context(get("out_iface"), get("to_zone"), "out_iface", "to_zone"))
 
 
 def parse_query(obj: Any, device: Device | None = None) -> Query:
     """One decoded JSON input object -> a ``Query`` (ValueError with a message when bad)."""
-    if not isinstance(obj, dict):
-        raise ValueError("expected a JSON object")
-    unknown = set(obj) - _FIELDS
-    if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    for key in ("src", "dst", "proto"):
-        if key not in obj:
-            raise ValueError(f"missing field {key!r}")
-    ints: dict[str, int] = {}
-    for key in ("sport", "dport", "icmp_type", "icmp_code"):
-        v = obj.get(key, 0)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise ValueError(f"{key} must be an integer")
-        ints[key] = v
-    proto = obj["proto"]
-    if not isinstance(proto, (str, int)) or isinstance(proto, bool):
-        raise ValueError("proto must be a name or a number")
-    if not isinstance(obj["src"], str) or not isinstance(obj["dst"], str):
-        raise ValueError("src and dst must be address strings")
-    p = Packet.make(obj["src"], obj["dst"], proto, 0, 0, 0, 0)
-    if not has_ports(p.proto) and (ints["sport"] or ints["dport"]):
-        raise ValueError(f"protocol {proto} has no ports")
-    if not has_icmp_fields(p.version, p.proto) and (ints["icmp_type"] or ints["icmp_code"]):
-        raise ValueError(f"icmp_type/icmp_code do not apply to protocol {proto}")
-    p = Packet(p.version, p.src, p.dst, p.proto, **ints)
-    state = obj.get("state", "new")
-    if state not in STATES:
-        raise ValueError(f"state must be one of {', '.join(sorted(STATES))}")
-
-    def ctx(iface_key: str, zone_key: str) -> IfaceContext:
-        iface, zone = obj.get(iface_key), obj.get(zone_key)
-        for k, v in ((iface_key, iface), (zone_key, zone)):
-            if v is not None and not isinstance(v, str):
-                raise ValueError(f"{k} must be a string")
-        if device is not None:
-            return device.context(iface, zone)
-        return IfaceContext(iface, zone)
-
-    return Query(p, state, ctx("in_iface", "from_zone"), ctx("out_iface", "to_zone"))
+    return QueryReader(device).query(obj)
 
 
 def read_queries(lines: Iterable[str], path: str, device: Device | None = None) -> list[Query]:
-    """Every non-blank line as a query; a bad one raises ``SegcheckError`` at ``path:line``."""
+    """Every non-blank line as a query; a bad one raises ``SegcheckError`` at ``path:line``.
+
+    The lines are decoded as one JSON array (fast); if that fails or does not give one
+    object per line, they are decoded one by one to find the line at fault."""
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    reader = QueryReader(device)
+    objs: list[Any] | None
+    try:
+        objs = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+    except ValueError:
+        objs = None
+    if objs is None or len(objs) != len(numbered):
+        objs = []
+        for lineno, line in numbered:
+            try:
+                objs.append(json.loads(line))
+            except ValueError as exc:
+                span = SourceSpan(path, lineno, line.strip()[:200])
+                raise SegcheckError(f"not JSON: {exc}", span) from exc
     out: list[Query] = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for (lineno, line), obj in zip(numbered, objs, strict=True):
         try:
-            out.append(parse_query(json.loads(line), device))
+            out.append(reader.query(obj))
         except (ValueError, TypeError) as exc:
             raise SegcheckError(str(exc), SourceSpan(path, lineno, line.strip()[:200])) from exc
     return out
@@ -163,7 +218,10 @@ class Evaluator:
         return hit
 
     def answers(self, queries: Sequence[Query]) -> list[dict[str, object]]:
+        """One answer per query, in order (equal answers are the same dict object)."""
         results: list[dict[str, object] | None] = [None] * len(queries)
+        shared: dict[tuple[object, ...], dict[str, object]] = {}
+        forwarded: dict[str, object] = {"verdict": "permit", "filter": None, "rule": None}
         groups: dict[tuple[IfaceContext, IfaceContext], list[int]] = {}
         for k, q in enumerate(queries):
             groups.setdefault((q.ingress, q.egress), []).append(k)
@@ -176,17 +234,23 @@ class Evaluator:
             pending = idx
             for pos, name in enumerate(names):
                 f, dec = self._get(name, ingress, egress)
+                states = [queries[k].state for k in pending]
                 verdicts = dec.decide_many([queries[k].packet for k in pending],
-                                           [queries[k].state for k in pending])
+                                           None if all(x == "new" for x in states) else states)
                 still: list[int] = []
                 for k, (action, ri) in zip(pending, verdicts, strict=True):
                     if action is Action.DENY or pos == len(names) - 1:
-                        results[k] = _answer(action, f, None if ri is None else f.rules[ri])
+                        key = (action, name, ingress, egress, ri)
+                        ans = shared.get(key)
+                        if ans is None:
+                            ans = shared[key] = _answer(
+                                action, f, None if ri is None else f.rules[ri])
+                        results[k] = ans
                     else:
                         still.append(k)
                 pending = still
             for k in pending:
-                results[k] = {"verdict": "permit", "filter": None, "rule": None}
+                results[k] = forwarded
         return [r for r in results if r is not None]
 
 
@@ -232,4 +296,12 @@ def command(config: str, vendor: str | None, filter_name: str | None, packets: s
         except OSError as exc:
             raise UsageError(f"{packets}: cannot read: {exc.strerror}") from exc
     answers = evaluator.answers(queries)
-    write_output("".join(json.dumps(a, separators=(", ", ": ")) + "\n" for a in answers), output)
+    cache: dict[int, str] = {}
+    lines = []
+    for a in answers:  # few distinct answers: encode each once
+        key = id(a)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = json.dumps(a, separators=(", ", ": ")) + "\n"
+        lines.append(text)
+    write_output("".join(lines), output)
