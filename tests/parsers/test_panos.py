@@ -460,3 +460,16 @@ def test_mutated_input_never_crashes() -> None:
             lines[i], lines[j] = lines[j], lines[i]
         with contextlib.suppress(Bad):
             panos.parse("\n".join(lines), "fuzz")
+
+
+def test_foreign_exports_are_refused_or_flagged() -> None:
+    with pytest.raises(ConfigParseError):
+        panos.parse("*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n", "x.rules")
+    with pytest.raises(ConfigParseError):
+        panos.parse("set security policies from-zone a to-zone b policy p match any\n", "x")
+    mixed = SET + "set interfaces ge-0/0/0 unit 0 family inet address 10.0.0.1/24\n"
+    d = panos.parse(mixed, "mixed.set")
+    (bad,) = [x for x in d.diagnostics if x.code == "panos.unknown-stanza"]
+    assert bad.span is not None
+    assert bad.span.line == len(mixed.splitlines())
+    assert not d.complete

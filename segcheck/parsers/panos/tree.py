@@ -26,6 +26,20 @@ from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers.xmltree import XNode, parse_xml
 
 DEVICE = "localhost.localdomain"
+VSYS_LEVEL = frozenset({
+    "address", "address-group", "service", "service-group", "application",
+    "application-group", "application-filter", "zone", "rulebase", "schedule", "tag",
+    "external-list", "profiles", "profile-group", "log-settings", "import", "region",
+    "dynamic-user-group", "setting", "display-name", "user-id-collector", "threats",
+    "application-tag", "application-status", "global-protect", "captive-portal",
+    "authentication-profile", "certificate", "certificate-profile", "ssl-tls-service-profile",
+    "server-profile", "reports", "report-group", "pdf-summary-report", "email-scheduler",
+    "response-page", "url-admin-override", "group-mapping", "ocsp-responder", "local-user-database",
+    "ssl-decrypt", "ts-agent", "vm-info-source", "redistribution-agent", "device-group",
+    "address-prefix", "admin-role", "authentication-sequence", "ca", "ike", "dns-proxy",
+})
+"""Stanzas the single-vsys ``set`` CLI roots under ``vsys1``; any other first word is not
+PAN-OS and is reported line by line."""
 DEVICE_LEVEL = frozenset({
     "network", "deviceconfig", "mgt-config", "device-group", "template", "template-stack",
     "platform", "log-collector", "log-collector-group", "plugins", "vsys",
@@ -112,6 +126,7 @@ def tokenize(line: str) -> list[str]:
 def from_set(text: str, path: str, diagnostics: list[Diagnostic]) -> PNode:
     out = PNode("", 1)
     config = out.add("config", 1)
+    known = 0
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line[0] in "#!":
@@ -136,9 +151,15 @@ def from_set(text: str, path: str, diagnostics: list[Diagnostic]) -> PNode:
             words = words[1:]
         elif words[0] in DEVICE_LEVEL:
             node = config.add("devices", lineno).add(DEVICE, lineno)
-        else:
+        elif words[0] in VSYS_LEVEL:
             node = config.add("devices", lineno).add(DEVICE, lineno).add(
                 "vsys", lineno).add("vsys1", lineno)
+        else:
+            diagnostics.append(Diagnostic(
+                Level.UNSUPPORTED, f"unknown PAN-OS configuration stanza {words[0]!r}",
+                SourceSpan(path, lineno, line), "panos.unknown-stanza"))
+            continue
+        known += 1
         in_list = False
         for w in words:
             if w == "[":
@@ -149,6 +170,9 @@ def from_set(text: str, path: str, diagnostics: list[Diagnostic]) -> PNode:
                 node.add(w, lineno)
             else:
                 node = node.add(w, lineno)
+    if not known:
+        raise ConfigParseError("no PAN-OS 'set' configuration lines found: not a PAN-OS export",
+                               SourceSpan(path, 1))
     return out
 
 
@@ -189,6 +213,13 @@ def from_brace(text: str, path: str) -> PNode:
     if len(stack) != 1:
         raise ConfigParseError("unclosed '{' at end of file", SourceSpan(path, len(
             text.splitlines()) or 1))
+    unknown = [k for k in out.children if k not in ("config", "policy")]
+    if not (set(out.children) & {"config", "policy"}):
+        raise ConfigParseError("no 'config { ... }' block: not a PAN-OS export",
+                               SourceSpan(path, 1))
+    for k in unknown:
+        raise ConfigParseError(f"unexpected top-level block {k!r} in a PAN-OS brace export",
+                               SourceSpan(path, out.children[k].line))
     return out
 
 
