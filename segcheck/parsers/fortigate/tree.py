@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from segcheck.errors import ConfigParseError
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 
 
@@ -157,6 +158,9 @@ def parse_tree(text: str, path: str, diagnostics: list[Diagnostic]) -> FNode:
             _move(top, args[0], args[1], args[2])
         else:
             diag(lineno, f"unsupported command {line!r}", "unsupported-command")
+    if not root.blocks:
+        raise ConfigParseError("no 'config' block: not a FortiOS configuration",
+                               SourceSpan(path, 1))
     return root
 
 
