@@ -48,13 +48,13 @@ def _templates() -> list[tuple[bytes, int]]:
         eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
         mb_req = bytes.fromhex("0001000000060103000a0005")
         mb_wr = bytes.fromhex("000200000006010600100001")
-        mb_rsp = bytes.fromhex("0001000000070103040001000200")
+        mb_rsp = bytes.fromhex("00010000000701030400010002")
         add(eth / IP(src=cli, dst=srv) / TCP(sport=sp, dport=502, flags="PA") / Raw(mb_req), 34)
         add(eth / IP(src=srv, dst=cli) / TCP(sport=502, dport=sp, flags="PA") / Raw(mb_rsp), 34,
             True)
         add(eth / IP(src=cli, dst=srv) / TCP(sport=sp, dport=502, flags="PA") / Raw(mb_wr), 34)
         add(eth / IP(src=srv, dst=cli) / TCP(sport=502, dport=sp, flags="A"), 34, True)
-        dnp = bytes.fromhex("056408c40a000100" + "0000") + bytes.fromhex("c0c101")
+        dnp = _dnp3(bytes.fromhex("c0c101" + "3c0106"))
         add(eth / Dot1Q(vlan=40) / IP(src=cli, dst=f"10.60.0.{i}") /
             TCP(sport=sp + 1000, dport=20000, flags="PA") / Raw(dnp), 38)
         s7 = bytes.fromhex("0300001f02f080320100000001000e00000401120a10020001000084000000")
@@ -74,6 +74,20 @@ def _templates() -> list[tuple[bytes, int]]:
         add(eth / IPv6(src=f"2001:db8:10::{i + 1:x}", dst="2001:db8:40::20") /
             TCP(sport=sp + 6000, dport=3389, flags="PA") / Raw(rnd.randbytes(200)), 54)
     return out
+
+
+def _dnp3(app: bytes, dst: int = 10, src: int = 1) -> bytes:
+    """One DNP3 link frame with valid CRCs (header block, then 16-byte data blocks)."""
+    def crc(b: bytes) -> bytes:
+        c = 0
+        for byte in b:
+            c ^= byte
+            for _ in range(8):
+                c = (c >> 1) ^ 0xA6BC if c & 1 else c >> 1
+        return struct.pack("<H", ~c & 0xFFFF)
+    head = struct.pack("<BBBBHH", 0x05, 0x64, 5 + len(app), 0xC4, dst, src)
+    return head + crc(head) + b"".join(app[i:i + 16] + crc(app[i:i + 16])
+                                       for i in range(0, len(app), 16))
 
 
 def generate(path: Path, packets: int) -> None:
@@ -208,7 +222,7 @@ def main() -> None:
     args = ap.parse_args()
     keep = Path(args.keep)
     keep.mkdir(parents=True, exist_ok=True)
-    path = keep / f"bench-{args.packets}.pcap"
+    path = keep / f"bench-v2-{args.packets}.pcap"
     if not path.exists():
         t = time.perf_counter()
         generate(path, args.packets)

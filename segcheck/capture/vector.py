@@ -23,7 +23,7 @@ tests check on the corpus and crafted captures.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 import numpy as np
@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from segcheck.capture.reader import Capture, pcap_header, walk
 from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
-from segcheck.capture.tables import MODBUS_FC, OPERATIONS
+from segcheck.capture.tables import DNP3_FC, MODBUS_FC, OPERATIONS, S7_JOB_FUNCTION
 
 CHUNK = 1 << 17
 I64 = npt.NDArray[np.int64]
@@ -313,9 +313,10 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p:
         _first_frames(gflow, want_frames, inv, frames)
     need = np.array(need_l, dtype=bool)
     payload = po < pe
-    mb = np.array([f.app == "modbus" and f.decoder is not None for f in gflow], dtype=bool)
-    if mb.any():
-        payload &= ~_modbus_bulk(buf, gflow, inv, pdir, gdir_l, mb, po, pe)
+    apps = np.array([BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
+                     for f in gflow], dtype=np.int64)
+    if apps.any():
+        payload &= ~_bulk(buf, gflow, apps, inv, pdir, gdir_l, po, pe)
     sel_i = np.flatnonzero(payload & need[inv])
     if len(sel_i):
         _inspect_each(sc, gflow, gdir_l, sel_i, inv, pdir, sp, dp, po, pe, frames_l)
@@ -356,30 +357,59 @@ def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I
                 sp_l[j], dp_l[j])
 
 
-def _modbus_bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], inv: I64, pdir: I64,
-                 gdir: list[int], mb: npt.NDArray[np.bool_], po: I64, pe: I64,
-                 ) -> npt.NDArray[np.bool_]:
-    """Plain single-ADU Modbus payloads of Modbus flows, in bulk: responses (no operation)
-    and requests whose operation class already has its ``MAX_EVENTS`` events in the flow
-    (so no frame number is needed) are counted here. Returns the mask of records handled;
-    every other payload (several ADUs, FC 8/43/90, exceptions, partial ADUs, requests whose
-    events are still being collected) goes through ``Scanner.inspect``."""
+BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
+"""Apps whose common PDUs are classified in bulk (the rest of their PDUs, and every other
+app, go through ``Scanner.inspect``)."""
+
+
+def _bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], apps: I64, inv: I64, pdir: I64,
+          gdir: list[int], po: I64, pe: I64) -> npt.NDArray[np.bool_]:
+    """Classify plain single-PDU Modbus, DNP3 and S7comm payloads in bulk.
+
+    Each protocol's function code sits at a fixed offset in its common PDU shape; ``opi`` is
+    its operation index (-1: no operation, e.g. a response; -2: not this simple shape, so the
+    full decoder must see it). A record is handled here when it has no operation, or when
+    its operation class already holds its ``MAX_EVENTS`` events in the flow (no frame
+    number needed, only the count). Returns the mask of handled records."""
     last = len(buf) - 1
 
     def at(idx: I64) -> I64:
         return buf[np.minimum(idx, last)].astype(np.int64)
 
-    cand = mb[inv] & (pe - po >= 8)
-    length = (at(po + 4) << 8) | at(po + 5)
-    fc = at(po + 7)
-    opi = _MB_SIMPLE[fc]
-    simple = cand & (at(po + 2) == 0) & (at(po + 3) == 0) & (pe - po == 6 + length) & (opi >= -1)
+    size = pe - po
+    app = apps[inv]
+    opi = np.full(len(po), -2, dtype=np.int64)
     client = np.array([f.client ^ g for f, g in zip(gflow, gdir, strict=True)], dtype=np.int64)
     from_client = pdir == client[inv]
-    full = np.array([[f.evn.get(op, 0) >= MAX_EVENTS for op in OPERATIONS] + [True]
-                     for f in gflow], dtype=bool)  # column -1: "no operation"
-    handled = simple & (~from_client | full[inv, opi])
-    counted = np.flatnonzero(handled & from_client & (opi >= 0))
+    m = (app == 1) & (size >= 8)
+    if m.any():  # Modbus: MBAP, protocol id 0, one ADU; requests come from the client
+        one = m & (at(po + 2) == 0) & (at(po + 3) == 0) & (size == 6 + ((at(po + 4) << 8)
+                                                                          | at(po + 5)))
+        code = _MB_OPS[at(po + 7)]
+        opi = np.where(one, np.where(from_client | (code == -2), code, -1), opi)
+    m = (app == 2) & (size >= 13)
+    if m.any():  # DNP3: one link frame whose size matches; FC at 12 when transport FIR
+        data = at(po + 2) - 5
+        one = (m & (at(po) == 0x05) & (at(po + 1) == 0x64) & (data >= 3)
+               & (size == 10 + data + 2 * ((data + 15) // 16)) & ((at(po + 10) & 0x40) > 0))
+        fc = at(po + 12)
+        code = np.where(fc >= 0x81, -1, _DNP3_OPS[np.minimum(fc, 255)])
+        code = np.where((fc == 2) & (data >= 4), -2, code)  # WRITE: the object decides
+        opi = np.where(one, code, opi)
+    m = (app == 3) & (size >= 19)
+    if m.any():  # S7comm: TPKT one PDU, COTP DT (li 2), 0x32; job FC at 17, ack: nothing
+        one = (m & (at(po) == 3) & (((at(po + 2) << 8) | at(po + 3)) == size) & (at(po + 4) == 2)
+               & (at(po + 5) == 0xF0) & (at(po + 7) == 0x32)
+               & (((at(po + 13) << 8) | at(po + 14)) > 0))  # a parameter block
+        rosctr = at(po + 8)
+        code = np.where((rosctr == 2) | (rosctr == 3), -1,
+                        np.where(rosctr == 1, _S7_OPS[at(po + 17)], -2))
+        opi = np.where(one, code, opi)
+    ncls = len(OPERATIONS)
+    full = np.array([[f.evn.get(op, 0) >= MAX_EVENTS for op in OPERATIONS] + [True, False]
+                     for f in gflow], dtype=bool)  # column -1: no operation; -2: decoder
+    handled = full[inv, np.where(opi == -1, ncls, np.where(opi == -2, ncls + 1, opi))]
+    counted = np.flatnonzero(handled & (opi >= 0))
     if len(counted):
         combo = inv[counted] * 16 + opi[counted]
         vals, counts = np.unique(combo, return_counts=True)
@@ -388,13 +418,16 @@ def _modbus_bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], inv: I64, p
     return np.asarray(handled, dtype=bool)
 
 
-def _modbus_simple_table() -> npt.NDArray[np.int64]:
-    """FC -> operation index (-1: no operation; -2: needs the full decoder)."""
+def _op_table(table: dict[int, tuple[str | None, str]], special: Iterable[int] = (),
+              ) -> npt.NDArray[np.int64]:
+    """Code -> operation index (-1: no operation; -2: unknown or needs the full decoder)."""
     t = np.full(256, -2, dtype=np.int64)
-    for fc, (op, _name) in MODBUS_FC.items():
-        if fc not in (8, 43, 90):
-            t[fc] = OPERATIONS.index(op) if op else -1
+    for code, (op, _name) in table.items():
+        if code not in special and code < 256:
+            t[code] = OPERATIONS.index(op) if op else -1
     return t
 
 
-_MB_SIMPLE = _modbus_simple_table()
+_MB_OPS = _op_table(MODBUS_FC, special=(8, 43, 90))
+_DNP3_OPS = _op_table(DNP3_FC)
+_S7_OPS = _op_table(S7_JOB_FUNCTION, special=(0x28,))
