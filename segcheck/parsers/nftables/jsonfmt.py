@@ -98,6 +98,11 @@ def read_json(text: str, path: str, report: Report) -> list[NTable]:
                 _rule(obj.get("expr", []), rule)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 rule.problem = rule.problem or f"expression not understood: {exc}"
+                if rule.verdict is None and rule.vmap is None:  # could it decide?
+                    found = [v for e in obj.get("expr", []) if (v := _verdict(e)) is not None]
+                    if found or any(isinstance(e, dict) and "vmap" in e
+                                    for e in obj.get("expr", [])):
+                        rule.verdict = found[-1] if found else Verdict("accept")
             t = table(obj.get("family", "ip"), obj.get("table", ""))
             c = t.chains.setdefault(obj.get("chain", ""), NChain(obj.get("chain", ""), rule.span))
             c.rules.append(rule)

@@ -404,6 +404,11 @@ def parse_rule(toks: list[Tok], span: SourceSpan) -> NRule:
         _parse_rule(toks, rule)
     except (ValueError, IndexError) as exc:
         rule.problem = rule.problem or f"cannot read rule: {exc}"
+        if rule.verdict is None and rule.vmap is None:  # could it decide? (for the diagnostic)
+            words = [t.text for t in toks if not t.quoted]
+            hits = [k for k, w in enumerate(words) if w in _VERDICT_WORDS or w == "vmap"]
+            if hits:
+                rule.verdict = _verdict(toks[hits[-1]:]) or Verdict("accept")
     return rule
 
 
