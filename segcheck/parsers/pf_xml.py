@@ -183,6 +183,8 @@ def mvc_rule(x: XNode) -> PfRule:
                         port=x.text_of(f"{prefix}_port"))
 
     icmp = x.text_of("icmptype")
+    if x.text_of("ipprotocol") == "inet6":
+        icmp = x.text_of("icmp6type") or icmp
     return PfRule(
         node=x, descr=x.text_of("description"), action=x.text_of("action") or "pass",
         quick=x.text_of("quick") != "0", interfaces=tuple(
@@ -337,9 +339,9 @@ class PfConverter:
         if ep.any:
             got = F.ANY_ADDR
         elif ep.network:
-            got = self.network(ep.network, x)
+            got = F.addr_union(self.network(v.strip(), x) for v in ep.network.split(",") if v)
         else:
-            got = self.address(ep.address, x)
+            got = F.addr_union(self.address(v.strip(), x) for v in ep.address.split(",") if v)
         return got.complement() if ep.negate else got
 
     def ports(self, spec: str, x: XNode, stack: tuple[str, ...] = ()) -> R.Ranges | None:

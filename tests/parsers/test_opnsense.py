@@ -125,3 +125,19 @@ def test_runtime_alias_in_a_disabled_rule_is_only_a_warning() -> None:
     (runtime,) = [x for x in enabled.diagnostics if x.code == "opnsense.runtime-alias"]
     assert runtime.level is Level.UNSUPPORTED
     assert not enabled.complete
+
+
+def test_mvc_lists_uppercase_protocols_and_icmp6type() -> None:
+    rule = """<rule><enabled>1</enabled><sequence>5</sequence><action>pass</action>
+      <quick>1</quick><interface>opt1</interface><direction>in</direction>
+      <ipprotocol>inet6</ipprotocol><protocol>ICMP</protocol><icmp6type>echoreq</icmp6type>
+      <source_net>any</source_net><destination_net>2001:db8:40::5,2001:db8:40::6</destination_net>
+      <description>v6 ping two hosts</description></rule>"""
+    d = opnsense.parse(CONFIG.replace("<rules>", "<rules>" + rule, 1), "c.xml")
+    for dst, want in (("2001:db8:40::5", "permit"), ("2001:db8:40::6", "permit"),
+                      ("2001:db8:40::7", "deny")):
+        p = Packet.make("2001:db8:99::1", dst, "icmpv6", icmp_type=128)
+        assert fwd(d, p, "opt1", "lan")[0] == want, dst
+    reply = Packet.make("2001:db8:99::1", "2001:db8:40::5", "icmpv6", icmp_type=129)
+    # echo replies: the soft pass is IPv4-only, so the default deny decides
+    assert fwd(d, reply, "opt1", "lan") == ("deny", "default deny (block in all)")
