@@ -45,6 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from segcheck.engine import mdd, passes
 from segcheck.engine.filters import FilterAnalysis, analyze
 from segcheck.engine.packetset import PacketSet
 from segcheck.model import ranges as R
@@ -310,6 +311,13 @@ def hop_contributions(hop: HopAnalysis, part: PacketSet,
     """
     out: list[Contribution] = []
     for fname, _flt, fa, kept in hop.filters:
+        fast = _deciders(fa, part)
+        if fast is not None:
+            for idx in sorted(fast):
+                ra = fa.rules[idx]
+                if ra.rule.action is Action.PERMIT:
+                    out.append(Contribution(hop.device, fname, kept[idx], ra.rule))
+            continue
         for ra in fa.rules:
             rule = ra.rule
             if rule.action is not Action.PERMIT or ra.status == "disabled":
@@ -320,6 +328,28 @@ def hop_contributions(hop: HopAnalysis, part: PacketSet,
                 continue
             out.append(Contribution(hop.device, fname, kept[ra.index], rule))
     return out
+
+
+def _deciders(fa: FilterAnalysis, part: PacketSet) -> set[int] | None:
+    """Indices of the rules that decide some packet of ``part`` (= whose effective set meets
+    it), read off the filter's first-match classification diagram in one walk.
+
+    Uses the engine's classification kept by ``analyze`` (``RuleAnalysis._shared``), which the
+    engine does not publish yet; returns None (callers fall back to one intersection per rule)
+    when that internal shape is not there or the universes differ.
+    """
+    if not fa.rules:
+        return set()
+    shared = getattr(fa.rules[0], "_shared", None)
+    c = getattr(shared, "classification", None)
+    u = getattr(shared, "universe", None)
+    if c is None or u is None or part.universe_of is not u:
+        return None
+    try:
+        leaves = passes.leaves_within(u, c, part.node)
+    except (AttributeError, TypeError):  # pragma: no cover - engine internals changed
+        return None
+    return {mdd.leaf_rule(t) for t in leaves if t != mdd.UNDECIDED}
 
 
 def _overlap(a: R.Ranges | None, b: R.Ranges | None) -> bool:

@@ -156,3 +156,24 @@ def test_reach_equals_brute_force(site: tuple[Policy, Topology, dict[str, Device
     # nothing outside the zones' addresses ever appears in a cell
     for (a, b), cell in rm.cells.items():
         assert cell.permitted <= rm.src_of(a) & rm.dst_of(b)
+
+
+@settings(max_examples=25)
+@given(sites())
+def test_contributions_fast_path_equals_per_rule_intersections(
+        site: tuple[Policy, Topology, dict[str, Device]]) -> None:
+    """The classification-walk shortcut names exactly the rules whose effective sets meet
+    the cell (the per-rule intersection it replaces)."""
+    import segcheck.engine.reach as reach_mod
+
+    policy, topo, devices = site
+    rm = compute(policy, topo, devices)
+    fast = {k: {(c.device, c.index) for c in rm.contributions(*k)} for k in rm.cells}
+    original = reach_mod._deciders
+    try:
+        reach_mod._deciders = lambda fa, part: None  # type: ignore[assignment]
+        rm._contrib_cache.clear()
+        slow = {k: {(c.device, c.index) for c in rm.contributions(*k)} for k in rm.cells}
+    finally:
+        reach_mod._deciders = original
+    assert fast == slow
