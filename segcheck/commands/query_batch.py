@@ -167,6 +167,8 @@ class BatchDecider:
                 continue
             hits: list[npt.NDArray[np.int64]] = []
             for m in rule.matches:
+                if m.family is not None and m.family != c.version:
+                    continue
                 sl = _window(m, c)
                 if sl.start >= sl.stop:
                     continue

@@ -1,0 +1,209 @@
+"""`segcheck query` end to end (DESIGN.md §4), and its batch decider against the reference
+first-match (``Filter.decide``) on random filters over a tiny universe."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segcheck.cli import main
+from segcheck.commands.query_batch import BatchDecider
+from segcheck.model import ranges as R
+from segcheck.model.packet import Packet
+from segcheck.model.rules import Action, Filter, Match, Rule
+from segcheck.model.source import SourceSpan
+
+RULES = """*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-A FORWARD -m state --state ESTABLISHED -j ACCEPT
+-A FORWARD -i lan0 -s 10.0.0.0/8 -p tcp --dport 502 -m comment --comment "modbus" -j ACCEPT
+-A FORWARD -p icmp --icmp-type 8 -j ACCEPT
+COMMIT
+"""
+PACKETS = [
+    {"src": "10.1.2.3", "dst": "10.20.1.5", "proto": "tcp", "sport": 40000, "dport": 502,
+     "in_iface": "lan0", "out_iface": "ot0"},
+    {"src": "10.1.2.3", "dst": "10.20.1.5", "proto": "tcp", "sport": 40000, "dport": 502,
+     "in_iface": "wan0", "out_iface": "ot0"},
+    {"src": "10.1.2.3", "dst": "10.20.1.5", "proto": "udp", "sport": 1, "dport": 53,
+     "state": "established"},
+    {"src": "192.0.2.1", "dst": "10.20.1.5", "proto": 1, "icmp_type": 8, "icmp_code": 0},
+]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    cfg = tmp_path / "fw.rules"
+    cfg.write_text(RULES)
+    pk = tmp_path / "p.jsonl"
+    pk.write_text("".join(json.dumps(p) + "\n" for p in PACKETS))
+    return cfg, pk
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[object], str]:
+    code = main(["query", *args])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_answers_in_order_with_rule_lines(files: tuple[Path, Path],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, pk = files
+    code, answers, _ = run(capsys, "--config", str(cfg), "--packets", str(pk))
+    assert code == 0
+    assert answers == [
+        {"verdict": "permit", "filter": "FORWARD",
+         "rule": {"file": str(cfg), "line": 7, "name": "modbus"}},
+        {"verdict": "deny", "filter": "FORWARD", "rule": None},
+        {"verdict": "permit", "filter": "FORWARD", "rule": {"file": str(cfg), "line": 6,
+                                                             "name": ""}},
+        {"verdict": "permit", "filter": "FORWARD", "rule": {"file": str(cfg), "line": 8,
+                                                             "name": ""}},
+    ]
+
+
+def test_filter_option_and_stdin(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, _ = files
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        '{"src": "1.1.1.1", "dst": "10.0.0.1", "proto": "tcp", "sport": 1, "dport": 22}\n\n'
+        '{"src": "1.1.1.1", "dst": "10.0.0.1", "proto": "tcp", "sport": 1, "dport": 23}\n'))
+    code, answers, _ = run(capsys, "--config", str(cfg), "--vendor", "iptables",
+                           "--filter", "INPUT", "--packets", "-")
+    assert code == 0
+    assert [a["verdict"] for a in answers] == ["permit", "deny"]  # type: ignore[index]
+
+
+def test_local_stages(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                      tmp_path: Path) -> None:
+    cfg, _ = files
+    pk = tmp_path / "l.jsonl"
+    pk.write_text('{"src": "1.1.1.1", "dst": "10.0.0.1", "proto": "tcp", "dport": 22}\n')
+    code, answers, _ = run(capsys, "--config", str(cfg), "--local", "--packets", str(pk))
+    assert code == 0
+    assert answers[0]["filter"] == "INPUT"  # type: ignore[index]
+
+
+def test_nftables_filter_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "fw.nft"
+    cfg.write_text("table inet filter {\n chain forward {\n"
+                   "  type filter hook forward priority 0; policy drop;\n"
+                   "  tcp dport 443 accept\n }\n}\n")
+    pk = tmp_path / "p.jsonl"
+    pk.write_text('{"src": "2001:db8::1", "dst": "2001:db8::2", "proto": "tcp", "sport": 1, '
+                  '"dport": 443}\n')
+    code, answers, _ = run(capsys, "--config", str(cfg), "--filter", "inet filter/forward",
+                           "--packets", str(pk))
+    assert code == 0
+    assert answers == [{"verdict": "permit", "filter": "inet filter/forward",
+                        "rule": {"file": str(cfg), "line": 4, "name": ""}}]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"src": "10.0.0.1", "dst": "10.0.0.2"}', "missing field 'proto'"),
+    ('{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "udp", "icmp_type": 3}', "do not apply"),
+    ('{"src": "10.0.0.1", "dst": "::1", "proto": "tcp"}', "different IP versions"),
+    ('{"src": "10.0.0.999", "dst": "10.0.0.2", "proto": "tcp"}', "bad IP address"),
+    ('{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "tcp", "dport": 70000}', "out of range"),
+    ('{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "tcp", "colour": "red"}', "unknown field"),
+    ('{"src": "10.0.0.1", "dst": "10.0.0.2", "proto": "tcp", "state": "weird"}', "state must"),
+    ('not json', "not JSON"),
+])
+def test_bad_line_is_path_line_message_and_no_output(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        line: str, message: str) -> None:
+    cfg, _ = files
+    pk = tmp_path / "bad.jsonl"
+    pk.write_text(json.dumps(PACKETS[0]) + "\n\n" + line + "\n")
+    code, answers, err = run(capsys, "--config", str(cfg), "--packets", str(pk))
+    assert code == 2
+    assert answers == []
+    assert err.startswith(f"{pk}:3: ")
+    assert message in err
+
+
+def test_unknown_filter_is_usage_error(files: tuple[Path, Path],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, pk = files
+    code, _, err = run(capsys, "--config", str(cfg), "--filter", "NOPE", "--packets", str(pk))
+    assert code == 2
+    assert "no filter 'NOPE'" in err
+
+
+# -- the batch decider equals the reference first-match -------------------------------------
+
+SPAN = SourceSpan("t", 1)
+
+
+def _ranges(top: int) -> st.SearchStrategy[R.Ranges | None]:
+    pair = st.tuples(st.integers(0, top), st.integers(0, top)).map(lambda t: (min(t), max(t)))
+    return st.one_of(st.none(), st.lists(pair, min_size=1, max_size=3).map(R.normalize))
+
+
+@st.composite
+def boxes(draw: st.DrawFn) -> Match:
+    fam = draw(st.sampled_from([None, 4, 6]))
+    base = (1 << 127) if fam == 6 else 0
+    def addr() -> R.Ranges | None:
+        r = draw(_ranges(15))
+        return None if r is None or fam is None else tuple((base + a, base + b) for a, b in r)
+    proto = draw(st.sampled_from([None, 6, 17, 1, 58]))
+    kw: dict[str, object] = {}
+    if proto in (6, 17):
+        kw = {"sports": draw(_ranges(7)), "dports": draw(_ranges(7))}
+    elif proto is not None and fam is not None and proto == (1 if fam == 4 else 58):
+        kw = {"icmp_types": draw(_ranges(3)), "icmp_codes": draw(_ranges(1))}
+    states = draw(st.sampled_from([None, frozenset({"new"}), frozenset({"established"})]))
+    return Match(family=fam, src=addr(), dst=addr(),
+                 protocols=None if proto is None else R.single(proto), states=states,
+                 **kw)  # type: ignore[arg-type]
+
+
+@st.composite
+def filters(draw: st.DrawFn) -> Filter:
+    rules = tuple(
+        Rule(draw(st.sampled_from(list(Action))), tuple(draw(st.lists(boxes(), max_size=2))),
+             SPAN, excludes=tuple(draw(st.lists(boxes(), max_size=2))),
+             enabled=draw(st.booleans()) or draw(st.booleans()))
+        for _ in range(draw(st.integers(0, 8))))
+    return Filter("f", rules, draw(st.sampled_from(list(Action))))
+
+
+@st.composite
+def packets(draw: st.DrawFn) -> Packet:
+    v = draw(st.sampled_from([4, 6]))
+    base = (1 << 127) if v == 6 else 0
+    proto = draw(st.sampled_from([6, 17, 1, 58, 47]))
+    ports = proto in (6, 17)
+    icmp = proto == (1 if v == 4 else 58)
+    return Packet(v, base + draw(st.integers(0, 15)), base + draw(st.integers(0, 15)), proto,
+                  draw(st.integers(0, 7)) if ports else 0, draw(st.integers(0, 7)) if ports else 0,
+                  draw(st.integers(0, 3)) if icmp else 0, draw(st.integers(0, 1)) if icmp else 0)
+
+
+@given(filters(), st.lists(packets(), max_size=40), st.data())
+def test_batch_decider_equals_reference(f: Filter, ps: list[Packet], data: st.DataObject) -> None:
+    states = data.draw(st.lists(st.sampled_from(["new", "new", "established"]),
+                                min_size=len(ps), max_size=len(ps)))
+    got = BatchDecider(f).decide_many(ps, states)
+    for p, s, (action, index) in zip(ps, states, got, strict=True):
+        ref_action, ref_rule = f.decide(p, s)
+        assert action is ref_action
+        assert (None if index is None else f.rules[index]) is ref_rule
+
+
+def test_batch_decider_ipv6_box_against_ipv4_packets() -> None:
+    """Regression: a v6 destination window was computed for v4 columns (overflow)."""
+    big = 1 << 127
+    f = Filter("f", (Rule(Action.PERMIT, (Match(family=6, dst=R.single(big)),), SPAN),
+                     Rule(Action.DENY, (Match(),), SPAN)))
+    got = BatchDecider(f).decide_many([Packet(4, 1, 2, 6, 1, 2), Packet(6, 1, big, 17, 1, 2)])
+    assert got == [(Action.DENY, 1), (Action.PERMIT, 0)]
