@@ -155,12 +155,17 @@ def render_text(ex: Explanation) -> str:
 
 
 def make_packet(src: str, dst: str, proto: str, dport: int, sport: int) -> Packet:
+    """The connection-initiating packet ``explain`` is asked about (ICMP: echo request)."""
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    if s.version != d.version:
+        raise ValueError(f"--src {src} and --dst {dst} are of different IP versions")
     p = protocol_number(proto)
     if p is None:
         raise ValueError(f"unknown protocol {proto!r}")
     if p == 1 and s.version == 6:
         p = 58
+    if p in (1, 58):  # an echo request: the usual connection-initiating ICMP packet
+        return Packet(s.version, int(s), int(d), p, icmp_type=8 if p == 1 else 128)
     if not has_ports(p):
         return Packet(s.version, int(s), int(d), p)
     return Packet(s.version, int(s), int(d), p, sport, dport)
