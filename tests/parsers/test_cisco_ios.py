@@ -268,3 +268,27 @@ def test_damaged_configs_never_crash() -> None:
         except ConfigParseError:
             continue
         assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)
+
+
+def test_zone_pair_to_self_guards_the_router() -> None:
+    text = ZBF + """\
+class-map type inspect match-any SSH
+ match protocol ssh
+policy-map type inspect TO-SELF
+ class type inspect SSH
+  drop
+ class class-default
+  pass
+zone-pair security OUT-SELF source OUTSIDE destination self
+ service-policy type inspect TO-SELF
+"""
+    dev = cisco_ios.parse(text, "zbf.cfg")
+    ssh = TCP("192.0.2.9", "10.0.0.1", "tcp", 40000, 22)
+    web = TCP("192.0.2.9", "10.0.0.1", "tcp", 40000, 443)
+
+    def local(p: Packet, ingress: str) -> bool:
+        return all(f.decide(p)[0] is Action.PERMIT for f in dev.local_filters(dev.context(ingress)))
+
+    assert not local(ssh, "Gi3")  # OUTSIDE -> self: ssh dropped
+    assert local(web, "Gi3")  # class-default pass
+    assert local(ssh, "Gi1")  # INSIDE -> self has no zone-pair: passes
