@@ -205,3 +205,19 @@ def test_asset_level_reach() -> None:
     assert w is not None
     assert ipaddress.ip_address(w.dst) == ipaddress.ip_address("10.30.0.20")
     assert not ps.contains(Packet.make("10.10.40.5", "10.30.0.20", "tcp", 40000, 3389))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "markdown", "html"])
+def test_every_format_renders_the_misconfigured_site(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"r.{fmt}"
+    code = main(["check", "--policy", str(POLICY), "--topology", str(BAD), "--format", fmt,
+                 "-o", str(out), "--today", TODAY.isoformat()])
+    assert code == 1
+    body = out.read_text()
+    assert "SC-SIS-REACH" in body
+    if fmt == "sarif":
+        doc = json.loads(body)
+        results = doc["runs"][0]["results"]
+        lines = {(r["ruleId"], loc["physicalLocation"]["region"]["startLine"])
+                 for r in results for loc in r.get("locations", [])}
+        assert ("SC-SIS-REACH", 45) in lines
