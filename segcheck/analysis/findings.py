@@ -9,6 +9,9 @@ Each check is a method of ``Analyzer`` returning ``Finding``s. Shared invariants
 - ``object`` is what an exception names: ``"<src>-><dst>"`` for zone-pair findings,
   ``"<device>:<rule name>"`` for rule findings (``"<device>:<file>:<line>"`` when the rule has
   no name), a conduit or exception id for policy findings;
+- rule findings (ANY-RULE, BROAD-PORTS, SHADOWED, REDUNDANT) name as zone pair the zones of
+  the interfaces of a crossing the rule sits on (preferring one whose zones the rule's space
+  actually joins); one finding per rule, however many crossings it appears on;
 - severity, title, remediation and standards come from ``standards.yaml``.
 
 "Sides": a zone is on the *OT side* when its kind is ``ot`` or ``mgmt``, or it is a DMZ at
