@@ -416,3 +416,17 @@ def test_damaged_configs_never_crash() -> None:
         except ConfigParseError:
             continue
         assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)
+
+
+def test_apply_groups_at_the_root_are_expanded() -> None:
+    text = ("set groups BASE firewall filter F term t from protocol tcp\n"
+            "set groups BASE firewall filter F term t then accept\n"
+            "set groups WILD interfaces <ge-*> unit 0 family inet filter input F\n"
+            "set apply-groups BASE\n"
+            "set apply-groups WILD\n"
+            "set interfaces ge-0/0/0 unit 0 family inet filter input F\n")
+    dev = junos.parse(text, "g")
+    f = dev.filters["inet:F"]
+    assert f.decide(P("1.1.1.1", "2.2.2.2", "tcp", 1, 2))[0] is Action.PERMIT
+    assert f.rules[0].span.line == 1
+    assert [d.span.line for d in dev.diagnostics if d.span] == [3]

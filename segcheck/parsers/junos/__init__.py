@@ -23,7 +23,9 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   ``icmp6``/``icmpv6`` and ``icmp-type`` in ``inet6``. Names vs numbers: ``tables``.
 - Filter keys in ``Device.filters``: ``inet:<name>``, ``inet6:<name>``, ``security-policy``
   and the interface-direction filters.
-- Not modelled (diagnostics): configuration groups (``apply-groups``), ``insert`` ordering
+- Configuration groups applied at the root (``apply-groups``) are expanded; wildcard or
+  nested group application is reported.
+- Not modelled (diagnostics): ``insert`` ordering
   in set format, ``firewall family`` other than inet/inet6, policies to ``junos-host``,
   schedulers, dynamic applications, match conditions outside the box model.
 """
@@ -76,14 +78,11 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
     if "\x00" in text[:4096]:
         raise ConfigParseError("binary file, not a JunOS configuration", SourceSpan(path, 1))
     ctx = V.Ctx(path)
-    stmts = statements(text)
+    stmts = _apply_groups(statements(text), ctx)
     hostname = None
     for st in stmts:
         if st.words[:1] and st.words[0] in _SET_VERBS_UNSUPPORTED:
             ctx.diag(Level.UNSUPPORTED, f"'{st.words[0]}' lines are not applied", st, "verb")
-        elif st.words[:1] == ("groups",) and any(
-                k in st.words[2:3] for k in ("security", "firewall", "interfaces")):
-            ctx.diag(Level.UNSUPPORTED, "configuration groups are not expanded", st, "groups")
         elif st.words[:1] in (("logical-systems",), ("tenants",)) and any(
                 k in st.words for k in ("security", "firewall")):
             ctx.diag(Level.UNSUPPORTED, f"{st.words[0]} are not modelled", st, "lsys")
@@ -112,6 +111,41 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         forward=tuple(forward), local=tuple(local), interfaces=interfaces, nat=tuple(s.nat),
         diagnostics=tuple(ctx.diags),
     )
+
+
+def _apply_groups(stmts: list[Statement], ctx: V.Ctx) -> list[Statement]:
+    """Expand ``apply-groups`` at the configuration root: the group's statements join the
+    configuration after the local ones (inheritance), keeping their own lines. Groups with
+    wildcard paths (``<ge-*>``), variables (``${node}``) or ``apply-groups`` below the root are
+    reported, not expanded."""
+    groups: dict[str, list[Statement]] = {}
+    applied: list[tuple[str, Statement]] = []
+    out: list[Statement] = []
+    for st in stmts:
+        w = st.words
+        if w[:1] == ("groups",) and len(w) >= 3:
+            groups.setdefault(w[1], []).append(st)
+        elif w[:1] == ("apply-groups",) and len(w) == 2:
+            if not st.inactive:
+                applied.append((w[1], st))
+        else:
+            if "apply-groups" in w[1:] and not st.inactive:
+                ctx.diag(Level.UNSUPPORTED, "apply-groups below the configuration root is not "
+                         "expanded", st, "groups")
+            out.append(st)
+    for name, st in applied:
+        members = groups.get(name)
+        if members is None:
+            ctx.diag(Level.UNSUPPORTED if "$" in name else Level.ERROR,
+                     f"apply-groups {name}: group not found (or a variable)", st, "groups")
+            continue
+        wild = [m for m in members if any(x.startswith("<") or "*" in x for x in m.words[2:])]
+        if wild:
+            ctx.diag(Level.UNSUPPORTED, f"group {name} uses wildcard paths; not expanded",
+                     wild[0], "groups")
+        out.extend(Statement(m.words[2:], m.line, m.text, m.inactive) for m in members
+                   if m not in wild)
+    return out
 
 
 def _bindings(stmts: list[Statement], filters: dict[str, Filter], ctx: V.Ctx
