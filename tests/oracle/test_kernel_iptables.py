@@ -116,6 +116,28 @@ COMMIT
 -A INPUT -p tcp --dport 22 -j DROP
 COMMIT
 """,
+    # a mangle chain that drops is a stage before filter; raw too
+    """*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p udp --dport 53 -j DROP
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -s 10.64.0.0/14 -j ACCEPT
+-A INPUT -p tcp -j DROP
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -s 10.64.2.0/24 -j DROP
+COMMIT
+""",
 ]
 
 

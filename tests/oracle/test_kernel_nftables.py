@@ -105,6 +105,27 @@ table inet b {
   }
 }
 """,
+    # family scoping: an ip table's drop policy never sees IPv6, an ip6 table never IPv4
+    """table ip four {
+  chain f { type filter hook forward priority 0; policy drop;
+    ip saddr 10.64.1.0/24 accept
+  }
+  chain i { type filter hook input priority 0; policy drop;
+    meta l4proto udp accept
+  }
+}
+table ip6 six {
+  chain f { type filter hook forward priority 0; policy drop;
+    ip6 saddr 2001:db8:a:1::/64 accept
+  }
+}
+table inet both {
+  chain f { type filter hook forward priority 5; policy accept;
+    meta nfproto ipv6 tcp dport 80 drop
+    ip protocol icmp drop
+  }
+}
+""",
 ]
 
 
@@ -112,6 +133,7 @@ table inet b {
 def test_edge_cases_agree_with_kernel(kernel_lab: Lab, case: int) -> None:
     rng = random.Random(case)
     tallies = {form: Tally() for form in ("source", "list", "json")}
-    _check(kernel_lab, EDGE_CASES[case], f"edge-{case}", probes(rng, 4, 400), tallies)
+    ps = probes(rng, 4, 300) + probes(rng, 6, 300)
+    _check(kernel_lab, EDGE_CASES[case], f"edge-{case}", ps, tallies)
     for tally in tallies.values():
         assert not tally.failures, "\n\n".join(tally.failures)

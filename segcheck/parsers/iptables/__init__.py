@@ -66,6 +66,19 @@ _V6_HINT = re.compile(
 )
 
 
+_SIMPLE = re.compile(r'\s*(?:(?:"(?:[^"\\]|\\.)*"|[^\s"\'\\]+)(?:\s+|$))*')
+_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\'\\]+)')
+
+
+def _split(line: str) -> list[str]:
+    """Shell-like words as iptables-save writes them (double quotes, backslash escapes
+    inside them); anything else goes through ``shlex`` (slower, raises ``ValueError``)."""
+    if _SIMPLE.fullmatch(line):
+        return [re.sub(r'\\(["\\$`])', r"\1", q) if q or w == "" else w
+                for q, w in _WORD.findall(line)]
+    return shlex.split(line, comments=False)
+
+
 def detect(text: str) -> int:
     """How sure we are that ``text`` is iptables-save output or an iptables fragment."""
     head = text[:200_000]
@@ -182,7 +195,7 @@ class _Reader:
 
     def _command(self, table: str | None, line: str, span: SourceSpan) -> None:
         try:
-            tokens = shlex.split(line, comments=False)
+            tokens = _split(line)
         except ValueError as exc:
             self.report(Level.ERROR, f"cannot split line: {exc}", span, "iptables.syntax")
             return
