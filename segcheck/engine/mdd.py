@@ -19,6 +19,12 @@ Invariants (established by ``Store.mk`` and the constructors, relied on everywhe
   means "any value of that digit";
 - *hash-consed*: one id per (level, breaks, kids), so two diagrams denote the same function
   iff they are the same id — equality is ``==`` on ints, ``is_empty`` is ``== FALSE``;
+- *canonical packets*: a diagram is constant along every field that does not apply to the
+  protocol on its path (ports outside tcp/udp/sctp/dccp/udplite, ICMP type/code outside the
+  family's ICMP), so diagrams and sets of canonical packets correspond one-to-one (such a
+  packet has 0 there). Boxes of valid ``Match``es have this property (a port constraint
+  implies port protocols) and pointwise operations keep it; the universe is ``TRUE``
+  (or a protocol subset), so these levels cost nothing on the paths of typical rules;
 - *in range*: no break exceeds the digit's maximum (constructors never emit a break at
   ``max + 1``), so no invisible interval breaks canonicity;
 - *families apart*: the version level comes first, so IPv4 and IPv6 sub-diagrams never meet.
@@ -38,12 +44,13 @@ it lives as long as its ``Universe``.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
 from segcheck.model import ranges as R
-from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, Packet
+from segcheck.model.packet import Packet
 
 FALSE, TRUE, UNDECIDED = -1, -2, -3
 """Terminal node ids (terminals are negative)."""
@@ -70,8 +77,8 @@ def leaf_rule(terminal: int) -> int:
 class Store:
     """The unique table: node id -> (level, breaks, kids) and back.
 
-    ``und[n]`` records whether node ``n`` reaches the ``UNDECIDED`` terminal, so the
-    first-match construction skips regions that are already decided.
+    ``und[n]`` caches whether node ``n`` reaches the ``UNDECIDED`` terminal (``undecided``),
+    so the first-match construction skips regions that are already decided.
     """
 
     __slots__ = ("breaks", "kids", "level", "und", "unique")
@@ -80,7 +87,7 @@ class Store:
         self.level: list[int] = []
         self.breaks: list[tuple[int, ...]] = []
         self.kids: list[tuple[int, ...]] = []
-        self.und: list[bool] = []
+        self.und: list[bool | None] = []
         self.unique: dict[tuple[int, tuple[int, ...], tuple[int, ...]], int] = {}
 
     def __len__(self) -> int:
@@ -109,10 +116,34 @@ class Store:
             self.level.append(level)
             self.breaks.append(key[1])
             self.kids.append(key[2])
-            und = self.und
-            self.und.append(any(k == UNDECIDED or (k >= 0 and und[k]) for k in key[2]))
+            self.und.append(None)
             self.unique[key] = node
         return node
+
+    def mk_reduced(self, level: int, breaks: list[int], kids: list[int]) -> int:
+        """``mk`` for a partition already reduced (adjacent kids differ)."""
+        if len(kids) == 1:
+            return kids[0]
+        key = (level, tuple(breaks), tuple(kids))
+        node = self.unique.get(key)
+        if node is None:
+            node = len(self.level)
+            self.level.append(level)
+            self.breaks.append(key[1])
+            self.kids.append(key[2])
+            self.und.append(None)
+            self.unique[key] = node
+        return node
+
+    def undecided(self, n: int) -> bool:
+        """Whether node ``n`` reaches the ``UNDECIDED`` terminal (computed once, lazily)."""
+        if n < 0:
+            return n == UNDECIDED
+        got = self.und[n]
+        if got is None:
+            got = any(k == UNDECIDED or (k >= 0 and self.undecided(k)) for k in self.kids[n])
+            self.und[n] = got
+        return got
 
     def lvl(self, n: int) -> int:
         return LEAF if n < 0 else self.level[n]
@@ -153,6 +184,63 @@ def _merge(
             j += 1
         pairs.append((ka[i], kb[j]))
     return out_b, pairs
+
+
+def splice(
+    bc: tuple[int, ...],
+    kc: tuple[int, ...],
+    bm: tuple[int, ...],
+    km: tuple[int, ...],
+    fn: Callable[[int, int], int],
+    ident: int | None,
+    const_in: int | None = None,
+    const_out: int = FALSE,
+) -> tuple[list[int], list[int]]:
+    """Overlay partition ``c`` with a (usually narrow) partition ``m`` of the same level.
+
+    Where ``m``'s kid is ``ident`` the result keeps ``c``'s kids (copied by slices, found by
+    bisection: no per-interval Python work); where it is ``const_in`` the result is
+    ``const_out``; elsewhere each overlapping ``c`` kid ``x`` becomes ``fn(x, m_kid)``.
+    The result is reduced (no two adjacent kids equal) and ready for ``Store.mk_reduced``.
+    """
+    ob: list[int] = []
+    ok: list[int] = []
+    nm = len(km)
+    nc = len(kc)
+    for j in range(nm):
+        lo = bm[j - 1] if j else 0
+        x = km[j]
+        i = bisect_right(bc, lo)
+        iend = bisect_left(bc, bm[j]) + 1 if j < nm - 1 else nc
+        if x == ident:
+            k0 = kc[i]
+            if not ok:
+                ok.append(k0)
+            elif ok[-1] != k0:
+                ob.append(lo)
+                ok.append(k0)
+            if iend > i + 1:
+                ob.extend(bc[i:iend - 1])
+                ok.extend(kc[i + 1:iend])
+        elif x == const_in:
+            if not ok:
+                ok.append(const_out)
+            elif ok[-1] != const_out:
+                ob.append(lo)
+                ok.append(const_out)
+        else:
+            r = fn(kc[i], x)
+            if not ok:
+                ok.append(r)
+            elif ok[-1] != r:
+                ob.append(lo)
+                ok.append(r)
+            for k in range(i + 1, iend):
+                r = fn(kc[k], x)
+                if ok[-1] != r:
+                    ob.append(bc[k - 1])
+                    ok.append(r)
+    return ob, ok
 
 
 Terminal2 = Callable[[int, int], int | None]
@@ -202,6 +290,16 @@ def _xor(a: int, b: int) -> int | None:
 
 AND, OR, DIFF, XOR = _and, _or, _diff, _xor
 
+_Sparse = tuple[int | None, int | None, int]
+_SPARSE: dict[Terminal2, tuple[_Sparse | None, _Sparse | None]] = {
+    # op: (when the narrow operand is a, when it is b) as (identity, const_in, const_out)
+    _and: ((TRUE, FALSE, FALSE), (TRUE, FALSE, FALSE)),
+    _or: ((FALSE, TRUE, TRUE), (FALSE, TRUE, TRUE)),
+    _diff: ((None, FALSE, FALSE), (FALSE, TRUE, FALSE)),
+    _xor: ((FALSE, None, FALSE), (FALSE, None, FALSE)),
+}
+"""How each operation treats a terminal kid of its narrower operand (see ``splice``)."""
+
 
 @dataclass(frozen=True, eq=False)
 class Universe:
@@ -227,6 +325,8 @@ class Universe:
     )
     _field_of_level: list[int] = field(default_factory=list, repr=False, compare=False)
     _canonical: list[int] = field(default_factory=list, repr=False, compare=False)
+    match_cache: dict[object, int] = field(default_factory=dict, repr=False, compare=False)
+    """Match -> node (a memo: nodes are immutable and live as long as the store)."""
 
     def __post_init__(self) -> None:
         if not (1 <= self.digit_bits <= 16):
@@ -290,11 +390,56 @@ class Universe:
         ivs = [(lo, min(hi, top)) for lo, hi in ranges if lo <= top]
         return self._digits_node(self.digits(f, family), 0, ivs, inside)
 
+    def _interval_node(
+        self, digits: tuple[Digit, ...], idx: int, lo: int, hi: int, inside: int
+    ) -> int:
+        """``_digits_node`` for one interval (the common case: prefixes, port ranges)."""
+        level, width, shift = digits[idx]
+        rest = (1 << shift) - 1
+        dlo, dhi = lo >> shift, hi >> shift
+        llo, lhi = lo & rest, hi & rest
+        last = idx + 1 == len(digits)
+        top = (1 << width) - 1
+        if dlo == dhi:
+            if last or (llo == 0 and lhi == rest):
+                child = inside
+            else:
+                child = self._interval_node(digits, idx + 1, llo, lhi, inside)
+            segs = [(dlo, dlo, child)]
+        else:
+            left = inside if (last or llo == 0) else self._interval_node(
+                digits, idx + 1, llo, rest, inside)
+            right = inside if (last or lhi == rest) else self._interval_node(
+                digits, idx + 1, 0, lhi, inside)
+            segs = [(dlo, dlo, left), (dlo + 1, dhi - 1, inside), (dhi, dhi, right)]
+        breaks: list[int] = []
+        kids: list[int] = []
+        if segs[0][0] > 0:
+            kids.append(FALSE)
+        for a, b, k in segs:
+            if a > b:
+                continue
+            if kids:
+                breaks.append(a)
+            kids.append(k)
+        end = segs[-1][1]
+        if end < top:
+            breaks.append(end + 1)
+            kids.append(FALSE)
+        return self.store.mk(level, breaks, kids)
+
     def _digits_node(
         self, digits: tuple[Digit, ...], idx: int, ivs: list[tuple[int, int]], inside: int
     ) -> int:
         if not ivs or inside == FALSE:
             return FALSE
+        if idx == len(digits):
+            return inside
+        if len(ivs) == 1:
+            lo, hi = ivs[0]
+            if lo == 0 and hi >= (1 << (digits[idx][1] + digits[idx][2])) - 1:
+                return inside
+            return self._interval_node(digits, idx, lo, hi, inside)
         if idx == len(digits):
             return inside
         level, width, shift = digits[idx]
@@ -344,35 +489,32 @@ class Universe:
             kids.append(FALSE)
         return self.store.mk(level, breaks, kids)
 
-    def box(self, family: int, constraints: dict[int, R.Ranges]) -> int:
-        """The node of a box: field -> ranges for the constrained fields, any elsewhere.
+    def box(self, family: int | None, constraints: dict[int, R.Ranges]) -> int:
+        """The node of a box: field -> ranges for the constrained fields, any elsewhere
+        (``family`` None: both families; then no address or ICMP field may be constrained).
 
-        Not restricted to canonical packets; intersect with ``canonical`` for that.
+        Not restricted to the universe's protocols; intersect with ``canonical`` for that.
         """
         node = TRUE
         for f in range(len(FIELDS) - 1, 0, -1):
             rs = constraints.get(f)
             if rs is not None:
-                node = self.field_node(f, family, rs, node)
+                node = self.field_node(f, family or 4, rs, node)
+        if family is None:
+            return node
         return self.field_node(VERSION, family, R.single(0 if family == 4 else 1), node)
 
     def _build_canonical(self) -> int:
-        out = FALSE
-        protos = self.protocol_list()
-        for fam in (4, 6):
-            icmp = ICMP if fam == 4 else ICMPV6
-            port = R.normalize((p, p) for p in protos if p in PORT_PROTOCOLS)
-            ic = R.normalize((p, p) for p in protos if p == icmp)
-            other = R.normalize((p, p) for p in protos if p not in PORT_PROTOCOLS and p != icmp)
-            zero = R.single(0)
-            for cons in (
-                {PROTO: port, ITYPE: zero, ICODE: zero},
-                {PROTO: ic, DPORT: zero, SPORT: zero},
-                {PROTO: other, DPORT: zero, SPORT: zero, ITYPE: zero, ICODE: zero},
-            ):
-                if cons[PROTO]:
-                    out = self.apply(OR, out, self.box(fam, cons))
-        return out
+        """Every packet of the universe: all of them, or those of the listed protocols.
+
+        Fields that do not apply to a protocol are not constrained here: diagrams are
+        *constant* along them (see the module docstring), which is what makes them denote
+        sets of canonical packets one-to-one.
+        """
+        if self.protocols is None:
+            return TRUE
+        protos = R.normalize((p, p) for p in self.protocols)
+        return self.field_node(PROTO, 4, protos, TRUE)
 
     # -- operations -----------------------------------------------------------------------
 
@@ -380,7 +522,9 @@ class Universe:
         """The pointwise ``op`` of two diagrams (``op`` decides terminal cases or says None)."""
         store = self.store
         level, breaks, kids, mk = store.level, store.breaks, store.kids, store.mk
+        mk_reduced = store.mk_reduced
         memo: dict[tuple[int, int], int] = {}
+        sparse_a, sparse_b = _SPARSE[op]
 
         def rec(a: int, b: int) -> int:
             t = op(a, b)
@@ -396,11 +540,20 @@ class Universe:
                 r = mk(la, breaks[a], [rec(k, b) for k in kids[a]])
             elif lb < la:
                 r = mk(lb, breaks[b], [rec(a, k) for k in kids[b]])
+            elif len(kids[b]) <= len(kids[a]) and sparse_b is not None:
+                bs, ks = splice(breaks[a], kids[a], breaks[b], kids[b], rec, *sparse_b)
+                r = mk_reduced(la, bs, ks)
+            elif sparse_a is not None:
+                bs, ks = splice(breaks[b], kids[b], breaks[a], kids[a], rec_swapped, *sparse_a)
+                r = mk_reduced(la, bs, ks)
             else:
                 bs, pairs = _merge(breaks[a], kids[a], breaks[b], kids[b])
                 r = mk(la, bs, [rec(x, y) for x, y in pairs])
             memo[key] = r
             return r
+
+        def rec_swapped(b: int, a: int) -> int:
+            return rec(a, b)
 
         return rec(a, b)
 

@@ -204,6 +204,10 @@ class PacketSet:
                 d = chosen.get(lv, (_PREFERRED[f] >> shift) & ((1 << width) - 1))
                 v |= d << shift
             vals.append(v)
+        if vals[PROTO] not in PORT_PROTOCOLS:  # fields that do not apply are 0
+            vals[SPORT] = vals[DPORT] = 0
+        if vals[PROTO] != icmp_protocol(fam):
+            vals[ITYPE] = vals[ICODE] = 0
         p = _packet(fam, vals)
         for f in (DST, SRC):  # prefer a host address over the network address
             if vals[f] & 1 == 0 and vals[f] < u.maximum(f, fam):
@@ -262,6 +266,15 @@ class PacketSet:
 
 def match_node(u: Universe, m: Match) -> int:
     """The diagram of the new packets a match covers (interface conditions not allowed)."""
+    cached = u.match_cache.get(m)
+    if cached is not None:
+        return cached
+    node = _match_node(u, m)
+    u.match_cache[m] = node
+    return node
+
+
+def _match_node(u: Universe, m: Match) -> int:
     if m.in_iface or m.out_iface:
         raise ValueError("interface conditions must be resolved (Filter.specialize) first")
     if not m.matches_new() or m.is_empty:
@@ -274,10 +287,8 @@ def match_node(u: Universe, m: Match) -> int:
         )
         if value is not None
     }
-    out = FALSE
-    for fam in (4, 6) if m.family is None else (m.family,):
-        out = u.apply(OR, out, u.box(fam, cons))
-    return u.apply(AND, out, u.canonical)
+    out = u.box(m.family, cons)
+    return out if u.protocols is None else u.apply(AND, out, u.canonical)
 
 
 def rule_node(u: Universe, rule: Rule) -> int:

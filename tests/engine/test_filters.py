@@ -51,7 +51,7 @@ TWIN = Filter("f", (
 @example(SPLIT)
 @example(TAIL)
 @example(TWIN)
-@settings(max_examples=60)
+@settings(max_examples=40)
 def test_analysis_matches_brute_force(flt: Filter) -> None:
     fa = analyze(flt, TINY)
     want = permits(flt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from segcheck.engine.packetset import PacketSet
@@ -35,6 +35,7 @@ def operands(draw: st.DrawFn) -> tuple[object, list[Match], list[Match]]:
 
 
 @given(operands())
+@settings(max_examples=50)
 @example((TINY, [Match(family=6)], [Match(family=4)]))
 @example((TINY, [Match(protocols=R.single(47))], [Match(family=4, protocols=R.single(58))]))
 def test_algebra_matches_brute_force(ops: tuple[object, list[Match], list[Match]]) -> None:

@@ -1,0 +1,337 @@
+"""Diagram passes behind first-match analysis (``segcheck.engine.filters``).
+
+All functions take node ids of one ``Universe`` and return node ids or terminals. Naming:
+``c`` is the first-match classification (terminals ``rule_leaf(i)`` or ``UNDECIDED``),
+``c2`` the second-match classification (the *next* rule matching each packet after the one
+that decides it — i.e. what would decide it if its rule were removed), ``m`` a rule's match
+(a boolean diagram), ``leaf`` a rule's terminal.
+
+Each pass is memoised per call and skips regions that cannot matter: ``paint`` skips what
+is already decided (``Store.undecided``), traversals follow ``m`` (only its non-FALSE
+intervals are visited, found by bisection).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+
+from segcheck.engine import mdd
+from segcheck.engine.mdd import FALSE, LEAF, TRUE, UNDECIDED, Universe, splice
+
+
+def paint(u: Universe, c: int, m: int, leaf: int) -> int:
+    """``c`` with its ``UNDECIDED`` points inside ``m`` replaced by ``leaf``."""
+    store = u.store
+    level, breaks, kids, mk = store.level, store.breaks, store.kids, store.mk
+    mk_reduced, und, undecided = store.mk_reduced, store.und, store.undecided
+    memo: dict[tuple[int, int], int] = {}
+
+    def rec(c: int, m: int) -> int:
+        if m == FALSE:
+            return c
+        if c < 0:
+            if c != UNDECIDED:
+                return c
+            if m == TRUE:
+                return leaf
+        else:
+            uc = und[c]
+            if uc is None:
+                uc = undecided(c)
+            if not uc:
+                return c
+        key = (c, m)
+        r = memo.get(key)
+        if r is not None:
+            return r
+        lc = LEAF if c < 0 else level[c]
+        lm = level[m] if m >= 0 else LEAF
+        if lc < lm:
+            r = mk(lc, breaks[c], [rec(k, m) for k in kids[c]])
+        elif lm < lc:
+            r = mk(lm, breaks[m], [rec(c, k) for k in kids[m]])
+        else:
+            bs, ks = splice(breaks[c], kids[c], breaks[m], kids[m], rec, FALSE)
+            r = mk_reduced(lc, bs, ks)
+        memo[key] = r
+        return r
+
+    return rec(c, m)
+
+
+def _parts(u: Universe, nodes: tuple[int, ...]) -> tuple[int, list[int], list[tuple[int, ...]]]:
+    """The joint partition of several nodes at their topmost level: (level, breaks, kids)."""
+    store = u.store
+    lv = min(LEAF if n < 0 else store.level[n] for n in nodes)
+    bs: list[int] = []
+    rows: list[tuple[int, ...]] = [()]
+    for n in nodes:
+        bn, kn = (store.breaks[n], store.kids[n]) if n >= 0 and store.level[n] == lv else (
+            (), (n,))
+        nb, pairs = mdd._merge(tuple(bs), tuple(range(len(rows))), bn, kn)
+        rows = [(*rows[i], k) for i, k in pairs]
+        bs = nb
+    return lv, bs, rows
+
+
+def paint_second(u: Universe, c: int, c2: int, m: int, leaf: int) -> int:
+    """``c2`` painted with ``leaf`` where ``m`` holds, ``c`` (the first-match classification
+    *before* this rule) is decided and ``c2`` is still ``UNDECIDED``."""
+    store = u.store
+    und, undecided = store.und, store.undecided
+    memo: dict[tuple[int, int, int], int] = {}
+
+    def done(n: int) -> bool:
+        if n < 0:
+            return n != UNDECIDED
+        x = und[n]
+        return not (undecided(n) if x is None else x)
+
+    def rec(c: int, c2: int, m: int) -> int:
+        if m == FALSE or c == UNDECIDED or done(c2):
+            return c2
+        if done(c):  # the first match is decided everywhere here
+            return paint(u, c2, m, leaf)
+        key = (c, c2, m)
+        r = memo.get(key)
+        if r is None:
+            lv, bs, rows = _parts(u, (c, c2, m))
+            r = memo[key] = store.mk(lv, bs, [rec(x, y, z) for x, y, z in rows])
+        return r
+
+    return rec(c, c2, m)
+
+
+def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
+    """The terminals ``c`` takes on the points of ``m`` (returns early on one in ``stop``)."""
+    store = u.store
+    level, breaks, kids = store.level, store.breaks, store.kids
+    stops = set(stop)
+    out: set[int] = set()
+    seen: set[tuple[int, int]] = set()
+    todo = [(c, m)]
+    while todo:
+        c, m = todo.pop()
+        if m == FALSE or (c, m) in seen:
+            continue
+        seen.add((c, m))
+        if c < 0:
+            out.add(c)
+            if c in stops:
+                return out
+            continue
+        if m == TRUE:
+            todo.extend((k, TRUE) for k in kids[c])
+            continue
+        lc, lm = level[c], level[m]
+        if lc < lm:
+            todo.extend((k, m) for k in kids[c])
+        elif lm < lc:
+            todo.extend((c, k) for k in kids[m])
+        else:
+            bc, kc, bm, km = breaks[c], kids[c], breaks[m], kids[m]
+            nm = len(km)
+            for j in range(nm):
+                x = km[j]
+                if x == FALSE:
+                    continue
+                i = bisect_right(bc, bm[j - 1]) if j else 0
+                iend = bisect_left(bc, bm[j]) + 1 if j < nm - 1 else len(kc)
+                todo.extend((k, x) for k in kc[i:iend])
+    return out
+
+
+class Verdicts:
+    """Which verdicts (bit 1: permit, bit 2: deny) a classification node can reach, memoised
+    per node, so "does any rule deciding this region have another action?" costs the
+    frontier of the region, not its size. Shared by ``c`` and ``c2`` (same terminals)."""
+
+    def __init__(self, u: Universe, permit_of: Callable[[int], int]) -> None:
+        self.u = u
+        self.permit_of = permit_of
+        self.memo: dict[int, int] = {}
+
+    def of(self, n: int) -> int:
+        if n < 0:
+            return 1 if self.permit_of(n) == TRUE else 2
+        got = self.memo.get(n)
+        if got is None:
+            got = 0
+            for k in self.u.store.kids[n]:
+                got |= self.of(k)
+                if got == 3:
+                    break
+            self.memo[n] = got
+        return got
+
+
+def _expand(u: Universe, x: int, y: int) -> list[tuple[int, int]]:
+    """The (kid of x, kid of y) pairs covering the non-FALSE points of ``y`` (bisection)."""
+    store = u.store
+    level, breaks, kids = store.level, store.breaks, store.kids
+    lx, ly = level[x], level[y]
+    if lx < ly:
+        return [(k, y) for k in kids[x]]
+    if ly < lx:
+        return [(x, k) for k in kids[y] if k != FALSE]
+    out: list[tuple[int, int]] = []
+    bx, kx, by, ky = breaks[x], kids[x], breaks[y], kids[y]
+    ny = len(ky)
+    for j in range(ny):
+        z = ky[j]
+        if z == FALSE:
+            continue
+        i = bisect_right(bx, by[j - 1]) if j else 0
+        iend = bisect_left(bx, by[j]) + 1 if j < ny - 1 else len(kx)
+        out.extend((k, z) for k in kx[i:iend])
+    return out
+
+
+def gated(u: Universe, gate: int, leaf: int, c: int, m: int) -> list[tuple[int, int]]:
+    """The (c, m) sub-pairs that cover exactly the points of ``m`` where ``gate == leaf``."""
+    out: list[tuple[int, int]] = []
+    triples = [(gate, c, m)]
+    seen: set[tuple[int, int, int]] = set()
+    while triples:
+        item = triples.pop()
+        g, x, y = item
+        if y == FALSE or (g < 0 and g != leaf) or item in seen:
+            continue
+        seen.add(item)
+        if g == leaf:
+            out.append((x, y))
+        else:
+            triples.extend(_parts(u, item)[2])  # type: ignore[arg-type]
+    return out
+
+
+def other_verdict(
+    u: Universe, pairs: list[tuple[int, int]], verdicts: Verdicts, bit: int
+) -> bool:
+    """Whether some point of some (c, m) pair has a verdict other than ``bit`` in ``c``.
+
+    Subtrees whose every terminal has verdict ``bit`` are skipped without a visit
+    (``Verdicts`` memo), and the walk stops at the first other verdict."""
+    todo = list(pairs)
+    seen: set[tuple[int, int]] = set()
+    while todo:
+        pair = todo.pop()
+        x, y = pair
+        if y == FALSE or pair in seen:
+            continue
+        seen.add(pair)
+        if not verdicts.of(x) & ~bit:
+            continue
+        if x < 0 or y == TRUE:
+            return True
+        todo.extend(_expand(u, x, y))
+    return False
+
+
+def deciders(u: Universe, pairs: list[tuple[int, int]], cap: int) -> set[int]:
+    """Up to ``cap`` terminals ``c`` takes on the points of ``m``, over (c, m) pairs."""
+    out: set[int] = set()
+    todo = list(pairs)
+    seen: set[tuple[int, int]] = set()
+    while todo and len(out) < cap:
+        pair = todo.pop()
+        x, y = pair
+        if y == FALSE or pair in seen:
+            continue
+        seen.add(pair)
+        if x < 0 or y == TRUE:
+            _collect(u, x, out, cap)
+            continue
+        todo.extend(_expand(u, x, y))
+    return out
+
+
+def _collect(u: Universe, n: int, out: set[int], cap: int) -> None:
+    todo = [n]
+    seen: set[int] = set()
+    kids = u.store.kids
+    while todo and len(out) < cap:
+        n = todo.pop()
+        if n < 0:
+            out.add(n)
+        elif n not in seen:
+            seen.add(n)
+            todo.extend(kids[n])
+
+
+def select(u: Universe, c: int, m: int, leaf: int) -> int:
+    """The points of ``m`` where ``c == leaf``, as a boolean diagram."""
+    store = u.store
+    level, breaks, kids, mk = store.level, store.breaks, store.kids, store.mk
+    mk_reduced = store.mk_reduced
+    memo: dict[tuple[int, int], int] = {}
+
+    def rec(c: int, m: int) -> int:
+        if m == FALSE:
+            return FALSE
+        if c < 0:
+            return m if c == leaf else FALSE
+        key = (c, m)
+        r = memo.get(key)
+        if r is not None:
+            return r
+        lc = level[c]
+        lm = LEAF if m < 0 else level[m]
+        if lc < lm:
+            r = mk(lc, breaks[c], [rec(k, m) for k in kids[c]])
+        elif lm < lc:
+            r = mk(lm, breaks[m], [rec(c, k) for k in kids[m]])
+        else:
+            bs, ks = splice(breaks[c], kids[c], breaks[m], kids[m], rec, None, FALSE, FALSE)
+            r = mk_reduced(lc, bs, ks)
+        memo[key] = r
+        return r
+
+    return rec(c, m)
+
+
+def witness(u: Universe, c: int, m: int, leaf: int) -> dict[int, int] | None:
+    """Digits (level -> value) of one point where ``c == leaf`` inside ``m``, if any."""
+    failed: set[tuple[int, int]] = set()
+    path: dict[int, int] = {}
+
+    def rec(c: int, m: int) -> bool:
+        if m == FALSE or (c < 0 and c != leaf) or (c, m) in failed:
+            return False
+        if c == leaf:
+            return True
+        lv, bs, rows = _parts(u, (c, m))
+        for k, (x, y) in enumerate(rows):
+            if rec(x, y):
+                path[lv] = bs[k - 1] if k else 0
+                return True
+        failed.add((c, m))
+        return False
+
+    return path if rec(c, m) else None
+
+
+def lookup_levels(u: Universe, n: int, digits: dict[int, int]) -> int:
+    """The terminal ``n`` reaches on the point with these digits (0 where unspecified)."""
+    store = u.store
+    while n >= 0:
+        n = store.kids[n][bisect_right(store.breaks[n], digits.get(store.level[n], 0))]
+    return n
+
+
+def map_terminals(u: Universe, n: int, fn: Callable[[int], int]) -> int:
+    """``n`` with every terminal ``t`` replaced by ``fn(t)``."""
+    store = u.store
+    level, breaks, kids, mk = store.level, store.breaks, store.kids, store.mk
+    memo: dict[int, int] = {}
+
+    def rec(n: int) -> int:
+        if n < 0:
+            return fn(n)
+        r = memo.get(n)
+        if r is None:
+            r = memo[n] = mk(level[n], breaks[n], [rec(k) for k in kids[n]])
+        return r
+
+    return rec(n)
