@@ -34,10 +34,14 @@ unit: $(STAMP) sysdeps
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/query.py
 
-## oracle: the long randomised oracle runs (kernel, aerleon)
+## oracle: the long randomised oracle runs (kernel, aerleon); ORACLE_SCALE=N multiplies them
+ORACLE_SCALE ?= 10
 oracle: $(STAMP) sysdeps
-	SEGCHECK_ORACLE_SCALE=10 $(BIN)/python -m pytest -q -p no:cacheprovider -m "root or slow"
+	@rm -f tests/artifacts/oracle-kernel.txt
+	SEGCHECK_ORACLE_SCALE=$(ORACLE_SCALE) $(BIN)/python -m pytest -q -p no:cacheprovider -m "root or slow"
+	@cat tests/artifacts/oracle-kernel.txt 2>/dev/null || true
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache out
