@@ -22,6 +22,7 @@ tests check on the corpus and crafted captures.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -33,18 +34,18 @@ from segcheck.capture.reader import Capture, pcap_header, walk
 from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
 from segcheck.capture.tables import DNP3_FC, MODBUS_FC, OPERATIONS, S7_JOB_FUNCTION
 
-CHUNK = 1 << 17
+CHUNK = 1 << 18
 I64 = npt.NDArray[np.int64]
 
 
 def scan_vector(cap: Capture, start: int | None, stop: int | None, first_frame: int,
                 progress: Callable[[int], None] | None) -> Scan:
     sc = Scanner(cap.data)
-    buf = np.frombuffer(cap.data, dtype=np.uint8) if len(cap.data) else np.zeros(1, np.uint8)
-    chunks = (_pcap_chunks(cap, start, stop, first_frame, buf) if cap.format == "pcap"
+    mem = Mem(cap.data)
+    chunks = (_pcap_chunks(cap, start, stop, first_frame, mem.u8) if cap.format == "pcap"
               else _pcapng_chunks(cap))
     for frame0, d, cl, wl, ts, lt in chunks:
-        _process(sc, buf, frame0, d, cl, wl, ts, lt)
+        _process(sc, mem, frame0, d, cl, wl, ts, lt)
         if progress is not None and len(d):
             progress(int(d[-1]))
     for reason, n in cap.problems.items():
@@ -53,6 +54,34 @@ def scan_vector(cap: Capture, start: int | None, stop: int | None, first_frame: 
 
 
 Chunk = tuple[int, I64, I64, I64, npt.NDArray[np.float64], I64]
+
+
+class Mem:
+    """The capture as bytes and as big-endian 16/32-bit words at *any* byte offset
+    (overlapping unaligned views), so one gather reads one header field. Offsets past the
+    end are clamped (records there are short and filtered out by their lengths)."""
+
+    def __init__(self, data: mmap.mmap | bytes) -> None:
+        n = len(data)
+        self.last = max(n - 1, 0)
+        if n >= 4:
+            self.u8 = np.frombuffer(data, dtype=np.uint8)
+            self.u16 = np.ndarray((n - 1,), ">u2", buffer=data, strides=(1,))
+            self.u32 = np.ndarray((n - 3,), ">u4", buffer=data, strides=(1,))
+        else:
+            self.u8 = np.zeros(4, np.uint8)
+            self.u16 = np.zeros(4, ">u2")
+            self.u32 = np.zeros(4, ">u4")
+            self.last = 0
+
+    def b(self, idx: I64) -> I64:
+        return np.asarray(self.u8[np.minimum(idx, self.last)], dtype=np.int64)
+
+    def w16(self, idx: I64) -> I64:
+        return np.asarray(self.u16[np.minimum(idx, max(self.last - 1, 0))], dtype=np.int64)
+
+    def w32(self, idx: I64) -> I64:
+        return np.asarray(self.u32[np.minimum(idx, max(self.last - 3, 0))], dtype=np.int64)
 
 
 def _u32(buf: npt.NDArray[np.uint8], off: I64, big: bool) -> I64:
@@ -122,30 +151,27 @@ def _pcapng_chunks(cap: Capture) -> Iterator[Chunk]:
                np.array(cols[2], dtype=np.float64), np.array(cols[1], dtype=np.int64))
 
 
-def _process(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, d: I64, cl: I64, wl: I64,
+def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
              ts: npt.NDArray[np.float64], lt: I64) -> None:
     n = len(d)
     sc.packets += n
     sc.bytes += int(wl.sum())
-    last = len(buf) - 1
     end = d + cl
-
-    def at(idx: I64) -> I64:
-        return buf[np.minimum(idx, last)].astype(np.int64)
+    at, w16 = mem.b, mem.w16
 
     eth = (lt == 1) & (cl >= 54)
-    et = (at(d + 12) << 8) | at(d + 13)
+    et = w16(d + 12)
     tagged = et == 0x8100
     p = d + 14 + 4 * tagged
-    et = np.where(tagged, (at(d + 16) << 8) | at(d + 17), et)
+    et = np.where(tagged, w16(d + 16), et)
     # IPv4 without options or fragmentation
-    total = (at(p + 2) << 8) | at(p + 3)
-    ff = (at(p + 6) << 8) | at(p + 7)
+    total = w16(p + 2)
+    ff = w16(p + 6)
     proto4 = at(p + 9)
     v4 = (eth & (et == 0x0800) & (at(p) == 0x45) & ((ff & 0x3FFF) == 0) & (p + total <= end)
           & (((proto4 == 6) & (total >= 40)) | ((proto4 == 17) & (total >= 28))))
     # IPv6 straight to TCP/UDP (no extension headers)
-    plen = (at(p + 4) << 8) | at(p + 5)
+    plen = w16(p + 4)
     proto6 = at(p + 6)
     v6 = (eth & (et == 0x86DD) & ((at(p) >> 4) == 6) & (p + 40 + plen <= end) & (cl >= 74)
           & (((proto6 == 6) & (plen >= 20)) | ((proto6 == 17) & (plen >= 8))))
@@ -163,7 +189,7 @@ def _process(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, d: I64, cl: I
         hl = (at(l4 + 12) >> 4) << 2
         po = np.where(tcp, l4 + hl, l4 + 8)
         ok = ~tcp | ((hl >= 20) & (po <= pe))
-        rejected = _fast(sc, buf, version, frame0 + fi[ok], pp[ok], proto[ok], l4[ok], po[ok],
+        rejected = _fast(sc, mem, version, frame0 + fi[ok], pp[ok], proto[ok], l4[ok], po[ok],
                          pe[ok], wl[fi[ok]], ts[fi[ok]], d[fi[ok]])
         slow[fi[~ok]] = True
         slow[fi[ok][rejected]] = True
@@ -175,26 +201,20 @@ def _process(sc: Scanner, buf: npt.NDArray[np.uint8], frame0: int, d: I64, cl: I
 MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p: I64,
+def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
           proto: I64, l4: I64, po: I64, pe: I64, wl: I64, ts: npt.NDArray[np.float64], d: I64,
           ) -> npt.NDArray[np.bool_]:
     """Group IPv4/IPv6 TCP/UDP records into flows and update them; returns the mask of
     records left to the per-packet path (hash collisions, which do not happen in practice)."""
-    last = len(buf) - 1
-
-    def at(idx: I64) -> I64:
-        return buf[np.minimum(idx, last)].astype(np.int64)
-
-    def word(off: I64) -> I64:
-        return (at(off) << 24) | (at(off + 1) << 16) | (at(off + 2) << 8) | at(off + 3)
+    at, w16, w32 = mem.b, mem.w16, mem.w32
 
     nwords = 1 if version == 4 else 4
     a0 = p + (12 if version == 4 else 8)
     alen = 4 * nwords
-    src = [word(a0 + 4 * k) for k in range(nwords)]
-    dst = [word(a0 + alen + 4 * k) for k in range(nwords)]
-    sp = (at(l4) << 8) | at(l4 + 1)
-    dp = (at(l4 + 2) << 8) | at(l4 + 3)
+    src = [w32(a0 + 4 * k) for k in range(nwords)]
+    dst = [w32(a0 + alen + 4 * k) for k in range(nwords)]
+    sp = w16(l4)
+    dp = w16(l4 + 2)
     flags = np.where(proto == 6, at(l4 + 13), 0)
     # canonical orientation: (lower address, its port) first, compared word by word
     cmp = np.zeros(len(p), dtype=np.int64)
@@ -218,7 +238,7 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p:
     if rejected.any():
         keep = np.flatnonzero(~rejected)
         if len(keep):
-            sub = _fast(sc, buf, version, frames[keep], p[keep], proto[keep], l4[keep],
+            sub = _fast(sc, mem, version, frames[keep], p[keep], proto[keep], l4[keep],
                         po[keep], pe[keep], wl[keep], ts[keep], d[keep])
             rejected[keep[sub]] = True
         return rejected
@@ -316,7 +336,7 @@ def _fast(sc: Scanner, buf: npt.NDArray[np.uint8], version: int, frames: I64, p:
     apps = np.array([BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
                      for f in gflow], dtype=np.int64)
     if apps.any():
-        payload &= ~_bulk(buf, gflow, apps, inv, pdir, gdir_l, po, pe)
+        payload &= ~_bulk(mem, gflow, apps, inv, pdir, gdir_l, po, pe)
     sel_i = np.flatnonzero(payload & need[inv])
     if len(sel_i):
         _inspect_each(sc, gflow, gdir_l, sel_i, inv, pdir, sp, dp, po, pe, frames_l)
@@ -362,7 +382,7 @@ BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
 app, go through ``Scanner.inspect``)."""
 
 
-def _bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], apps: I64, inv: I64, pdir: I64,
+def _bulk(mem: Mem, gflow: list[FlowState], apps: I64, inv: I64, pdir: I64,
           gdir: list[int], po: I64, pe: I64) -> npt.NDArray[np.bool_]:
     """Classify plain single-PDU Modbus, DNP3 and S7comm payloads in bulk.
 
@@ -371,10 +391,7 @@ def _bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], apps: I64, inv: I6
     full decoder must see it). A record is handled here when it has no operation, or when
     its operation class already holds its ``MAX_EVENTS`` events in the flow (no frame
     number needed, only the count). Returns the mask of handled records."""
-    last = len(buf) - 1
-
-    def at(idx: I64) -> I64:
-        return buf[np.minimum(idx, last)].astype(np.int64)
+    at, w16 = mem.b, mem.w16
 
     size = pe - po
     app = apps[inv]
@@ -383,8 +400,7 @@ def _bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], apps: I64, inv: I6
     from_client = pdir == client[inv]
     m = (app == 1) & (size >= 8)
     if m.any():  # Modbus: MBAP, protocol id 0, one ADU; requests come from the client
-        one = m & (at(po + 2) == 0) & (at(po + 3) == 0) & (size == 6 + ((at(po + 4) << 8)
-                                                                          | at(po + 5)))
+        one = m & (w16(po + 2) == 0) & (size == 6 + w16(po + 4))
         code = _MB_OPS[at(po + 7)]
         opi = np.where(one, np.where(from_client | (code == -2), code, -1), opi)
     m = (app == 2) & (size >= 13)
@@ -398,9 +414,9 @@ def _bulk(buf: npt.NDArray[np.uint8], gflow: list[FlowState], apps: I64, inv: I6
         opi = np.where(one, code, opi)
     m = (app == 3) & (size >= 19)
     if m.any():  # S7comm: TPKT one PDU, COTP DT (li 2), 0x32; job FC at 17, ack: nothing
-        one = (m & (at(po) == 3) & (((at(po + 2) << 8) | at(po + 3)) == size) & (at(po + 4) == 2)
+        one = (m & (at(po) == 3) & (w16(po + 2) == size) & (at(po + 4) == 2)
                & (at(po + 5) == 0xF0) & (at(po + 7) == 0x32)
-               & (((at(po + 13) << 8) | at(po + 14)) > 0))  # a parameter block
+               & (w16(po + 13) > 0))  # a parameter block
         rosctr = at(po + 8)
         code = np.where((rosctr == 2) | (rosctr == 3), -1,
                         np.where(rosctr == 1, _S7_OPS[at(po + 17)], -2))
