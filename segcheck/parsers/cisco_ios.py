@@ -25,7 +25,8 @@ Semantics checklist (STYLE.md habit 5):
   zones without a zone-pair is dropped; between a zoned and an unzoned interface is dropped;
   between two unzoned interfaces passes. Traffic to the router (``self``) passes unless a
   zone-pair names ``self`` (then the local stage ``zone-policy-self`` applies).
-  ``match protocol X`` is read as X's default port (PAM), e.g. ``http`` = tcp/80.
+  ``match protocol X`` is read as X's default port (PAM), e.g. ``http`` = tcp/80, with a
+  warning; ``ip port-map`` (other ports for X) is reported as not modelled.
 - Empty address list: not expressible in IOS; an object-group without members matches
   nothing.
 - ICMP vs ICMPv6: ``icmp`` in an IPv4 ACL is protocol 1, in an IPv6 ACL protocol 58.
@@ -158,7 +159,9 @@ class _Parser:
         return SourceSpan(self.path, line.no, line.text)
 
     def diag(self, level: Level, msg: str, span: SourceSpan | None, code: str) -> None:
-        self.diags.append(Diagnostic(level, msg, span, f"{VENDOR}.{code}"))
+        d = Diagnostic(level, msg, span, f"{VENDOR}.{code}")
+        if d not in self.diags:  # a class-map used by several zone-pairs reports once
+            self.diags.append(d)
 
     # ---------------------------------------------------------------- pass 1: collect
     def collect(self) -> None:
@@ -193,6 +196,9 @@ class _Parser:
                 self.policy_maps[w[3]] = node
             elif w[:2] == ["ip", "nat"] and len(w) >= 3 and w[2] in ("inside", "outside"):
                 self._nat(w, sp)
+            elif w[:2] == ["ip", "port-map"]:
+                self.diag(Level.UNSUPPORTED, "ip port-map changes which ports 'match protocol' "
+                          "covers; not modelled", sp, "pam")
             elif w[:2] == ["ip", "inspect"] and not any(
                     d.code == f"{VENDOR}.cbac" for d in self.diags):
                 self.diag(Level.INFO, "CBAC (ip inspect) only admits return traffic of "
@@ -647,6 +653,9 @@ class _Parser:
                                    for m in r.matches))
             elif w[:2] == ["match", "protocol"] and len(w) >= 3 and w[2] in PAM:
                 proto, port = PAM[w[2]]
+                if port is not None:
+                    self.diag(Level.WARNING, f"match protocol {w[2]} read as its default port "
+                              f"{port} (port-to-application mapping)", csp, "pam")
                 svc = C.proto_svc(proto) if port is None else C.with_ports(
                     C.proto_svc(proto), None, R.single(port))
                 assert svc is not None
