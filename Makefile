@@ -34,6 +34,7 @@ unit: $(STAMP) sysdeps
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/capture.py --packets 1000000 --workers 2
 	$(BIN)/python benchmarks/query.py
 
 ## oracle: the long randomised oracle runs (kernel, aerleon); ORACLE_SCALE=N multiplies them
