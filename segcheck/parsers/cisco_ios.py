@@ -140,6 +140,7 @@ class _Parser:
         self.path = path
         self.text = text
         self.diags: list[Diagnostic] = []
+        self._seen: set[Diagnostic] = set()
         self.acls: dict[tuple[int, str], _Acl] = {}
         self.netgroups: dict[str, _Line] = {}
         self.svcgroups: dict[str, _Line] = {}
@@ -160,7 +161,8 @@ class _Parser:
 
     def diag(self, level: Level, msg: str, span: SourceSpan | None, code: str) -> None:
         d = Diagnostic(level, msg, span, f"{VENDOR}.{code}")
-        if d not in self.diags:  # a class-map used by several zone-pairs reports once
+        if d not in self._seen:  # a class-map used by several zone-pairs reports once
+            self._seen.add(d)
             self.diags.append(d)
 
     # ---------------------------------------------------------------- pass 1: collect
