@@ -218,3 +218,11 @@ def test_corpus_unsupported_commands_are_reported(corpus: Path) -> None:
     # --delete-chain and --zero are understood (they change or keep the rule set)
     assert unsupported == {7, 10, 18, 24, 27, 36, 39}
     assert len(d.filters["INPUT"].rules) == 1  # --append, then --flush, then --insert
+
+
+def test_state_match_in_raw_table_is_unsupported() -> None:
+    text = ("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m state --state NEW -j DROP\n"
+            "COMMIT\n")
+    d = iptables.parse(text, "fw.rules")
+    assert (3, "iptables.raw-state") in codes(d)
+    assert not d.complete

@@ -196,3 +196,11 @@ def test_corpus_concatenated_set_and_policy(corpus: Path) -> None:
     f = d.filters["inet filter/forward"]
     assert f.decide(Packet.make("1.1.1.1", "192.168.0.12", "udp", 1, 53))[1] is not None
     assert f.decide(Packet.make("1.1.1.1", "192.168.0.13", "udp", 1, 53))[1] is None
+
+
+def test_ct_match_before_conntrack_is_unsupported() -> None:
+    text = ("table inet t {\n chain raw {\n  type filter hook prerouting priority raw;\n"
+            "  ct state new drop\n }\n}\n")
+    d = nftables.parse(text, "x.nft")
+    assert [(x.span.line if x.span else 0, x.code) for x in d.diagnostics] == [
+        (4, "nftables.early-ct")]

@@ -173,6 +173,10 @@ class _Builder:
                             "rules see; not modelled", rule.span, "nftables.notrack")
             if not deciding:
                 continue
+            if chain.base and chain.priority < -200 and chain.hook in ("prerouting", "output") \
+                    and any(c.keys and c.keys[0].startswith("ct ") for c in rule.conds):
+                self.report(Level.UNSUPPORTED, "ct match in a chain that runs before conntrack "
+                            "(priority < -200); not modelled", rule.span, "nftables.early-ct")
             try:
                 parts = [cond_matches(c, table.sets) for c in rule.conds]
                 ms = common.conjoin([(base,), *parts])
