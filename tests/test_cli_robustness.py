@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -24,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from segcheck.cli import main
+from segcheck.errors import SegcheckError
+from segcheck.parsers.registry import load_device
 from tests.conftest import ROOT
 
 EXIT_BAD_INPUT = 2
@@ -724,3 +727,104 @@ def test_rules_bad_input_exits_2(site: Site, capsys: pytest.CaptureFixture[str],
     assert_clean(run)
     assert run.rc == EXIT_BAD_INPUT
     assert run.err.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile or corrupted inputs: entity declarations, recursive YAML, damaged captures/exports
+
+XML_BOMB = ('<?xml version="1.0"?>\n<!DOCTYPE config [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n<config><x>&b;</x></config>\n')
+
+
+@pytest.mark.parametrize("vendor", ["panos", "pfsense", "opnsense"])
+def test_xml_entity_declarations_refused(site: Site, capsys: pytest.CaptureFixture[str],
+                                         vendor: str) -> None:
+    config = site.write("bomb.xml", XML_BOMB)
+    packets = site.write("good.jsonl", json.dumps(GOOD_PACKET) + "\n")
+    run = cli(capsys, "query", "--config", config, "--vendor", vendor, "--packets", packets)
+    assert_rejected(run, config)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("suc: RBW-SCADA", "suc: &a [*a]"),
+    ("cidrs: [203.0.113.0/24]", "cidrs: &a [203.0.113.0/24, *a]"),
+    ("https: {tcp: [443]}", "https: &a {tcp: *a}"),
+])
+def test_recursive_yaml_alias(site: Site, capsys: pytest.CaptureFixture[str], old: str,
+                              new: str) -> None:
+    bad = site.mutate(site.policy, "policies/recursive.yaml", old, new)
+    assert_rejected(cli(capsys, "validate", bad), bad, line=line_of(bad, new.split(":")[0]))
+
+
+def damaged(raw: bytes, rng: random.Random) -> bytes:
+    """``raw`` with a few bytes overwritten, cut short, or a length field forced odd."""
+    b = bytearray(raw)
+    kind = rng.randrange(4)
+    if kind == 0:
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif kind == 1:
+        del b[rng.randrange(len(b)):]
+    elif kind == 2:
+        i = rng.randrange(len(b) - 4)
+        b[i:i + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x10\x00\x00\x00"])
+    else:
+        i = rng.randrange(len(b))
+        b[i:i + 64] = bytes(64)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("which", ["pcap", "pcapng"])
+def test_damaged_captures_never_crash(site: Site, capsys: pytest.CaptureFixture[str],
+                                      which: str) -> None:
+    """60 deterministic byte-level corruptions of each bundled capture: flows reads what it
+    can (exit 0, a JSON list) or refuses the file (exit 2 naming it); never exit 3."""
+    rng = random.Random(which)
+    raw = (site.pcap if which == "pcap" else site.pcapng).read_bytes()
+    cap, out = site.root / f"damaged.{which}", site.root / "flows.json"
+    for k in range(60):
+        cap.write_bytes(damaged(raw, rng))
+        out.unlink(missing_ok=True)
+        run = cli(capsys, "flows", cap, "--format", "json", "-o", out, "--workers", "1")
+        assert_clean(run)
+        if run.rc == 0:
+            assert isinstance(json.loads(out.read_text()), list), k
+        else:
+            assert_rejected(run, cap)
+            assert_no_output(out)
+
+
+RIVERBEND_EXPORTS = {
+    "iptables": "topologies/riverbend/fw-it.rules",
+    "iptables6": "topologies/riverbend/fw-ot.rules6",
+    "panos": "topologies/riverbend-vendors/fw-it.xml",
+    "fortigate": "topologies/riverbend-vendors/fw-ot.conf",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RIVERBEND_EXPORTS))
+def test_truncated_export_lines_never_crash(site: Site, name: str) -> None:
+    """Every line of a bundled export cut after each of its tokens (a hand edit gone wrong,
+    a truncated copy): the parser gives a Device or a clean SegcheckError, and every
+    diagnostic points at a line of the file."""
+    src = site.root / RIVERBEND_EXPORTS[name]
+    vendor = name.rstrip("6")
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    mutant = site.root / f"mutant-{src.name}"
+    problems: list[str] = []
+    for i, line in enumerate(lines):
+        toks = line.split()
+        for j in range(len(toks)):
+            mutant.write_text("".join([*lines[:i], " ".join(toks[:j]) + "\n", *lines[i + 1:]]),
+                              encoding="utf-8")
+            try:
+                device = load_device(mutant, vendor)
+            except SegcheckError:
+                continue
+            except Exception as exc:  # the bug this test exists to catch
+                problems.append(f"line {i + 1} cut to {' '.join(toks[:j])!r}: "
+                                f"{type(exc).__name__}: {exc}")
+                continue
+            problems += [f"line {i + 1} cut: diagnostic {d}" for d in device.diagnostics
+                         if d.span is None or not 1 <= d.span.line <= len(lines)]
+    assert not problems, "\n".join(problems[:20])
