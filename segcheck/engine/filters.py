@@ -141,6 +141,11 @@ class RuleAnalysis:
         return self._shared.effective(self.index)
 
     @property
+    def decides(self) -> bool:
+        """Whether the rule decides some packet (its effective set is not empty)."""
+        return self.index in self._shared.live
+
+    @property
     def covered_by(self) -> tuple[int, ...]:
         """Rules that decide this rule's packets: earlier ones for an empty effective set,
         later ones for a removable rule; ``()`` otherwise (computed on first use)."""
