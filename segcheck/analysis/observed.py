@@ -1,7 +1,9 @@
 """Observed traffic versus the policy (and the configured reachability): capture findings.
 
 ``observed_findings(policy, flows, capture_path, reachable)`` judges every IP flow whose two
-ends resolve to different zones (``Policy.resolve``; intra-zone traffic crosses no conduit):
+ends resolve to different zones (``Policy.resolve``; intra-zone traffic crosses no conduit;
+multicast, limited broadcast, link-local and unspecified-source traffic stays on its segment
+and is not judged):
 
 * **SC-OBS-UNAUTH** — no conduit flow of the zone pair matches it in either direction
   (endpoints, service ports, and the service's ``app`` when both are known);
@@ -85,8 +87,10 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
         pkt = f.packet()
         if pkt is None:
             continue
-        src = policy.resolve(ipaddress.ip_address(f.src))
-        dst = policy.resolve(ipaddress.ip_address(f.dst))
+        sip, dip = ipaddress.ip_address(f.src), ipaddress.ip_address(f.dst)
+        if _link_local_traffic(sip, dip):
+            continue  # multicast/broadcast never crosses a routed zone boundary
+        src, dst = policy.resolve(sip), policy.resolve(dip)
         if src is None or dst is None or src[0] == dst[0]:
             continue
         sz, dz = src[0], dst[0]
@@ -132,6 +136,12 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
     if flows:
         out += _unused(policy, pairs, used, capture_path)
     return out
+
+
+def _link_local_traffic(src: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                        dst: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return (dst.is_multicast or src.is_unspecified or dst.is_link_local or src.is_link_local
+            or (dst.version == 4 and dst == ipaddress.IPv4Address("255.255.255.255")))
 
 
 def _reach_fn(reachable: Any) -> Callable[[Packet, str, str], bool] | None:

@@ -106,3 +106,16 @@ def test_flow_rows_have_zones(policy) -> None:  # type: ignore[no-untyped-def]
     rows = flow_rows(policy, extract_flows([NORMAL], workers=1).flows)
     first = rows[0]
     assert (first["src_zone"], first["dst_zone"]) == ("z-scada", "z-field-plant")
+
+
+def test_multicast_and_broadcast_are_not_cross_zone(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from tests.capture.pcapgen import write_pcap
+
+    frames = [bytes(Ether() / IP(src="10.40.1.10", dst=dst) / UDP(sport=5353, dport=5353) /
+                    Raw(b"\0" * 12)) for dst in ("224.0.0.251", "255.255.255.255")]
+    found = observed_findings(policy, None, str(write_pcap(tmp_path / "m.pcap", frames)))
+    assert codes(found) == []
