@@ -19,9 +19,10 @@ from __future__ import annotations
 import ipaddress
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from segcheck.model import ranges as R
-from segcheck.model.rules import Match
+from segcheck.model.rules import Match, Rule
 
 SERVICES: dict[str, int] = {
     "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "dns": 53,
@@ -204,3 +205,25 @@ def port_match(protocols: R.Ranges, side: str, ranges: R.Ranges) -> Match:
     if side == "src":
         return Match(protocols=protocols, sports=ranges)
     return Match(protocols=protocols, dports=ranges)
+
+
+def before_conntrack(m: Match) -> Match | None:
+    """``m`` as seen by a hook that runs before conntrack (iptables raw table, nft priority
+    below -200): the kernel sees every packet there as INVALID (checked against the kernel),
+    so a state condition holds for all packets or for none."""
+    if m.states is None:
+        return m
+    if "invalid" in m.states:
+        return replace(m, states=None)
+    return None
+
+
+def rules_before_conntrack(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """``before_conntrack`` applied to every match and exclude (rules left empty are kept:
+    they match nothing but still carry their line)."""
+    out = []
+    for r in rules:
+        ms = tuple(x for m in r.matches if (x := before_conntrack(m)) is not None)
+        xs = tuple(x for m in r.excludes if (x := before_conntrack(m)) is not None)
+        out.append(replace(r, matches=ms, excludes=xs))
+    return tuple(out)

@@ -138,6 +138,15 @@ COMMIT
 -A FORWARD -s 10.64.2.0/24 -j DROP
 COMMIT
 """,
+    # the raw table runs before conntrack: every packet is INVALID there
+    """*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p tcp -m state --state NEW -j DROP
+-A PREROUTING -p udp -m state --state INVALID -j DROP
+-A PREROUTING -p 47 -m conntrack ! --ctstate INVALID -j DROP
+COMMIT
+""",
 ]
 
 

@@ -126,6 +126,15 @@ table inet both {
   }
 }
 """,
+    # a prerouting chain before conntrack (priority raw) sees every packet as invalid
+    """table inet r {
+  chain p { type filter hook prerouting priority raw; policy accept;
+    meta l4proto tcp ct state new drop
+    meta l4proto udp ct state invalid drop
+    meta l4proto gre ct state != invalid drop
+  }
+}
+""",
 ]
 
 

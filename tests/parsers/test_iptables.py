@@ -220,9 +220,12 @@ def test_corpus_unsupported_commands_are_reported(corpus: Path) -> None:
     assert len(d.filters["INPUT"].rules) == 1  # --append, then --flush, then --insert
 
 
-def test_state_match_in_raw_table_is_unsupported() -> None:
+def test_state_match_in_raw_table_sees_invalid() -> None:
     text = ("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m state --state NEW -j DROP\n"
-            "COMMIT\n")
+            "-A PREROUTING -p tcp -m state --state INVALID -j DROP\nCOMMIT\n")
     d = iptables.parse(text, "fw.rules")
-    assert (3, "iptables.raw-state") in codes(d)
-    assert not d.complete
+    assert d.complete
+    assert [s.filter for s in d.forward] == ["raw/PREROUTING", "FORWARD"]
+    assert verdict(d, TCP, "raw/PREROUTING") == ("deny", 4)
+    assert verdict(d, Packet.make("10.0.0.1", "10.9.0.1", "udp", 1, 2), "raw/PREROUTING") == (
+        "permit", None)

@@ -198,9 +198,12 @@ def test_corpus_concatenated_set_and_policy(corpus: Path) -> None:
     assert f.decide(Packet.make("1.1.1.1", "192.168.0.13", "udp", 1, 53))[1] is None
 
 
-def test_ct_match_before_conntrack_is_unsupported() -> None:
+def test_ct_match_before_conntrack_sees_invalid() -> None:
     text = ("table inet t {\n chain raw {\n  type filter hook prerouting priority raw;\n"
-            "  ct state new drop\n }\n}\n")
+            "  ct state new drop\n  ct state invalid tcp dport 22 drop\n }\n}\n")
     d = nftables.parse(text, "x.nft")
-    assert [(x.span.line if x.span else 0, x.code) for x in d.diagnostics] == [
-        (4, "nftables.early-ct")]
+    assert d.complete
+    assert verdicts(d, Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 22)) == [
+        ("inet t/raw", "deny", 5)]
+    assert verdicts(d, Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 23)) == [
+        ("inet t/raw", "permit", None)]

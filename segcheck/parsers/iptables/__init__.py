@@ -267,10 +267,6 @@ class _Reader:
             return
         chain = t.chains[chain_name]
         self._check_ifaces(t.name, chain_name, spec, span)
-        if t.name == "raw" and spec.decides and any(m.states is not None for m in spec.matches):
-            self.report(Level.UNSUPPORTED, "state match in the raw table: conntrack has not run "
-                        "yet, so the kernel sees every packet as INVALID there; not modelled",
-                        span, "iptables.raw-state")
         if spec.target in NAT_TARGETS and t.name == "nat":
             self._nat(spec.target, chain_name, spec, span)
         if position is None:

@@ -15,6 +15,8 @@ that no earlier flattened rule decided it"):
 - ``-g CHAIN`` under *M*: inlined like a jump, but when CHAIN runs out the packet also leaves
   the calling chain, so *M* is then added to the excludes of the caller's later rules.
 - non-terminating targets (``LOG``, ``NFLOG``, ``MARK``...) are skipped: they never decide.
+- the raw table runs before conntrack, where the kernel sees every packet as INVALID: its
+  state matches are resolved accordingly (``common.before_conntrack``).
 
 Kernel order of the tables on the hooks (stages, each of which a packet must pass): raw →
 mangle → (nat) → filter → security. Chains of raw/mangle/security become stages only when they
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 
 from segcheck.model.rules import Action, Filter, Match, Rule
 from segcheck.model.source import Level, SourceSpan
+from segcheck.parsers import common
 from segcheck.parsers.iptables.rulespec import (
     NAT_TARGETS,
     NON_TERMINATING,
@@ -83,6 +86,8 @@ def flatten_table(table: Table, report: Report) -> dict[str, Filter]:
     out: dict[str, Filter] = {}
     for chain in table.chains.values():
         rules = _flatten(table, chain, None, (), (), [chain.name], report)
+        if table.name == "raw":  # runs before conntrack: every packet is INVALID there
+            rules = list(common.rules_before_conntrack(rules))
         if chain.builtin:
             out[filter_name(table.name, chain.name)] = Filter(
                 filter_name(table.name, chain.name), tuple(rules),

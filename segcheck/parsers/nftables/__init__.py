@@ -11,6 +11,8 @@ Model (see ``ir`` for the meaning of each match):
   final — ordered by hook (prerouting, forward/input, postrouting) then priority. The
   policy is the filter's default (``default_span`` = the ``policy`` line). nat chains join
   only when they can drop (they see the first packet of each connection).
+- base chains on prerouting/output with priority below -200 run before conntrack, where the
+  kernel sees every packet as INVALID: their ``ct state`` matches are resolved accordingly.
 - a table of family ``ip`` (``ip6``) sees only IPv4 (IPv6) packets: its base-chain filters
   start with a synthetic rule that lets the other family through. ``inet`` sees both.
 - ``arp``, ``bridge`` and ``netdev`` tables do not see routed IP traffic as modelled here;
@@ -106,6 +108,8 @@ class _Builder:
             for chain in table.chains.values():
                 fname = f"{table.family} {table.name}/{chain.name}"
                 rules = self._flatten(table, compiled, chain.name, None, (), (), [chain.name])
+                if chain.base and chain.priority < -200 and chain.hook in ("prerouting", "output"):
+                    rules = list(common.rules_before_conntrack(rules))  # before conntrack
                 if chain.base:
                     other = {"ip": 6, "ip6": 4}.get(table.family)
                     if other is not None:
@@ -173,10 +177,6 @@ class _Builder:
                             "rules see; not modelled", rule.span, "nftables.notrack")
             if not deciding:
                 continue
-            if chain.base and chain.priority < -200 and chain.hook in ("prerouting", "output") \
-                    and any(c.keys and c.keys[0].startswith("ct ") for c in rule.conds):
-                self.report(Level.UNSUPPORTED, "ct match in a chain that runs before conntrack "
-                            "(priority < -200); not modelled", rule.span, "nftables.early-ct")
             try:
                 parts = [cond_matches(c, table.sets) for c in rule.conds]
                 ms = common.conjoin([(base,), *parts])
