@@ -19,6 +19,8 @@ and is not judged):
   one MAC address seen sending from addresses of two zones (a few addresses only: a router's
   MAC carries many hosts' traffic, so MACs sending for more than ``MAC_HOST_LIMIT``
   addresses are not reported);
+* **SC-OBS-INSECURE-SESSION** — an OPC UA secure channel opened with SecurityPolicy#None
+  across zones (BRIEF.md §3);
 * **SC-OBS-CONDUIT-UNUSED** (info) — a conduit flow no observed flow matched.
 
 Findings are aggregated per (code, initiator, responder, protocol, port[, operation]) and cite
@@ -128,6 +130,9 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
             details = [d for fr, o, d in f.events if o == op][:3]
             code = "SC-OBS-DISCOVERY" if op == "discovery" else "SC-OBS-DANGEROUS-OP"
             add(code, (*base, op), f, frames, "; ".join(details), n)
+        if "opcua SecurityPolicy#None" in f.notes:
+            add("SC-OBS-INSECURE-SESSION", base, f, f.frames,
+                "OPN with http://opcfoundation.org/UA/SecurityPolicy#None")
         if reach is not None and not reach(pkt, sz, dz):
             add("SC-OBS-BYPASS", base, f, f.frames,
                 "the configured firewalls deny this initiating packet")
@@ -201,6 +206,7 @@ def _finding(policy: Any, key: tuple[Any, ...], agg: _Agg) -> Finding:
         "SC-OBS-DANGEROUS-OP": f"observed {op} operation the conduit does not allow",
         "SC-OBS-DISCOVERY": "observed discovery across zones",
         "SC-OBS-BYPASS": "observed although the configured firewalls deny it",
+        "SC-OBS-INSECURE-SESSION": "observed OPC UA session without security across zones",
     }[code]
     message = (f"{lead}: {src} ({sz}) -> {dst} ({dz}) {what}"
                f"{' app ' + ','.join(apps) if apps else ''}; {len(agg.flows)} flow(s), "

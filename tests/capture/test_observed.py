@@ -119,3 +119,23 @@ def test_multicast_and_broadcast_are_not_cross_zone(policy, tmp_path: Path) -> N
                     Raw(b"\0" * 12)) for dst in ("224.0.0.251", "255.255.255.255")]
     found = observed_findings(policy, None, str(write_pcap(tmp_path / "m.pcap", frames)))
     assert codes(found) == []
+
+
+def test_opcua_security_none_across_zones(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import struct
+
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from tests.capture.pcapgen import write_pcap
+
+    uri = b"http://opcfoundation.org/UA/SecurityPolicy#None"
+    body = struct.pack("<I", 0) + struct.pack("<i", len(uri)) + uri + struct.pack("<ii", -1, -1)
+    opn = b"OPNF" + struct.pack("<I", 8 + len(body)) + body
+    frames = [bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+                    IP(src="10.30.0.10", dst="10.40.1.30") /
+                    TCP(sport=50000, dport=4840, flags="PA") / Raw(opn))]
+    found = observed_findings(policy, None, str(write_pcap(tmp_path / "ua.pcap", frames)))
+    (insecure,) = [f for f in found if f.code == "SC-OBS-INSECURE-SESSION"]
+    assert (insecure.src_zone, insecure.dst_zone) == ("z-ot-dmz", "z-scada")
