@@ -368,7 +368,7 @@ def nft_ruleset(rng: random.Random, version: int) -> str:
     lines.append("}")
     if rng.random() < 0.4:  # a second base chain on the same hook: both must accept
         hook = rng.choice(["forward", "input", "prerouting"])
-        prio = rng.choice([-10, 10, "filter - 5", "filter + 5"])
+        prio = rng.choice([-10, 10, "filter - 5", "filter + 5", "raw"])
         lines += [f"table {fam} t2 {{", "  chain c2 {",
                   f"    type filter hook {hook} priority {prio}; policy "
                   f"{rng.choice(['accept', 'accept', 'drop'])};"]

@@ -162,8 +162,9 @@ def check_targets(tables: dict[str, Table], report: Report) -> None:
                                f"{spec.problem}; rule dropped, verdicts it could decide are "
                                "incomplete", span, spec.problem_code)
                     else:
-                        report(Level.INFO, f"{spec.problem} (rule has a non-deciding target "
-                               f"{t}, no effect on verdicts)", span, spec.problem_code)
+                        report(Level.INFO, f"{t} rule cannot change a verdict, so its "
+                               f"unmodelled part does not matter ({spec.problem})", span,
+                               spec.problem_code)
                     continue
                 if t in TERMINAL or t == "RETURN" or t in NON_TERMINATING or user:
                     if t == "REJECT" and table.name == "nat":

@@ -169,8 +169,9 @@ class _Builder:
                     self.report(Level.UNSUPPORTED, f"{rule.problem}; rule dropped, verdicts it "
                                 "could decide are incomplete", rule.span, "nftables.unsupported")
                 else:
-                    self.report(Level.INFO, f"{rule.problem} (rule has no verdict, no effect "
-                                "on verdicts)", rule.span, "nftables.unsupported")
+                    self.report(Level.INFO, "rule without a verdict cannot change one, so its "
+                                f"unmodelled part does not matter ({rule.problem})", rule.span,
+                                "nftables.unsupported")
                 continue
             if rule.notrack:
                 self.report(Level.UNSUPPORTED, "notrack changes the conntrack state later "
