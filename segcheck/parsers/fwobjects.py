@@ -19,6 +19,7 @@ fragments (ports only with port protocols, ICMP fields only with the family's IC
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -72,6 +73,7 @@ def addr_union(items: Iterable[AddrSet]) -> AddrSet:
     return AddrSet(R.normalize(v4), R.normalize(v6))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_network(text: str) -> AddrSet | None:
     """``10.0.0.0/8``, ``10.1.2.3``, ``2001:db8::/32``, ``10.0.0.0/255.0.0.0`` (host bits
     ignored, as the vendors do) -> the set, or None when it is not an address."""
@@ -83,6 +85,7 @@ def parse_network(text: str) -> AddrSet | None:
     return AddrSet(((lo, hi),), ()) if net.version == 4 else AddrSet((), ((lo, hi),))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_range(first: str, last: str) -> AddrSet | None:
     """An inclusive address range ``first``-``last`` (None when malformed or reversed)."""
     try:

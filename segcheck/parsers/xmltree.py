@@ -8,7 +8,7 @@ entity declarations are refused (no entity expansion attacks from untrusted expo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -51,35 +51,35 @@ class XNode:
             yield from c.iter()
 
 
-def parse_xml(text: str, path: str) -> XNode:
-    """Parse ``text``; the root element with every node's line (ConfigParseError if bad)."""
-    root: list[XNode] = []
-    stack: list[XNode] = []
+def parse_events(
+    text: str,
+    path: str,
+    start: Callable[[str, dict[str, str], int], None],
+    end: Callable[[str, str], None],
+) -> None:
+    """Stream ``text``: ``start(tag, attrs, line)`` at each start tag, ``end(tag, text)``
+    at each end tag with the element's own stripped text. ConfigParseError when malformed."""
     parser = expat.ParserCreate()
+    texts: list[list[str]] = []
 
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        node = XNode(tag, dict(attrs), parser.CurrentLineNumber)
-        if stack:
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
+    def on_start(tag: str, attrs: dict[str, str]) -> None:
+        texts.append([])
+        start(tag, attrs, parser.CurrentLineNumber)
 
-    def end(tag: str) -> None:
-        node = stack.pop()
-        node.text = node.text.strip()
+    def on_end(tag: str) -> None:
+        end(tag, "".join(texts.pop()).strip())
 
-    def chars(data: str) -> None:
-        if stack:
-            stack[-1].text += data
+    def on_chars(data: str) -> None:
+        if texts:
+            texts[-1].append(data)
 
     def refuse_dtd(*_args: object) -> None:
         raise ConfigParseError("DTD/entity declarations are not accepted",
                                SourceSpan(path, parser.CurrentLineNumber))
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
+    parser.StartElementHandler = on_start
+    parser.EndElementHandler = on_end
+    parser.CharacterDataHandler = on_chars
     parser.StartDoctypeDeclHandler = refuse_dtd
     parser.EntityDeclHandler = refuse_dtd
     try:
@@ -89,6 +89,25 @@ def parse_xml(text: str, path: str) -> XNode:
             f"malformed XML: {expat.errors.messages[exc.code]}",
             SourceSpan(path, exc.lineno, col=exc.offset + 1),
         ) from exc
+
+
+def parse_xml(text: str, path: str) -> XNode:
+    """Parse ``text``; the root element with every node's line (ConfigParseError if bad)."""
+    root: list[XNode] = []
+    stack: list[XNode] = []
+
+    def start(tag: str, attrs: dict[str, str], line: int) -> None:
+        node = XNode(tag, dict(attrs), line)
+        if stack:
+            stack[-1].children.append(node)
+        else:
+            root.append(node)
+        stack.append(node)
+
+    def end(tag: str, text: str) -> None:
+        stack.pop().text = text
+
+    parse_events(text, path, start, end)
     if not root:
         raise ConfigParseError("empty XML document", SourceSpan(path, 1))
     return root[0]

@@ -6,6 +6,8 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
@@ -512,3 +514,10 @@ def test_mutated_input_never_crashes() -> None:
             lines[i], lines[j] = lines[j], lines[i]
         with contextlib.suppress(Bad):
             fortigate.parse("\n".join(lines), "fuzz")
+
+
+@given(st.text(alphabet='ab _"', max_size=30))
+def test_fast_word_split_equals_the_general_one(line: str) -> None:
+    from segcheck.parsers.fortigate.tree import shell_words, words
+
+    assert words(line) == shell_words(line)

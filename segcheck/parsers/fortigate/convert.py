@@ -63,6 +63,8 @@ class Converter:
     _reported: set[str] = field(default_factory=set)
     deferred: list[Diagnostic] = field(default_factory=list)
     """Diagnostics from disabled policies (see ``fwobjects.disabled_only``)."""
+    _addr_cache: dict[tuple[int, int, str], F.AddrSet] = field(default_factory=dict)
+    """Resolved names per (VDOM, family): policies name the same objects over and over."""
     scratch: bool = False
     """True for the throw-away converter a disabled policy is converted with."""
     _excluding: set[str] = field(default_factory=set)
@@ -142,8 +144,13 @@ class Converter:
         res = self.resolver(vd, family)
         out: list[F.AddrSet] = []
         for n in names:
-            values, _ok = res.expand(n, self.span(line))
-            out.extend(v for v in values if isinstance(v, F.AddrSet))
+            ckey = (id(vd), family, n)
+            cached = self._addr_cache.get(ckey)
+            if cached is None:
+                values, _ok = res.expand(n, self.span(line))
+                cached = self._addr_cache[ckey] = F.addr_union(
+                    v for v in values if isinstance(v, F.AddrSet))
+            out.append(cached)
         for d in res.diagnostics:
             key = f"{d.code}:{d.message}"
             if key not in self._reported:
@@ -272,7 +279,7 @@ class Converter:
     def policy(self, vd: FNode, node: FNode, six_only: bool) -> Rule:
         if node.get("status", "enable") == "disable" and not self.scratch:
             sub = replace(self, diagnostics=[], nat=[], deferred=[], _reported=set(),
-                          _excluding=set(), scratch=True)
+                          _excluding=set(), _addr_cache={}, scratch=True)
             rule = sub.policy(vd, node, six_only)
             self.deferred.extend(sub.diagnostics)
             return rule

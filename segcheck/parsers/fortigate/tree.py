@@ -12,6 +12,7 @@ Every block, entry and setting keeps its 1-based line. Unknown commands become d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from segcheck.errors import ConfigParseError
@@ -48,36 +49,52 @@ class FNode:
         return self.blocks.get(path)
 
 
+_TOKEN = re.compile(r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s"']+)+""")
+_PIECE = re.compile(r""""((?:[^"\\]|\\.)*)"?|'([^']*)'?|([^\s"']+)""")
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def words(line: str) -> list[str]:
+    """Shell-like words (see the module docstring); the common unquoted case is a split."""
+    if '"' not in line and "'" not in line:
+        return line.split()
+    if "'" not in line and "\\" not in line and line.count('"') % 2 == 0:
+        return _double_quoted(line)
+    return shell_words(line)
+
+
+def shell_words(line: str) -> list[str]:
+    """The general (slow) case of ``words``."""
     out: list[str] = []
-    cur: list[str] = []
-    in_word = False
-    quote = ""
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\" and i + 1 < len(line):
-                cur.append(line[i + 1])
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
+    for token in _TOKEN.findall(line):
+        parts: list[str] = []
+        for m in _PIECE.finditer(token):
+            if m.group(1) is not None:
+                parts.append(_ESCAPE.sub(r"\1", m.group(1)))
             else:
-                cur.append(ch)
-        elif ch in "\"'":
-            quote = ch
-            in_word = True
-        elif ch.isspace():
-            if in_word:
-                out.append("".join(cur))
-                cur, in_word = [], False
-        else:
-            cur.append(ch)
-            in_word = True
-        i += 1
-    if in_word:
-        out.append("".join(cur))
+                parts.append(m.group(2) if m.group(2) is not None else m.group(3))
+        out.append("".join(parts))
+    return out
+
+
+def _double_quoted(line: str) -> list[str]:
+    """Fast path of ``words`` for balanced double quotes without escapes: odd pieces of a
+    split on ``"`` are quoted words; pieces touching without whitespace are glued."""
+    out: list[str] = []
+    attach = False  # the next piece continues out[-1]
+    for i, part in enumerate(line.split('"')):
+        if i % 2:
+            if attach:
+                out[-1] += part
+            else:
+                out.append(part)
+            attach = True
+        elif part:
+            ws = part.split()
+            if attach and ws and not part[0].isspace():
+                out[-1] += ws.pop(0)
+            out.extend(ws)
+            attach = not part[-1].isspace()
     return out
 
 

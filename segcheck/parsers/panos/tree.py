@@ -19,11 +19,9 @@ and everything else under ``vsys1`` (the single-vsys CLI shorthand).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from segcheck.errors import ConfigParseError
 from segcheck.model.source import Diagnostic, Level, SourceSpan
-from segcheck.parsers.xmltree import XNode, parse_xml
+from segcheck.parsers.xmltree import parse_events
 
 DEVICE = "localhost.localdomain"
 VSYS_LEVEL = frozenset({
@@ -46,11 +44,18 @@ DEVICE_LEVEL = frozenset({
 })
 
 
-@dataclass(slots=True)
 class PNode:
-    key: str
-    line: int
-    children: dict[str, PNode] = field(default_factory=dict)
+    """One node of the keyed tree: its key, first line, children by key (in order)."""
+
+    __slots__ = ("children", "key", "line")
+
+    def __init__(self, key: str, line: int) -> None:
+        self.key = key
+        self.line = line
+        self.children: dict[str, PNode] = {}
+
+    def __repr__(self) -> str:
+        return f"PNode({self.key!r}, {self.line}, {len(self.children)} children)"
 
     def child(self, *path: str) -> PNode | None:
         node: PNode | None = self
@@ -78,24 +83,36 @@ class PNode:
 
 
 def from_xml(text: str, path: str) -> PNode:
-    root = parse_xml(text, path)
+    """Stream the XML straight into ``PNode``s (large exports: no intermediate tree)."""
     out = PNode("", 1)
-    _lower_xml(root, out)
+    stack: list[tuple[PNode | None, bool]] = [(out, False)]
+    """(node or None for a <member>, whether it got element children)."""
+    member_lines: list[int] = []
+
+    def start(tag: str, attrs: dict[str, str], line: int) -> None:
+        parent, _ = stack[-1]
+        stack[-1] = (parent, True)
+        if tag == "member":
+            member_lines.append(line)
+            stack.append((None, False))
+            return
+        key = attrs["name"] if tag == "entry" and "name" in attrs else tag
+        node = parent.add(key, line) if parent is not None else PNode(key, line)
+        stack.append((node, False))
+
+    def end(tag: str, body: str) -> None:
+        node, has_children = stack.pop()
+        if node is None:
+            parent = stack[-1][0]
+            if parent is not None:
+                parent.add(body, member_lines.pop())
+        elif body and not has_children:
+            node.add(body, node.line)
+
+    parse_events(text, path, start, end)
+    if not out.children:
+        raise ConfigParseError("empty XML document", SourceSpan(path, 1))
     return out
-
-
-def _lower_xml(x: XNode, parent: PNode) -> None:
-    if x.tag == "entry" and "name" in x.attrs:
-        key = x.attrs["name"]
-    elif x.tag == "member":
-        key = x.text
-    else:
-        key = x.tag
-    node = parent.add(key, x.line)
-    if x.text and not x.children and x.tag != "member":
-        node.add(x.text, x.line)
-    for c in x.children:
-        _lower_xml(c, node)
 
 
 def tokenize(line: str) -> list[str]:
