@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
@@ -229,3 +231,19 @@ def test_state_match_in_raw_table_sees_invalid() -> None:
     assert verdict(d, TCP, "raw/PREROUTING") == ("deny", 4)
     assert verdict(d, Packet.make("10.0.0.1", "10.9.0.1", "udp", 1, 2), "raw/PREROUTING") == (
         "permit", None)
+
+
+_WORDS = ["-A", "FORWARD", "INPUT", "-s", "-d", "!", "-p", "tcp", "udp", "icmp", "--dport",
+          "--sport", "22", "1:2", ":", "-m", "multiport", "--dports", "1,2:3", "state", "--state",
+          "NEW", "-j", "ACCEPT", "DROP", "RETURN", "X", "-N", "-g", "10.0.0.0/8", "::1", "300",
+          "--icmp-type", "8/0", "-i", "eth+", '"', "'", "\\", "comment", "--comment", "-t", "nat",
+          "DNAT", "--to-destination", "*filter", "COMMIT", ":X", "-", "[0:0]", "iprange",
+          "--src-range", "1.1.1.1-1.1.1.0", "set", "--match-set", "-I", "2", "-P", "-F"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join), max_size=15))
+def test_random_lines_never_crash(lines: list[str]) -> None:
+    text = "*filter\n:FORWARD DROP [0:0]\n:X - [0:0]\n" + "\n".join(lines) + "\nCOMMIT\n"
+    d = iptables.parse(text, "fuzz.rules")
+    for diag in d.diagnostics:
+        assert diag.span is not None

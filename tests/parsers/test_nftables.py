@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
@@ -20,10 +23,10 @@ def verdicts(d: Device, p: Packet, state: str = "new", i: str | None = "lan0",
              o: str | None = "wan0", local: bool = False) -> list[tuple[str, str, int | None]]:
     """(filter, verdict, line) for every stage the packet crosses, in order."""
     out = []
-    for st in d.local if local else d.forward:
-        f = d.filters[st.filter]
+    for stage in d.local if local else d.forward:
+        f = d.filters[stage.filter]
         action, rule = f.decide(p, state, IfaceContext(i), IfaceContext(None if local else o))
-        out.append((st.filter, action.value, None if rule is None else rule.span.line))
+        out.append((stage.filter, action.value, None if rule is None else rule.span.line))
     return out
 
 
@@ -207,3 +210,36 @@ def test_ct_match_before_conntrack_sees_invalid() -> None:
         ("inet t/raw", "deny", 5)]
     assert verdicts(d, Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 23)) == [
         ("inet t/raw", "permit", None)]
+
+
+_WORDS = ["table", "inet", "ip", "t", "{", "}", ";", "\n", "chain", "c", "type", "filter", "hook",
+          "forward", "priority", "0", "policy", "drop", "accept", "ip", "saddr", "daddr",
+          "10.0.0.0/8", "1-2", "tcp", "dport", "!=", "ct", "state", "new,established", "jump",
+          "goto", "return", "@s", "set", "s", "elements", "=", ",", ".", ":", "vmap", '"eth*"',
+          "iifname", "meta", "l4proto", "counter", "log", "limit", "rate", "define", "$x", "#",
+          "icmp", "echo-request", "reject", "with", "dnat", "to", "{ 1, 2 }", "\\"]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=60).map(" ".join))
+def test_random_text_never_crashes(body: str) -> None:
+    try:
+        d = nftables.parse("table inet t {\n" + body + "\n}\n", "fuzz.nft")
+    except ConfigParseError:
+        return
+    for diag in d.diagnostics:
+        assert diag.span is not None
+
+
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.sampled_from(
+        ["accept", "drop", "tcp", "dport", "saddr", "ip", "@s", "state", "10.0.0.0", "inet", "t",
+         "c", "forward", "filter", "==", "!=", "in", "new"]),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.sampled_from(
+        ["nftables", "table", "chain", "rule", "expr", "match", "left", "right", "payload",
+         "protocol", "field", "meta", "key", "ct", "op", "set", "range", "prefix", "addr", "len",
+         "family", "name", "hook", "prio", "policy", "vmap", "data", "jump", "target", "elem",
+         "concat", "accept", "drop", "map"]), kids, max_size=4),
+    max_leaves=30))
+def test_random_json_never_crashes(doc: object) -> None:
+    with contextlib.suppress(ConfigParseError):
+        nftables.parse(json.dumps({"nftables": doc if isinstance(doc, list) else [doc]}), "f.json")
