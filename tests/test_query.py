@@ -207,3 +207,22 @@ def test_batch_decider_ipv6_box_against_ipv4_packets() -> None:
                      Rule(Action.DENY, (Match(),), SPAN)))
     got = BatchDecider(f).decide_many([Packet(4, 1, 2, 6, 1, 2), Packet(6, 1, big, 17, 1, 2)])
     assert got == [(Action.DENY, 1), (Action.PERMIT, 0)]
+
+
+def test_ipsets_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "fw.rules"
+    cfg.write_text("*filter\n:FORWARD DROP [0:0]\n"
+                   "-A FORWARD -m set --match-set ot dst -j ACCEPT\nCOMMIT\n")
+    sets = tmp_path / "ipset.save"
+    sets.write_text("create ot hash:net family inet hashsize 1024 maxelem 65536\n"
+                    "add ot 10.40.0.0/16\n")
+    pk = tmp_path / "p.jsonl"
+    pk.write_text('{"src": "10.0.0.1", "dst": "10.40.1.1", "proto": "udp", "dport": 1}\n'
+                  '{"src": "10.0.0.1", "dst": "10.41.1.1", "proto": "udp", "dport": 1}\n')
+    code, answers, err = run(capsys, "--config", str(cfg), "--ipsets", str(sets),
+                             "--packets", str(pk))
+    assert code == 0
+    assert "unsupported" not in err
+    assert [a["verdict"] for a in answers] == ["permit", "deny"]  # type: ignore[index]
+    code, answers, err = run(capsys, "--config", str(cfg), "--packets", str(pk))
+    assert "no ipset definitions" in err  # without the sets: rule dropped, reported

@@ -40,7 +40,7 @@ from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, STATES, Packet, 
 from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, Rule
 from segcheck.model.source import SourceSpan
 from segcheck.outputs import write_output
-from segcheck.parsers.registry import load_device
+from segcheck.parsers.registry import load_device, read_config
 
 log = logging.getLogger(__name__)
 
@@ -275,11 +275,20 @@ def _answer(action: Action, f: Filter, rule: Rule | None) -> dict[str, object]:
 @click.option("--local", is_flag=True,
               help="Without --filter: evaluate the stages for packets addressed to the device "
               "itself (e.g. INPUT) instead of the forward stages.")
+@click.option("--ipsets", "ipsets", default=None, type=click.Path(dir_okay=False),
+              help="iptables only: an 'ipset save' file defining the sets -m set names.")
 @click.option("-o", "--output", "output", default=None, help="Write answers here (default stdout).")
 def command(config: str, vendor: str | None, filter_name: str | None, packets: str,
-            local: bool, output: str | None) -> None:
+            local: bool, ipsets: str | None, output: str | None) -> None:
     """Answer permit/deny for each packet (JSON lines in, one JSON verdict line out each)."""
-    device = load_device(config, vendor)
+    if ipsets is not None:
+        if vendor not in (None, "iptables"):
+            raise UsageError("--ipsets applies to iptables exports only")
+        from segcheck.parsers import iptables
+
+        device = iptables.parse(read_config(config), config, ipsets=read_config(ipsets))
+    else:
+        device = load_device(config, vendor)
     for d in device.diagnostics:
         if d.level.makes_incomplete:
             click.echo(f"segcheck: {d}", err=True)
