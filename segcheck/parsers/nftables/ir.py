@@ -18,6 +18,8 @@ disjunction of ``Match`` boxes; the semantics checklist (STYLE.md habit 5):
   states, but a bare list ``!= a,b`` is what nft compiles it to: "state != a|b", true for
   every packet (a packet has one state).
 - ICMP type names follow nft (type only, any code).
+- ``ip6 nexthdr`` is the first next header; it equals the transport protocol for packets
+  without extension headers, which is the packet model here.
 """
 
 from __future__ import annotations
