@@ -286,7 +286,7 @@ def test_topology_unknown_vendor(site: Site, capsys: pytest.CaptureFixture[str])
     assert_rejected(cli(capsys, "validate", site.policy, topo), topo, "frobnitz")
 
 
-@pytest.mark.parametrize("vendor", ["nftables", "pfsense", "opnsense"])
+@pytest.mark.parametrize("vendor", ["nftables", "panos", "pfsense", "opnsense"])
 def test_topology_forces_wrong_vendor(site: Site, capsys: pytest.CaptureFixture[str],
                                       vendor: str) -> None:
     """An iptables-save export declared as another vendor is refused with its path.
@@ -433,7 +433,7 @@ def test_query_unknown_vendor(site: Site, capsys: pytest.CaptureFixture[str]) ->
     assert "iptables" in run.err  # the message lists the known vendors
 
 
-@pytest.mark.parametrize("vendor", ["nftables", "pfsense", "opnsense"])
+@pytest.mark.parametrize("vendor", ["nftables", "panos", "pfsense", "opnsense"])
 def test_query_wrong_vendor_forced(site: Site, capsys: pytest.CaptureFixture[str],
                                    vendor: str) -> None:
     packets = site.write("good.jsonl", json.dumps(GOOD_PACKET) + "\n")
@@ -595,7 +595,7 @@ def test_diff_needs_exactly_one_base(site: Site, capsys: pytest.CaptureFixture[s
 # ---------------------------------------------------------------------------------------------
 # Output targets and formats
 
-@pytest.mark.parametrize("command", ["check", "diff", "query", "flows"])
+@pytest.mark.parametrize("command", ["check", "diff", "query", "flows", "rules"])
 def test_output_into_new_directory(site: Site, capsys: pytest.CaptureFixture[str],
                                    command: str) -> None:
     """``-o`` into a directory that does not exist yet creates it (write_output's contract)
@@ -609,6 +609,7 @@ def test_output_into_new_directory(site: Site, capsys: pytest.CaptureFixture[str
                  "--base-topology", site.topology, "--format", "json"],
         "query": ["query", "--config", site.fw_it, "--packets", packets],
         "flows": ["flows", site.pcap, "--format", "json", "--workers", "1"],
+        "rules": ["rules", "--config", site.fw_it, "--format", "json"],
     }
     run = cli(capsys, *args[command], "-o", out)
     assert_clean(run)
@@ -662,6 +663,7 @@ def test_graph_unknown_extension(site: Site, capsys: pytest.CaptureFixture[str],
     (["--src", "10.10.40.5", "--dst", "10.30.0.20", "--dport", "65536"], "--dport"),
     (["--src", "10.10.40.5", "--dst", "10.30.0.20", "--sport", "-1"], "--sport"),
     (["--src", "10.10.40.5"], "--dst"),
+    (["--src", "10.10.40.5", "--dst", "2001:db8::1", "--dport", "443"], "2001:db8::1"),
 ])
 def test_explain_bad_packet(site: Site, capsys: pytest.CaptureFixture[str], args: list[str],
                             mention: str) -> None:
@@ -713,20 +715,35 @@ def test_schema_good_kind(capsys: pytest.CaptureFixture[str], kind: str) -> None
     assert json.loads(run.out)["$schema"].startswith("https://json-schema.org/")
 
 
-@pytest.mark.parametrize("args", [
-    ["--config", "MISSING"], ["--config", "DIR"], ["--config", "FW", "--vendor", "frobnitz"],
-    ["--config", "FW", "--format", "yaml"],
-])
-def test_rules_bad_input_exits_2(site: Site, capsys: pytest.CaptureFixture[str],
-                                 args: list[str]) -> None:
-    """Whatever state ``rules`` is in, bad input is a clean exit 2 (the path-naming part is
-    pending while the command is a placeholder)."""
-    (site.root / "DIR").mkdir()
-    subst = {"MISSING": site.root / "missing.rules", "DIR": site.root / "DIR", "FW": site.fw_it}
-    run = cli(capsys, "rules", *[subst.get(a, a) for a in args])
+@pytest.mark.parametrize("kind", ["missing", "directory", "empty", "binary", "frobnitz",
+                                  "nftables", "panos", "pfsense", "yaml-format"])
+def test_rules_bad_input(site: Site, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    config = site.root / f"{kind}.cfg"
+    extra: list[str] = []
+    mention: object = config
+    if kind == "directory":
+        config.mkdir()
+    elif kind == "empty":
+        config.write_bytes(b"")
+    elif kind == "binary":
+        config.write_bytes(bytes(range(256)) * 8)
+    elif kind in ("frobnitz", "nftables", "panos", "pfsense"):
+        config, extra = site.fw_it, ["--vendor", kind]
+        mention = kind if kind == "frobnitz" else config
+    elif kind == "yaml-format":
+        config, extra, mention = site.fw_it, ["--format", "yaml"], "--format"
+    out = site.root / "rules.json"
+    run = cli(capsys, "rules", "--config", config, *extra, "-o", out)
+    assert_rejected(run, mention)
+    assert_no_output(out)
+
+
+def test_rules_good_config(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    run = cli(capsys, "rules", "--config", site.fw_it, "--format", "json")
     assert_clean(run)
-    assert run.rc == EXIT_BAD_INPUT
-    assert run.err.strip()
+    assert run.rc == 0
+    filters = {f["filter"]: f["rules"] for f in json.loads(run.out)["filters"]}
+    assert {r["line"] for r in filters["FORWARD"]} >= {line_of(site.fw_it, "C-07 patch-01")}
 
 
 # ---------------------------------------------------------------------------------------------
