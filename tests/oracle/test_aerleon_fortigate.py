@@ -45,6 +45,7 @@ def _policy(seed: int) -> H.Policy:
     return dataclasses.replace(pol, terms=tuple(_renderable(t) for t in pol.terms))
 
 
+@pytest.mark.slow
 def test_fortigate_agrees_with_aerleon_policies() -> None:
     checked = agreed = 0
     bad: list[str] = []

@@ -40,6 +40,7 @@ def _policy(seed: int) -> H.Policy:
     return dataclasses.replace(pol, terms=terms)
 
 
+@pytest.mark.slow
 def test_paloalto_agrees_with_aerleon_policies() -> None:
     policies = 100 * H.scale()
     checked = agreed = 0
