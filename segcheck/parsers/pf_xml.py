@@ -508,8 +508,8 @@ class PfConverter:
         if nat is None:
             return out
         for r in nat.findall("rule"):
-            if r.has("disabled"):
-                continue
+            if _flag(r.find("disabled")) or r.has("nordr"):
+                continue  # disabled, or an explicit "no redirect" exception
             target = f"{r.text_of('target')}:{r.text_of('local-port')}"
             out.append(NatRule("dnat", self.span(r), f"port forward on "
                                f"{r.text_of('interface')} to {target}"))
