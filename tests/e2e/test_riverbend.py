@@ -221,3 +221,10 @@ def test_every_format_renders_the_misconfigured_site(tmp_path: Path, fmt: str) -
         lines = {(r["ruleId"], loc["physicalLocation"]["region"]["startLine"])
                  for r in results for loc in r.get("locations", [])}
         assert ("SC-SIS-REACH", 45) in lines
+
+
+def test_check_writes_the_graph(tmp_path: Path) -> None:
+    dot = tmp_path / "g.dot"
+    assert main(["check", "--policy", str(POLICY), "--topology", str(BAD), "--graph", str(dot),
+                 "-o", str(tmp_path / "r.txt"), "--fail-on", "never"]) == 0
+    assert "digraph" in dot.read_text()
