@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from segcheck.engine.filters import COVER_CAP, analyze
+from segcheck.engine.mdd import Universe
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
 from segcheck.model.packet import PORT_PROTOCOLS
@@ -146,7 +147,10 @@ def _applies(rule: Rule, ingress: IfaceContext, egress: IfaceContext) -> bool:
 
 
 def audit_filter(
-    device: Device, flt: Filter, max_port_span: int = DEFAULT_MAX_PORT_SPAN
+    device: Device,
+    flt: Filter,
+    max_port_span: int = DEFAULT_MAX_PORT_SPAN,
+    universe: Universe | None = None,
 ) -> FilterReport:
     """The hygiene report of one filter of ``device`` (module docstring)."""
     classes = _classes(device, flt)
@@ -155,7 +159,7 @@ def audit_filter(
     for ingress, egress in classes:
         kept = [i for i, r in enumerate(flt.rules) if _applies(r, ingress, egress)]
         spec = flt.specialize(ingress, egress)
-        fa = analyze(spec)
+        fa = analyze(spec, universe)
         for ra in fa.rules:
             orig = kept[ra.index]
             per_rule[orig].append("live" if ra.status == "redundant" and ra.decides

@@ -9,7 +9,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from segcheck.engine.filters import Classifier, analyze, disagreement, permitted
+from segcheck.engine.mdd import TRUE
 from segcheck.engine.packetset import PacketSet
+from segcheck.engine.vector import flatten, walk
 from segcheck.model import ranges as R
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Action, Filter, Match, Rule
@@ -21,7 +23,10 @@ PACKETS = all_packets(TINY)
 
 
 def as_set(s: PacketSet) -> frozenset[Packet]:
-    return frozenset(p for p in PACKETS if s.contains(p))
+    hits = walk(TINY, flatten(TINY, s.node), PACKETS)
+    out = frozenset(p for p, t in zip(PACKETS, hits, strict=True) if t == TRUE)
+    assert all((p in out) == s.contains(p) for p in PACKETS[::97])
+    return out
 
 
 def permits(flt: Filter) -> frozenset[Packet]:

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from segcheck.engine.mdd import TRUE
 from segcheck.engine.packetset import PacketSet
+from segcheck.engine.vector import flatten, walk
 from segcheck.model import ranges as R
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Match
@@ -23,7 +25,12 @@ def brute(ms: list[Match], u: object) -> frozenset[Packet]:
 
 
 def as_set(s: PacketSet) -> frozenset[Packet]:
-    return frozenset(p for p in PACKETS[id(s.universe_of)] if s.contains(p))
+    """Members by the vectorised walk (cross-checked against ``contains`` on a sample)."""
+    pk = PACKETS[id(s.universe_of)]
+    hits = walk(s.universe_of, flatten(s.universe_of, s.node), pk)
+    out = frozenset(p for p, t in zip(pk, hits, strict=True) if t == TRUE)
+    assert all((p in out) == s.contains(p) for p in pk[::97])
+    return out
 
 
 @st.composite
