@@ -521,3 +521,23 @@ def test_fast_word_split_equals_the_general_one(line: str) -> None:
     from segcheck.parsers.fortigate.tree import shell_words, words
 
     assert words(line) == shell_words(line)
+
+
+def test_query_cli_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from segcheck.cli import main
+
+    cfg = tmp_path / "fw.conf"
+    cfg.write_text(CONF)
+    base = {"src": "10.40.1.21", "dst": "10.50.1.15", "proto": "tcp", "sport": 40000,
+            "dport": 502, "in_iface": "port3", "out_iface": "port4"}
+    packets = tmp_path / "p.jsonl"
+    packets.write_text(json.dumps(base) + "\n" + json.dumps(dict(base, dport=80)) + "\n")
+    assert main(["query", "--config", str(cfg), "--packets", str(packets)]) == 0
+    first, second = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    assert first["verdict"] == "permit"
+    assert first["rule"]["name"] == "policy 5 (scada-to-plc)"
+    assert CONF.splitlines()[first["rule"]["line"] - 1].strip() == "edit 5"
+    assert second["verdict"] == "deny"
+    assert second["rule"]["name"] == "implicit deny (policy 0)"

@@ -473,3 +473,28 @@ def test_foreign_exports_are_refused_or_flagged() -> None:
     assert bad.span is not None
     assert bad.span.line == len(mixed.splitlines())
     assert not d.complete
+
+
+def test_query_cli_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``segcheck query`` on a PAN-OS export: auto-detected, packets by interface or by
+    zone, one answer per line naming the deciding rule's file and line."""
+    import json
+
+    from segcheck.cli import main
+
+    cfg = tmp_path / "fw.xml"
+    cfg.write_text(XML)
+    base = {"src": "10.40.1.50", "dst": "10.50.1.15", "proto": "tcp", "sport": 40000,
+            "dport": 502}
+    lines = [dict(base, in_iface="ethernet1/2", out_iface="ethernet1/3"),
+             dict(base, from_zone="scada", to_zone="field"),
+             dict(base, dport=503, from_zone="scada", to_zone="field")]
+    packets = tmp_path / "p.jsonl"
+    packets.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["query", "--config", str(cfg), "--packets", str(packets)]) == 0
+    answers = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [a["verdict"] for a in answers] == ["permit", "permit", "deny"]
+    assert answers[0]["rule"]["name"] == "ews-to-plc"
+    assert XML.splitlines()[answers[0]["rule"]["line"] - 1].strip().startswith(
+        '<entry name="ews-to-plc">')
+    assert answers[2]["rule"]["name"] == "interzone-default"

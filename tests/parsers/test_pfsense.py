@@ -218,3 +218,23 @@ def test_mutated_input_never_crashes() -> None:
             lines[i], lines[j] = lines[j], lines[i]
         with contextlib.suppress(Bad):
             pfsense.parse("\n".join(lines), "fuzz")
+
+
+def test_query_cli_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from segcheck.cli import main
+
+    cfg = tmp_path / "config.xml"
+    cfg.write_text(CONFIG)
+    base = {"src": "10.40.1.7", "dst": "10.50.1.10", "proto": "tcp", "sport": 40000,
+            "dport": 502}
+    lines = [dict(base, in_iface="lan", out_iface="opt1"), dict(base, in_iface="em1",
+             out_iface="em2"), dict(base, dst="10.50.1.12", from_zone="lan", to_zone="opt1")]
+    packets = tmp_path / "p.jsonl"
+    packets.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["query", "--config", str(cfg), "--packets", str(packets)]) == 0
+    answers = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [a["verdict"] for a in answers] == ["permit", "permit", "deny"]
+    assert answers[0]["rule"]["name"] == "scada to plcs"
+    assert answers[2]["rule"]["name"] == "default deny (block in all)"
