@@ -498,3 +498,73 @@ def test_query_cli_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert XML.splitlines()[answers[0]["rule"]["line"] - 1].strip().startswith(
         '<entry name="ews-to-plc">')
     assert answers[2]["rule"]["name"] == "interzone-default"
+
+
+PANORAMA = """<config version="10.1.0">
+  <shared>
+    <address><entry name="plc"><ip-netmask>10.50.1.0/24</ip-netmask></entry></address>
+    <pre-rulebase><security><rules>
+      <entry name="shared-pre-deny-telnet"><from><member>any</member></from>
+        <to><member>any</member></to><source><member>any</member></source>
+        <destination><member>any</member></destination><service><member>telnet</member></service>
+        <application><member>any</member></application><action>deny</action></entry>
+    </rules></security></pre-rulebase>
+  </shared>
+  <devices><entry name="localhost.localdomain"><device-group>
+    <entry name="ot">
+      <address><entry name="scada"><ip-netmask>10.40.1.0/24</ip-netmask></entry></address>
+      <service><entry name="telnet"><protocol><tcp><port>23</port></tcp></protocol></entry>
+        <entry name="modbus"><protocol><tcp><port>502</port></tcp></protocol></entry></service>
+      <pre-rulebase><security><rules>
+        <entry name="ot-pre-modbus"><from><member>any</member></from><to><member>any</member></to>
+          <source><member>scada</member></source><destination><member>plc</member></destination>
+          <service><member>modbus</member></service><application><member>any</member></application>
+          <action>allow</action></entry>
+      </rules></security></pre-rulebase>
+      <post-rulebase><security><rules>
+        <entry name="ot-post-deny-plc"><from><member>any</member></from>
+          <to><member>any</member></to>
+          <source><member>any</member></source><destination><member>plc</member></destination>
+          <service><member>any</member></service><application><member>any</member></application>
+          <action>deny</action></entry>
+      </rules></security></post-rulebase>
+    </entry>
+    <entry name="plant-a">
+      <pre-rulebase><security><rules>
+        <entry name="a-pre-telnet"><from><member>any</member></from><to><member>any</member></to>
+          <source><member>scada</member></source><destination><member>plc</member></destination>
+          <service><member>telnet</member></service><application><member>any</member></application>
+          <action>allow</action></entry>
+      </rules></security></pre-rulebase>
+      <post-rulebase><security><rules>
+        <entry name="a-post-allow-all"><from><member>any</member></from>
+          <to><member>any</member></to>
+          <source><member>any</member></source><destination><member>any</member></destination>
+          <service><member>any</member></service><application><member>any</member></application>
+          <action>allow</action></entry>
+      </rules></security></post-rulebase>
+    </entry>
+  </device-group></entry></devices>
+  <readonly><devices><entry name="localhost.localdomain"><device-group>
+    <entry name="ot"><id>11</id></entry>
+    <entry name="plant-a"><id>12</id><parent-dg>ot</parent-dg></entry>
+  </device-group></entry></devices></readonly>
+</config>
+"""
+
+
+def test_panorama_device_group_hierarchy() -> None:
+    """Rule order for a child device group: shared pre, parent pre, own pre, own post,
+    parent post, shared post; parents' objects are visible to the child."""
+    d = panos.parse(PANORAMA, "panorama.xml")
+    names = [r.name for r in d.filters["plant-a/security"].rules if not r.synthetic]
+    assert names == ["shared-pre-deny-telnet", "ot-pre-modbus", "a-pre-telnet",
+                     "a-post-allow-all", "ot-post-deny-plc"]
+    assert [r.name for r in d.filters["ot/security"].rules if not r.synthetic] == [
+        "shared-pre-deny-telnet", "ot-pre-modbus", "ot-post-deny-plc"]
+    f = d.filters["plant-a/security"]
+    telnet = Packet.make("10.40.1.5", "10.50.1.5", "tcp", 40000, 23)
+    rule = f.decide(telnet)[1]
+    assert rule is not None
+    assert rule.name == "shared-pre-deny-telnet"  # resolves 'telnet' from the parent group
+    assert not [x for x in d.diagnostics if x.level is Level.ERROR]

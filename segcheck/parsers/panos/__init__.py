@@ -11,7 +11,9 @@ Model:
   then named ``<vsys>:<zone>`` and each vsys's stage applies to its own interfaces/zones).
   Rule order: shared pre-rulebase, Panorama-pushed pre-rules, the vsys rulebase, pushed
   post-rules, shared post-rulebase, then the predefined rules. A Panorama configuration
-  gives one ``<device-group>/security`` filter per device group (no stages).
+  gives one ``<device-group>/security`` filter per device group (no stages), with the
+  device-group hierarchy (``readonly ... parent-dg``): parents' pre-rules before the
+  group's, their post-rules after, their objects visible.
 - Interfaces get their vendor zone from ``zone/<z>/network/{layer3,layer2,virtual-wire,tap,
   tunnel}``; rules bind by zone (``IfaceMatch(zones=...)``). Query packets name
   ``in_iface``/``out_iface`` (zones are looked up) or ``from_zone``/``to_zone``.

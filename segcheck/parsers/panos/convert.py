@@ -348,6 +348,28 @@ def to_device_filter(security: Filter, owners: dict[str, F.AddrSet | None],
                   notes=("security policy for traffic to the firewall's own addresses",))
 
 
+def _dg_ancestry(conv: Converter, config: PNode, dg: PNode, by_name: dict[str, PNode]
+                 ) -> list[PNode]:
+    """``dg`` and its parent device groups, nearest first (Panorama keeps the hierarchy in
+    ``readonly/devices/<dev>/device-group/<dg>/parent-dg``). Parents' pre-rules come before
+    a child's, their post-rules after; their objects are visible to the child."""
+    readonly = config.child("readonly", "devices")
+    ro_dev = next(iter(readonly.children.values()), None) if readonly is not None else None
+    chain = [dg]
+    while True:
+        parent = ro_dev.child("device-group", chain[-1].key, "parent-dg") \
+            if ro_dev is not None else None
+        name = parent.value() if parent is not None else ""
+        if not name or name == "shared":
+            return chain
+        if name not in by_name or by_name[name] in chain:
+            conv.diag(Level.ERROR, f"device group {chain[-1].key!r}: parent {name!r} "
+                      + ("is undefined" if name not in by_name else "forms a cycle"),
+                      parent, "device-group-parent")
+            return chain
+        chain.append(by_name[name])
+
+
 def build_device(conv: Converter, config: PNode, pushed: PNode | None, name: str | None
                  ) -> Device:
     devices = config.child("devices")
@@ -412,11 +434,16 @@ def build_device(conv: Converter, config: PNode, pushed: PNode | None, name: str
             if multi else None
         forward.append(Stage(fname, ingress=ingress))
         nat.extend(conv.nat([b for b in rulebases if b is not None]))
+    by_name = {dg.key: dg for dg in dgs}
     for dg in dgs:
-        objects = Objects([dg, *pushed_scope, shared], conv.span, conv.diagnostics)
-        bases = [b for b in (shared.child("pre-rulebase"), dg.child("pre-rulebase"),
-                             dg.child("post-rulebase"), shared.child("post-rulebase"))
-                 if b is not None]
+        chain = _dg_ancestry(conv, config, dg, by_name)  # dg first, then its parents
+        objects = Objects([*chain, *pushed_scope, shared], conv.span, conv.diagnostics)
+        bases = [b for b in (
+            shared.child("pre-rulebase"),
+            *(d.child("pre-rulebase") for d in reversed(chain)),
+            *(d.child("post-rulebase") for d in chain),
+            shared.child("post-rulebase"),
+        ) if b is not None]
         zones = sorted({z for b in bases for r in b.entries("security", "rules")
                         for k in ("from", "to") for z in (r.child(k) or PNode("", 0)).values()
                         if z != "any"})
