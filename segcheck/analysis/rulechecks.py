@@ -1,0 +1,168 @@
+"""Rule-level findings: SC-ANY-RULE, SC-BROAD-PORTS, SC-SHADOWED, SC-REDUNDANT.
+
+Every forward crossing (device, ingress, egress) of the topology is analysed (first-match,
+``engine.filters.analyze`` on the specialized filters); facts are aggregated per rule of the
+unspecialized filter (``kept`` maps indices back):
+
+- ANY-RULE / BROAD-PORTS: an enabled, non-synthetic permit on a crossing between two
+  different zones whose effective set is non-empty there, with an ``any`` source,
+  destination or service (when ``no_any_in_cross_zone_rules``), or a destination-port span
+  above ``max_port_span``. The witness comes from the effective set scoped to the crossing's
+  zones when that is non-empty.
+- SHADOWED / REDUNDANT: the rule decides nothing on *every* crossing it sits on and some
+  *earlier* rule covers it (the engine also calls a rule redundant when a later rule would
+  decide its packets alike; of two duplicates only the later one is reported). Shadowed
+  wins over redundant; a shadowed deny under a permit is raised to high (reviewers believe
+  the traffic is blocked). Rules that match only return traffic (conntrack state) are skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from segcheck.analysis.result import Evidence, Severity
+from segcheck.engine.packetset import PacketSet
+from segcheck.model import ranges as R
+from segcheck.model.packet import PORT_PROTOCOLS
+from segcheck.model.rules import Action, Rule
+
+if TYPE_CHECKING:
+    from segcheck.analysis.findings import Analyzer
+
+
+def rule_object(device: str, rule: Rule) -> str:
+    """``device:name``, or ``device:file-basename:line`` for unnamed rules (stable across
+    checkouts, so exceptions can name it)."""
+    if rule.name:
+        return f"{device}:{rule.name}"
+    return f"{device}:{PurePath(rule.span.path).name}:{rule.span.line}"
+
+
+def rule_findings(an: Analyzer) -> None:
+    """SC-ANY-RULE, SC-BROAD-PORTS, SC-SHADOWED, SC-REDUNDANT over every crossing."""
+    gr = an.policy.global_rules
+    zone_of = {td.id: dict(td.interfaces) for td in an.topology.devices
+               if td.id in an.devices}
+    # (device, filter, index) -> aggregated facts
+    statuses: dict[tuple[str, str, int], list[tuple[str, tuple[int, ...], Any]]] = {}
+    cross: dict[tuple[str, str, int], tuple[str, str, PacketSet, Rule, PacketSet]] = {}
+    for dev, ifaces in zone_of.items():
+        for i, zi in ifaces.items():
+            for e, ze in ifaces.items():
+                if e == i:
+                    continue
+                hop = an.reach.hop(dev, i, e)
+                for fname, _spec, fa, kept in hop.filters:
+                    for ra in fa.rules:
+                        key = (dev, fname, kept[ra.index])
+                        cov = tuple(kept[c] for c in ra.covered_by)
+                        statuses.setdefault(key, []).append((ra.status, cov, ra))
+                        if (zi != ze and ra.rule.action is Action.PERMIT
+                                and ra.rule.enabled and not ra.rule.synthetic
+                                and _rule_flagged(an, ra.rule)
+                                and not ra.effective.is_empty()):
+                            scoped = (ra.effective & an.reach.src_of(zi)
+                                      & an.reach.dst_of(ze))
+                            # prefer a crossing whose own zones the rule's space joins
+                            if key not in cross or (cross[key][2].is_empty()
+                                                    and not scoped.is_empty()):
+                                cross[key] = (zi, ze, scoped, ra.rule, ra.effective)
+    for key, (zi, ze, scoped, rule, eff) in sorted(cross.items(), key=lambda kv: kv[0]):
+        dev = key[0]
+        ev = [Evidence(dev, rule.span, rule.name or (rule.span.text or ""), "permit")]
+        offending = scoped if not scoped.is_empty() else eff
+        if gr.no_any_in_cross_zone_rules:
+            anys = _any_fields(rule)
+            if anys:
+                an.finding(
+                    "SC-ANY-RULE",
+                    f"{dev} rule {rule.label} permits {zi}->{ze} with any "
+                    f"{', '.join(anys)}",
+                    src=zi, dst=ze, offending=offending, evidence=ev,
+                    obj=rule_object(dev, rule))
+        if gr.max_port_span is not None:
+            span = _port_span(rule)
+            if span > gr.max_port_span:
+                an.finding(
+                    "SC-BROAD-PORTS",
+                    f"{dev} rule {rule.label} opens {span} ports from {zi} to {ze} "
+                    f"(max_port_span {gr.max_port_span})",
+                    src=zi, dst=ze, offending=offending, evidence=ev,
+                    obj=rule_object(dev, rule))
+    for key, items in sorted(statuses.items(), key=lambda kv: kv[0]):
+        states = {s for s, _, _ in items if s != "disabled"}
+        if not states or not states <= {"shadowed", "redundant"}:
+            continue
+        dev, fname, _idx = key
+        flt = an.devices[dev].filters[fname]
+        rule = flt.rules[key[2]]
+        if rule.synthetic or not any(m.matches_new() for m in rule.matches):
+            continue  # state-only rules (ESTABLISHED/INVALID) never see new packets
+        code = "SC-SHADOWED" if "shadowed" in states else "SC-REDUNDANT"
+        # only earlier rules count: of two duplicates, the later one is the redundant one
+        covers = sorted({c for _, cov, _ in items for c in cov if c < key[2]})
+        if not covers:
+            continue  # nothing earlier covers it (empty match, or a later duplicate)
+        ev = [Evidence(dev, rule.span, rule.name or (rule.span.text or ""),
+                       rule.action.value)]
+        ev += [Evidence(dev, flt.rules[c].span,
+                        flt.rules[c].name or (flt.rules[c].span.text or ""),
+                        flt.rules[c].action.value) for c in covers]
+        covering_actions = {flt.rules[c].action for c in covers}
+        severity = None
+        if code == "SC-SHADOWED" and rule.action is Action.DENY and \
+                Action.PERMIT in covering_actions:
+            severity = Severity.HIGH
+        witness_set = PacketSet.from_rule(items[0][2].rule)
+        zones = _rule_zones(an, dev, items)
+        an.finding(
+            code,
+            f"{dev} rule {rule.label} ({rule.action.value}) never decides: covered by "
+            + ", ".join(f"{flt.rules[c].label} ({flt.rules[c].action.value})" for c in covers),
+            src=zones[0], dst=zones[1], offending=witness_set, evidence=ev,
+            obj=rule_object(dev, rule), severity=severity)
+
+def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
+    """Whether the rule is an ANY-RULE or BROAD-PORTS candidate (cheap, on its matches)."""
+    gr = an.policy.global_rules
+    if gr.no_any_in_cross_zone_rules and _any_fields(rule):
+        return True
+    return gr.max_port_span is not None and _port_span(rule) > gr.max_port_span
+
+def _rule_zones(an: Analyzer, dev: str, items: list[Any]) -> tuple[str | None, str | None]:
+    td = next(t for t in an.topology.devices if t.id == dev)
+    rule = items[0][2].rule
+    for (d, i, e), hop in an.reach.hops.items():
+        if d != dev or e is None:
+            continue
+        for _f, _s, fa, _k in hop.filters:
+            if any(ra.rule == rule for ra in fa.rules):
+                return td.interfaces.get(i), td.interfaces.get(e)
+    return None, None
+
+
+def _any_fields(rule: Rule) -> list[str]:
+    out: list[str] = []
+    for m in rule.matches:
+        if m.src is None and "source" not in out:
+            out.append("source")
+        if m.dst is None and "destination" not in out:
+            out.append("destination")
+        if m.protocols is None and "service" not in out:
+            out.append("service")
+    return out
+
+
+def _port_span(rule: Rule) -> int:
+    """The widest destination-port span of the rule's port-protocol matches (0 if none)."""
+    widest = 0
+    for m in rule.matches:
+        if m.protocols is None:
+            continue
+        protos = [p for lo, hi in m.protocols for p in range(lo, min(hi, 255) + 1)]
+        if not protos or any(p not in PORT_PROTOCOLS for p in protos):
+            continue
+        span = R.PORT_MAX + 1 if m.dports is None else R.size(m.dports)
+        widest = max(widest, span)
+    return widest
