@@ -97,6 +97,8 @@ RUNTIME_ALIAS_TYPES = frozenset({
 })
 PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 QUALIFIERS = ("tagged", "sched", "os")
+KNOWN_MVC = frozenset({"Alias", "Filter", "Category", "Lvtemplate"})
+"""OPNsense/Firewall sections read here or carrying no traffic rules."""
 
 
 @dataclass
@@ -502,8 +504,25 @@ class PfConverter:
 
     # -- device ----------------------------------------------------------------------------
 
+    def unmodelled_sections(self) -> None:
+        """Rule-bearing sections this conversion does not read (newer OPNsense MVC NAT and
+        the like, pfSense NPt): present with rules -> unsupported, never silently ignored."""
+        fw = self.root.find("OPNsense", "Firewall")
+        for section in fw.children if fw is not None else []:
+            if section.tag in KNOWN_MVC or not any(n.tag == "rule" for n in section.iter()):
+                continue
+            self.diag(Level.UNSUPPORTED, f"OPNsense Firewall/{section.tag} rules are not "
+                      "modelled", section, "unmodelled-section")
+        nat = self.root.find("nat")
+        for tag in ("npt", "advancedoutbound"):
+            for x in nat.findall(tag) if nat is not None else []:
+                if x.children:
+                    self.diag(Level.UNSUPPORTED, f"NAT section <{tag}> is not modelled", x,
+                              "unmodelled-section")
+
     def nat(self) -> list[NatRule]:
         out: list[NatRule] = []
+        self.unmodelled_sections()
         nat = self.root.find("nat")
         if nat is None:
             return out

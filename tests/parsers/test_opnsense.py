@@ -141,3 +141,13 @@ def test_mvc_lists_uppercase_protocols_and_icmp6type() -> None:
     reply = Packet.make("2001:db8:99::1", "2001:db8:40::5", "icmpv6", icmp_type=129)
     # echo replies: the soft pass is IPv4-only, so the default deny decides
     assert fwd(d, reply, "opt1", "lan") == ("deny", "default deny (block in all)")
+
+
+def test_unmodelled_mvc_rule_sections_are_reported() -> None:
+    extra = ("<DNat><rule><interface>wan</interface><target>10.40.1.50</target></rule></DNat>"
+             "</Firewall>")
+    d = opnsense.parse(CONFIG.replace("</Firewall>", extra, 1), "c.xml")
+    (diag,) = [x for x in d.diagnostics if x.code == "opnsense.unmodelled-section"]
+    assert diag.level is Level.UNSUPPORTED
+    assert "DNat" in diag.message
+    assert not d.complete
