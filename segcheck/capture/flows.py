@@ -209,10 +209,10 @@ def _merge(parts: Sequence[Scan]) -> Scan:
             g.first = min(g.first, f.first)
             g.first_frame = min(g.first_frame, f.first_frame)
             g.frames = sorted(g.frames + f.frames)[:FIRST_FRAMES]
-            g.mac0 = g.mac0 or f.mac0
-            g.mac1 = g.mac1 or f.mac1
-            if g.syn < 0:
-                g.syn = f.syn
+            g.see_mac(0, f.mac0, f.macf0)
+            g.see_mac(1, f.mac1, f.macf1)
+            if f.syn >= 0 and f.synf < g.synf:
+                g.syn, g.synf = f.syn, f.synf
             if g.app is None and f.app is not None:
                 g.app, g.client, g.is_ics = f.app, f.client, f.is_ics
             g.ops.update(f.ops)

@@ -41,8 +41,8 @@ class FlowState:
 
     __slots__ = ("a", "app", "b", "bytes0", "bytes1", "cache_key", "client", "decoder",
                  "events", "evn", "first", "first_frame", "frags", "frames", "is_ics", "last",
-                 "mac0", "mac1", "ops", "pkts0", "pkts1", "port_a", "port_b", "proto", "state",
-                 "syn", "tries", "version")
+                 "mac0", "mac1", "macf0", "macf1", "ops", "pkts0", "pkts1", "port_a", "port_b",
+                 "proto", "state", "syn", "synf", "tries", "version")
 
     def __init__(self, version: int, a: bytes, b: bytes, proto: int, pa: int, pb: int,
                  ts: float, frame: int) -> None:
@@ -53,6 +53,8 @@ class FlowState:
         self.first_frame = frame
         self.frames: list[int] = []
         self.syn = -1
+        self.synf = 1 << 62
+        """Frame of the earliest SYN or SYN-ACK; ``syn`` is the direction it implies."""
         """Direction that initiated the handshake (-1: no SYN or SYN-ACK seen)."""
         self.app: str | None = L2_ICS_ETHERTYPES.get(proto) if version == 0 else None
         self.decoder = DECODERS.get(self.app) if self.app else None
@@ -67,6 +69,16 @@ class FlowState:
         self.state: State = {}
         self.mac0: bytes | None = None
         self.mac1: bytes | None = None
+        self.macf0 = self.macf1 = 1 << 62
+        """Frames the MACs come from: each direction's MAC is its earliest frame's."""
+
+    def see_mac(self, dirn: int, mac: bytes | None, frame: int) -> None:
+        """Record ``mac`` as direction ``dirn``'s MAC if ``frame`` is its earliest so far."""
+        if dirn:
+            if frame < self.macf1:
+                self.mac1, self.macf1 = mac, frame
+        elif frame < self.macf0:
+            self.mac0, self.macf0 = mac, frame
 
     def key(self) -> tuple[bytes, bytes, int, int, int]:
         return (self.a, self.b, self.proto, self.port_a, self.port_b)
@@ -77,6 +89,7 @@ class FlowState:
         self.pkts0, self.pkts1, self.bytes0, self.bytes1 = (
             self.pkts1, self.pkts0, self.bytes1, self.bytes0)
         self.mac0, self.mac1 = self.mac1, self.mac0
+        self.macf0, self.macf1 = self.macf1, self.macf0
         if self.syn >= 0:
             self.syn ^= 1
         self.client ^= 1
@@ -118,6 +131,14 @@ def add_event(ev: list[tuple[int, str, str]], evn: dict[str, int],
             bisect.insort(ev, event, key=_frame_of)
 
 
+Deferred = tuple[int, "FlowState", bytes, int, int, int, int, int]
+"""(frame, flow, source address, source port, payload start, payload end, proto, dst port)."""
+
+
+def _frame_of_item(item: Deferred) -> int:
+    return item[0]
+
+
 def reverse_key(key: Key) -> Key:
     alen = (len(key) - 4) // 2
     return key[alen:2 * alen] + key[:alen] + key[-2:] + key[-4:-2]
@@ -136,6 +157,8 @@ class Scanner:
         self.cache: dict[tuple[str | None, bool, bytes], list[Op]] = {}
         self.packets = 0
         self.bytes = 0
+        self.defer: list[Deferred] | None = None
+        """When a list, payloads to inspect are queued here (see ``run_deferred``)."""
 
     def result(self, fmt: str) -> Scan:
         return Scan(self.flows, self.packets, self.bytes, self.bad, self.non_ip, fmt)
@@ -206,26 +229,45 @@ class Scanner:
         if dirn:
             f.pkts1 += 1
             f.bytes1 += wirelen
-            if f.mac1 is None:
-                f.mac1 = smac
+            if frame < f.macf1:
+                f.mac1, f.macf1 = smac, frame
         else:
             f.pkts0 += 1
             f.bytes0 += wirelen
-            if f.mac0 is None:
-                f.mac0 = smac
+            if frame < f.macf0:
+                f.mac0, f.macf0 = smac, frame
         if ts > f.last:
             f.last = ts
-        if len(f.frames) < FIRST_FRAMES:
-            f.frames.append(frame)
-        elif frame < f.frames[-1]:
-            f.frames = sorted([*f.frames, frame])[:FIRST_FRAMES]
-        if fl & 2 and f.syn < 0 and proto == 6:
-            f.syn = dirn if not fl & 0x10 else dirn ^ 1
+        fr = f.frames
+        if not fr or frame > fr[-1]:
+            if len(fr) < FIRST_FRAMES:
+                fr.append(frame)
+        else:  # met out of frame order (the bulk path went first): keep the earliest, sorted
+            bisect.insort(fr, frame)
+            if len(fr) > FIRST_FRAMES:
+                fr.pop()
+        if fl & 2 and proto == 6 and frame < f.synf:
+            f.syn, f.synf = (dirn if not fl & 0x10 else dirn ^ 1), frame
         if frag is not None and not frag[1]:
             f.frags += 1
             return
-        if po < pe and (f.decoder is not None or (f.app is None and f.tries > 0)):
-            self.inspect(f, dirn, self.data[po:pe], frame, proto, sp, dp)
+        if po < pe:
+            if self.defer is not None:
+                self.defer.append((frame, f, src, sp, po, pe, proto, dp))
+            elif f.decoder is not None or (f.app is None and f.tries > 0):
+                self.inspect(f, dirn, self.data[po:pe], frame, proto, sp, dp)
+
+    def run_deferred(self) -> None:
+        """Inspect the deferred payloads in frame order (so application recognition sees
+        them in the order the per-packet scan does), each in its flow's current direction."""
+        items, self.defer = self.defer or [], None
+        items.sort(key=_frame_of_item)
+        data, inspect = self.data, self.inspect
+        for frame, f, src, sp, po, pe, proto, dp in items:
+            if f.decoder is None and (f.app is not None or f.tries <= 0):
+                continue
+            dirn = 0 if src == f.a and sp == f.port_a else 1
+            inspect(f, dirn, data[po:pe], frame, proto, sp, dp)
 
     def inspect(self, f: FlowState, dirn: int, payload: bytes, frame: int, proto: int,
                 sp: int, dp: int) -> None:
@@ -244,7 +286,7 @@ class Scanner:
                 return
             f.tries = IT_DECODE_TRIES
             wk = WELL_KNOWN_SERVER_PORTS
-            if f.syn >= 0:
+            if f.syn >= 0 and f.synf < frame:
                 f.client = f.syn
             elif dp in wk and sp not in wk:
                 f.client = dirn

@@ -154,6 +154,7 @@ def _pcapng_chunks(cap: Capture) -> Iterator[Chunk]:
 def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
              ts: npt.NDArray[np.float64], lt: I64) -> None:
     n = len(d)
+    sc.defer = []
     sc.packets += n
     sc.bytes += int(wl.sum())
     end = d + cl
@@ -196,6 +197,7 @@ def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
     for i in np.flatnonzero(slow).tolist():
         s = int(d[i])
         sc.packet(frame0 + i, int(lt[i]), float(ts[i]), s, s + int(cl[i]), int(wl[i]))
+    sc.run_deferred()
 
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -269,7 +271,7 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
     frames_l = frames.tolist()
     a_l, proto_l, ts_l, d_l = a0.tolist(), proto.tolist(), ts.tolist(), d.tolist()
     c1_l, call_l, b1_l, ball_l = c1.tolist(), call.tolist(), b1.tolist(), ball.tolist()
-    syn_l, other_l = syn_dir.tolist(), first_other.tolist()
+    syn_l, other_l, synat_l = syn_dir.tolist(), first_other.tolist(), first_syn.tolist()
     gdir_l: list[int] = []
     need_l: list[bool] = []
     want_frames: list[int] = []
@@ -313,21 +315,12 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
         if len(f.frames) < FIRST_FRAMES or fr0 < f.frames[-1]:
             want_frames.append(g)
         sd = syn_l[g]
-        if sd >= 0 and f.syn < 0:
-            f.syn = sd ^ dg
-        if (dg == 0 and f.mac0 is None) or (dg == 1 and f.mac1 is None):
-            m = data[d_l[i0] + 6:d_l[i0] + 12]
-            if dg:
-                f.mac1 = m
-            else:
-                f.mac0 = m
+        if sd >= 0 and frames_l[synat_l[g]] < f.synf:
+            f.syn, f.synf = sd ^ dg, frames_l[synat_l[g]]
+        f.see_mac(dg, data[d_l[i0] + 6:d_l[i0] + 12], fr0)
         io = other_l[g]
-        if io < n and ((dg == 0 and f.mac1 is None) or (dg == 1 and f.mac0 is None)):
-            m = data[d_l[io] + 6:d_l[io] + 12]
-            if dg:
-                f.mac0 = m
-            else:
-                f.mac1 = m
+        if io < n:
+            f.see_mac(dg ^ 1, data[d_l[io] + 6:d_l[io] + 12], frames_l[io])
         need_l.append(f.decoder is not None or (f.app is None and f.tries > 0))
     if want_frames:
         _first_frames(gflow, want_frames, inv, frames)
@@ -339,7 +332,7 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
         payload &= ~_bulk(mem, gflow, apps, inv, pdir, gdir_l, po, pe)
     sel_i = np.flatnonzero(payload & need[inv])
     if len(sel_i):
-        _inspect_each(sc, gflow, gdir_l, sel_i, inv, pdir, sp, dp, po, pe, frames_l)
+        _inspect_each(sc, gflow, sel_i, inv, a0, alen, sp, dp, po, pe, frames_l)
     return rejected
 
 
@@ -360,21 +353,18 @@ def _first_frames(gflow: list[FlowState], groups: list[int], inv: I64, frames: I
         f.frames = sorted(set(f.frames) | set(new))[:FIRST_FRAMES]
 
 
-def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I64, inv: I64,
-                  pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
-    """Payload inspection of the selected records, in frame order."""
+def _inspect_each(sc: Scanner, gflow: list[FlowState], sel: I64, inv: I64, a0: I64,
+                  alen: int, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
+    """Queue the selected records' payloads for in-order inspection (``run_deferred``)."""
     data = sc.data
-    inspect = sc.inspect
-    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sel].tolist(), dp[sel].tolist(),
-                                              po[sel].tolist(), pe[sel].tolist(),
-                                              inv[sel].tolist(), pdir[sel].tolist())
+    defer = sc.defer
+    assert defer is not None
+    a_l, sp_l, dp_l, po_l, pe_l, inv_l = (a0[sel].tolist(), sp[sel].tolist(), dp[sel].tolist(),
+                                          po[sel].tolist(), pe[sel].tolist(), inv[sel].tolist())
     for j, i in enumerate(sel.tolist()):
-        g = inv_l[j]
-        f = gflow[g]
-        if f.decoder is None and (f.app is not None or f.tries <= 0):
-            continue
-        inspect(f, pdir_l[j] ^ gdir_l[g], data[po_l[j]:pe_l[j]], frames_l[i], f.proto,
-                sp_l[j], dp_l[j])
+        f = gflow[inv_l[j]]
+        defer.append((frames_l[i], f, data[a_l[j]:a_l[j] + alen], sp_l[j], po_l[j], pe_l[j],
+                      f.proto, dp_l[j]))
 
 
 BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
