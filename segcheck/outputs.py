@@ -7,10 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from segcheck.errors import UsageError
+
 
 def write_output(data: str | bytes, path: str | os.PathLike[str] | None) -> None:
     """Write ``data`` to ``path`` atomically (temp file + rename), or to stdout if ``path`` is
-    None or ``-``. On any error the target file is left as it was."""
+    None or ``-``. On any error the target file is left as it was, and a problem with the
+    target (a directory, an unwritable place, a file where a folder should be) is a
+    ``UsageError`` naming it (exit 2), not an internal error."""
     if path is None or str(path) == "-":
         if isinstance(data, bytes):
             sys.stdout.buffer.write(data)
@@ -20,13 +24,21 @@ def write_output(data: str | bytes, path: str | os.PathLike[str] | None) -> None
             sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise UsageError(f"{target}: is a directory, not an output file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode() if isinstance(data, str) else data)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is meant to be shared
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
