@@ -175,6 +175,8 @@ class Lab:
             os.close(target)
 
     def setup(self) -> None:
+        self.iptables_backend = "nft" if "nf_tables" in run(["iptables", "--version"]) \
+            else "legacy"
         for n in self.ns.values():
             run(["ip", "netns", "add", n])
         c, r, s = self.ns["c"], self.ns["r"], self.ns["s"]

@@ -92,11 +92,18 @@ class SpecError(ValueError):
 
 
 def parse_rule(
-    chain: str, tokens: list[str], family: int, ipsets: dict[str, IpSet] | None
+    chain: str, tokens: list[str], family: int, ipsets: dict[str, IpSet] | None,
+    backend: str | None = None,
 ) -> RuleSpec:
-    """Parse the tokens after ``-A CHAIN``. Raises ``SpecError`` for malformed lines."""
+    """Parse the tokens after ``-A CHAIN``. Raises ``SpecError`` for malformed lines.
+
+    ``backend`` (``nft``, ``legacy`` or None = unknown) matters for one known divergence:
+    ``! --dport 0:65535`` matches no packet in iptables-legacy, but iptables-nft drops the
+    full-range port match and keeps the negation of nothing, so the rule matches every port
+    (checked against the kernel). Unknown backend: the rule is reported unsupported."""
     spec = RuleSpec(chain)
     c = _Collector(family, ipsets)
+    c.backend = backend
     i, n = 0, len(tokens)
     module = ""
     while i < n:
@@ -167,7 +174,10 @@ def parse_rule(
             continue
         raise SpecError(f"unexpected word {tok!r}")
     if not spec.problem:
-        spec.matches = c.build()
+        try:
+            spec.matches = c.build()
+        except _Unsupported as exc:
+            spec.problem, spec.problem_code = str(exc), "iptables.unsupported-match"
     return spec
 
 
@@ -202,6 +212,7 @@ class _Collector:
         self.proto_negated = False
         self.deferred: list[tuple[str, list[str], bool]] = []
         self.multi_addr = self.addr_negated = False
+        self.backend: str | None = None
 
     def addr_max(self) -> int:
         return (1 << R.ADDRESS_BITS[self.family]) - 1
@@ -304,7 +315,7 @@ class _Collector:
     def build(self) -> tuple[Match, ...]:
         f = self.family
         for opt, args, neg in self.deferred:
-            self.parts.append(self._port_or_icmp(opt, args, neg))
+            self.parts.append(self._port_or_icmp(opt, args, neg))  # may raise _Unsupported
         return common.conjoin([(Match(family=f),), *self.parts])
 
     def _port_or_icmp(self, opt: str, args: list[str], neg: bool) -> tuple[Match, ...]:
@@ -355,6 +366,13 @@ class _Collector:
         ):
             raise SpecError("multiport accepts at most 15 ports")
         inv = R.complement(ports, R.PORT_MAX)
+        if neg and not multiport and not inv:  # "! --dport 0:65535": backends differ
+            if self.backend == "nft":
+                return (Match(protocols=prots),)
+            if self.backend is None:
+                raise _Unsupported(f"'! {opt} {args[0]}' negates every port: iptables-nft "
+                                   "ignores it (all ports), iptables-legacy matches nothing, "
+                                   "and the export does not say which backend")
         sel = inv if neg else ports
         if opt == "--ports":
             if neg:
