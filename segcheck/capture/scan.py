@@ -40,9 +40,9 @@ class FlowState:
     """Mutable accumulator of one flow inside a scan (direction 0 = the earliest frame's)."""
 
     __slots__ = ("a", "app", "b", "bytes0", "bytes1", "cache_key", "client", "decoder",
-                 "events", "evn", "first", "first_frame", "frags", "frames", "is_ics", "last",
-                 "mac0", "mac1", "macf0", "macf1", "ops", "pkts0", "pkts1", "port_a", "port_b",
-                 "proto", "state", "syn", "synf", "tries", "version")
+                 "events", "evn", "first", "first_frame", "flips", "frags", "frames", "is_ics",
+                 "last", "mac0", "mac1", "macf0", "macf1", "ops", "pkts0", "pkts1", "port_a",
+                 "port_b", "proto", "state", "syn", "synf", "tries", "version")
 
     def __init__(self, version: int, a: bytes, b: bytes, proto: int, pa: int, pb: int,
                  ts: float, frame: int) -> None:
@@ -51,6 +51,8 @@ class FlowState:
         self.pkts0 = self.pkts1 = self.bytes0 = self.bytes1 = self.frags = 0
         self.first = self.last = ts
         self.first_frame = frame
+        self.flips = 0
+        """How often the flow was turned round (lets queued directions be corrected)."""
         self.frames: list[int] = []
         self.syn = -1
         self.synf = 1 << 62
@@ -86,6 +88,7 @@ class FlowState:
     def flip(self) -> None:
         """Swap directions (merging chunks that saw the flow the other way, or ``orient``)."""
         self.a, self.b, self.port_a, self.port_b = self.b, self.a, self.port_b, self.port_a
+        self.flips += 1
         self.pkts0, self.pkts1, self.bytes0, self.bytes1 = (
             self.pkts1, self.pkts0, self.bytes1, self.bytes0)
         self.mac0, self.mac1 = self.mac1, self.mac0
@@ -131,8 +134,9 @@ def add_event(ev: list[tuple[int, str, str]], evn: dict[str, int],
             bisect.insort(ev, event, key=_frame_of)
 
 
-Deferred = tuple[int, "FlowState", bytes, int, int, int, int, int]
-"""(frame, flow, source address, source port, payload start, payload end, proto, dst port)."""
+Deferred = tuple[int, "FlowState", int, int, int, int, int, int, int]
+"""(frame, flow, direction, flow's ``flips`` then, payload start, payload end, proto, source
+port, destination port)."""
 
 
 def _frame_of_item(item: Deferred) -> int:
@@ -253,7 +257,7 @@ class Scanner:
             return
         if po < pe:
             if self.defer is not None:
-                self.defer.append((frame, f, src, sp, po, pe, proto, dp))
+                self.defer.append((frame, f, dirn, f.flips, po, pe, proto, sp, dp))
             elif f.decoder is not None or (f.app is None and f.tries > 0):
                 self.inspect(f, dirn, self.data[po:pe], frame, proto, sp, dp)
 
@@ -263,11 +267,10 @@ class Scanner:
         items, self.defer = self.defer or [], None
         items.sort(key=_frame_of_item)
         data, inspect = self.data, self.inspect
-        for frame, f, src, sp, po, pe, proto, dp in items:
+        for frame, f, dirn, flips, po, pe, proto, sp, dp in items:
             if f.decoder is None and (f.app is not None or f.tries <= 0):
                 continue
-            dirn = 0 if src == f.a and sp == f.port_a else 1
-            inspect(f, dirn, data[po:pe], frame, proto, sp, dp)
+            inspect(f, dirn ^ ((f.flips - flips) & 1), data[po:pe], frame, proto, sp, dp)
 
     def inspect(self, f: FlowState, dirn: int, payload: bytes, frame: int, proto: int,
                 sp: int, dp: int) -> None:

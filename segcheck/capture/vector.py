@@ -332,7 +332,7 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
         payload &= ~_bulk(mem, gflow, apps, inv, pdir, gdir_l, po, pe)
     sel_i = np.flatnonzero(payload & need[inv])
     if len(sel_i):
-        _inspect_each(sc, gflow, sel_i, inv, a0, alen, sp, dp, po, pe, frames_l)
+        _inspect_each(sc, gflow, gdir_l, sel_i, inv, pdir, sp, dp, po, pe, frames_l)
     return rejected
 
 
@@ -353,18 +353,19 @@ def _first_frames(gflow: list[FlowState], groups: list[int], inv: I64, frames: I
         f.frames = sorted(set(f.frames) | set(new))[:FIRST_FRAMES]
 
 
-def _inspect_each(sc: Scanner, gflow: list[FlowState], sel: I64, inv: I64, a0: I64,
-                  alen: int, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
+def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I64, inv: I64,
+                  pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
     """Queue the selected records' payloads for in-order inspection (``run_deferred``)."""
-    data = sc.data
     defer = sc.defer
     assert defer is not None
-    a_l, sp_l, dp_l, po_l, pe_l, inv_l = (a0[sel].tolist(), sp[sel].tolist(), dp[sel].tolist(),
-                                          po[sel].tolist(), pe[sel].tolist(), inv[sel].tolist())
+    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sel].tolist(), dp[sel].tolist(),
+                                              po[sel].tolist(), pe[sel].tolist(),
+                                              inv[sel].tolist(), pdir[sel].tolist())
     for j, i in enumerate(sel.tolist()):
-        f = gflow[inv_l[j]]
-        defer.append((frames_l[i], f, data[a_l[j]:a_l[j] + alen], sp_l[j], po_l[j], pe_l[j],
-                      f.proto, dp_l[j]))
+        g = inv_l[j]
+        f = gflow[g]
+        defer.append((frames_l[i], f, pdir_l[j] ^ gdir_l[g], f.flips, po_l[j], pe_l[j],
+                      f.proto, sp_l[j], dp_l[j]))
 
 
 BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
