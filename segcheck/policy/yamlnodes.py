@@ -89,6 +89,17 @@ class Doc:
                 f"YAML syntax error: {what}",
                 doc.mark_span(mark.line, mark.column) if mark else SourceSpan(str(path), 1),
             ) from None
+        except yaml.reader.ReaderError as exc:
+            # not a MarkedYAMLError: it carries the character offset of the bad character
+            # (NUL, other C0 controls, lone surrogates), which we turn into its line/column
+            before = text[:max(exc.position, 0)]
+            line0 = before.count("\n")
+            col0 = len(before) - (before.rfind("\n") + 1)
+            raise PolicyError(
+                f"YAML error: {exc.reason}: character U+{exc.character:04X} "
+                "is not allowed in YAML",
+                doc.mark_span(line0, col0),
+            ) from None
         except yaml.YAMLError as exc:
             raise PolicyError(f"YAML error: {exc}", SourceSpan(str(path), 1)) from None
         return doc, node

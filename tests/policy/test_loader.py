@@ -98,6 +98,23 @@ def test_missing_version_points_at_the_top(tmp_path: Path) -> None:
     assert (info.value.span.line, info.value.span.col) == (1, 1)
 
 
+@pytest.mark.parametrize(("old", "new", "marker", "char"), [
+    ("suc: TEST", "suc: TE\x00ST", "\x00", r"U\+0000"),
+    ("kind: ot", "kind: o\x07t", "\x07", r"U\+0007"),
+], ids=["nul", "bel"])
+def test_forbidden_character_at_its_line(tmp_path: Path, old: str, new: str, marker: str,
+                                         char: str) -> None:
+    """A character YAML forbids (PyYAML's ReaderError, which has no line mark, only an
+    offset) is reported at its own line and column, not at line 1."""
+    text = change(BASE, old, new)
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=char) as info:
+        load_policy(path)
+    assert info.value.span is not None
+    assert (info.value.span.line, info.value.span.col) == where(text, marker)
+
+
 def test_empty_and_missing_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing\n")
