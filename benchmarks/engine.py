@@ -2,7 +2,7 @@
 
 Generates realistic random ACLs (objects reused from pools like real rule bases: mixed
 prefix lengths, host and subnet objects, port singletons/ranges/any, tcp/udp/icmp/any,
-permit/deny mixes, ~10% IPv6, a final deny-any) of 1k, 10k and 100k rules, and measures,
+permit/deny mixes, ~10% IPv6, never any-to-any except a final deny-any) of 1k, 10k and 100k rules, and measures,
 each in a fresh subprocess (so peak RSS is per engine and per size):
 
 - segcheck: ``permitted`` alone; ``analyze`` (permitted + shadowed/redundant statuses);
@@ -82,7 +82,7 @@ def make_acl(n: int, seed: int) -> Filter:
         fam = 6 if rng.random() < 0.1 else 4
         pool = v6 if fam == 6 else v4
         src = None if rng.random() < 0.3 else rng.choice(pool)
-        dst = None if rng.random() < 0.08 else rng.choice(pool)
+        dst = None if rng.random() < 0.08 and src is not None else rng.choice(pool)
         kind = rng.random()
         kw: dict[str, object] = {"family": fam, "src": src, "dst": dst}
         if kind < 0.6:

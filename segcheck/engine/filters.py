@@ -13,12 +13,20 @@ Algorithms (diagrams from ``segcheck.engine.mdd``; n = enabled rules):
   rule i: ``C(p) = rule_leaf(j)`` iff j <= i is the first enabled rule matching p. Rule i's
   *effective* set is ``C == rule_leaf(i)``; it is empty iff painting left ``C`` unchanged
   (hash-consing makes that an int comparison).
-- *suffix classification* ``S`` (backward): ``S_{n} = UNDECIDED`` (the default),
-  ``S_i = ite(M_i, rule_leaf(i), S_{i+1})``: what would decide each packet if the filter
-  started at rule i. Rule i is *removable* iff every leaf of ``S_{i+1}`` inside its
-  effective set has rule i's action (``UNDECIDED`` standing for the default action).
-- *permitted* = the canonical packets where ``S_0`` names a permit rule (or ``UNDECIDED``
-  with a permit default) — computed by a backward boolean pass when only the set is wanted.
+- *permitted* (``permitted``) = the terminals of ``C`` mapped to their rule's action
+  (``UNDECIDED`` to the default), restricted to the universe: one walk over ``C``.
+- *suffix verdicts* ``S`` (``analyze``, backward): ``S_n`` = the default action,
+  ``S_i = (M_i ∧ a_i) ∨ (¬M_i ∧ S_{i+1})`` as a boolean diagram: what the rules after i
+  would permit. A live rule i is *removable* iff ``S_{i+1}`` gives its action on all of
+  its effective set: first tested on one witness point of that set (a lookup, which settles
+  almost every rule), then exactly (``passes.other_verdict``, which skips subtrees whose
+  verdict is uniform). ``S_0`` is the permitted set.
+- dead rules: shadowed vs redundant from the verdicts ``C`` takes inside their match
+  (``passes.other_verdict`` with a per-node verdict memo; early exit).
+
+Cost per rule is the part of the diagram inside its match that is still undecided (forward)
+or not constant (backward); rules that are "any" on an upper field but specific below fan
+out over that field's branches (DESIGN.md §7 and the benchmark give numbers).
 
 Statuses (``RuleAnalysis.status``): ``disabled``; ``shadowed`` — empty effective set and
 some rule deciding its packets has another action; ``redundant`` — empty effective set and
@@ -26,6 +34,7 @@ every deciding rule has its action, or non-empty but removable without changing 
 filter's meaning; ``ok`` otherwise. ``covered_by``: for an empty effective set, the earlier
 rules that actually decide its packets (each needed: a minimal cover in the first-match
 sense); for a removable rule, the later rules that would decide its packets without it.
+Both are computed on first use and list at most ``COVER_CAP`` rules.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from segcheck.engine import mdd, passes
-from segcheck.engine.mdd import FALSE, TRUE, UNDECIDED, Universe
+from segcheck.engine.mdd import DIFF, FALSE, OR, TRUE, UNDECIDED, Universe
 from segcheck.engine.packetset import PacketSet, rule_node
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Action, Filter, Rule
@@ -95,8 +104,8 @@ class _Shared:
     are computed on first use (``rules`` needs the latter, most callers neither)."""
 
     universe: Universe
+    filter: Filter
     classification: int
-    second: int
     match_nodes: dict[int, int]
     live: frozenset[int]
     cache: dict[int, PacketSet] = field(default_factory=dict)
@@ -118,13 +127,30 @@ class _Shared:
         got = self.covers.get(index)
         if got is None:
             u, c, m = self.universe, self.classification, self.match_nodes[index]
-            if index in self.live:  # removable: the rules that decide in its place
-                pairs = [(self.second, self.effective(index).node)]
+            if index in self.live:
+                got = self._later(index)
             else:
-                pairs = [(c, m)]
-            found = passes.deciders(u, pairs, COVER_CAP + 1) - {UNDECIDED}
-            got = self.covers[index] = tuple(sorted(mdd.leaf_rule(t) for t in found))
+                found = passes.deciders(u, [(c, m)], COVER_CAP + 1) - {UNDECIDED}
+                got = tuple(sorted(mdd.leaf_rule(t) for t in found))
+            self.covers[index] = got
         return got[:COVER_CAP]
+
+    def _later(self, index: int) -> tuple[int, ...]:
+        """The later rules that decide a removable rule's packets in its place, in order
+        (the default decides whatever they leave)."""
+        u = self.universe
+        x = self.effective(index).node
+        out: list[int] = []
+        for j in sorted(self.match_nodes):
+            if j <= index:
+                continue
+            mj = self.match_nodes[j]
+            if u.apply(mdd.AND, x, mj) != FALSE:
+                out.append(j)
+                x = u.apply(DIFF, x, mj)
+                if x == FALSE or len(out) > COVER_CAP:
+                    break
+        return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,44 +192,44 @@ def analyze(flt: Filter, universe: Universe | None = None) -> FilterAnalysis:
     """Permitted set and per-rule status of a specialized filter (module docstring)."""
     u = universe or mdd.default_universe()
     enabled = _enabled(flt)
-    c = c2 = UNDECIDED
+    c = UNDECIDED
     nodes: dict[int, int] = {}
     live: set[int] = set()
-    for i, rule in enabled:
+    for i, rule in enabled:  # forward: who decides what
         m = rule_node(u, rule)
         nodes[i] = m
-        leaf = mdd.rule_leaf(i)
-        c2 = passes.paint_second(u, c, c2, m, leaf)
-        nc = passes.paint(u, c, m, leaf)
+        nc = passes.paint(u, c, m, mdd.rule_leaf(i))
         if nc != c:
             live.add(i)
         c = nc
-    permit_of = _permit_fn(flt)
-    verdicts = passes.Verdicts(u, permit_of)
+    verdicts = passes.Verdicts(u, _permit_fn(flt))
+    bools = passes.Verdicts(u, lambda t: t)
     status: dict[int, str] = {}
-    for i, rule in enabled:
+    s = TRUE if flt.default_action is Action.PERMIT else FALSE
+    for i, rule in reversed(enabled):  # backward: s = what the rules after i permit
         m = nodes[i]
-        mine = TRUE if rule.action is Action.PERMIT else FALSE
-        bit = 1 if mine == TRUE else 2
+        permit = rule.action is Action.PERMIT
+        bit = 1 if permit else 2
         leaf = mdd.rule_leaf(i)
         if i not in live:
             other = passes.other_verdict(u, [(c, m)], verdicts, bit)
             status[i] = "shadowed" if other else "redundant"
-            continue
-        w = passes.witness(u, c, m, leaf)
-        assert w is not None, "a live rule decides some packet"
-        if permit_of(passes.lookup_levels(u, c2, w)) != mine:
-            status[i] = "ok"
-            continue
-        eff = passes.select(u, c, m, leaf)
-        other = passes.other_verdict(u, [(c2, eff)], verdicts, bit)
-        status[i] = "ok" if other else "redundant"
-    shared = _Shared(u, c, c2, nodes, frozenset(live))
+        else:
+            w = passes.witness(u, c, m, leaf)
+            assert w is not None, "a live rule decides some packet"
+            if (passes.lookup_levels(u, s, w) == TRUE) != permit:
+                status[i] = "ok"
+            else:
+                eff = passes.select(u, c, m, leaf)
+                other = passes.other_verdict(u, [(s, eff)], bools, bit)
+                status[i] = "ok" if other else "redundant"
+        s = u.apply(OR, s, m) if permit else u.apply(DIFF, s, m)
+    shared = _Shared(u, flt, c, nodes, frozenset(live))
     out = [
         RuleAnalysis(rule, i, status[i] if rule.enabled else "disabled", shared)
         for i, rule in enumerate(flt.rules)
     ]
-    return FilterAnalysis(flt, _permitted_of(u, flt, c), tuple(out))
+    return FilterAnalysis(flt, PacketSet(u.apply(mdd.AND, s, u.canonical), u), tuple(out))
 
 
 # -- classifier -----------------------------------------------------------------------------

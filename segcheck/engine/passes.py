@@ -2,9 +2,7 @@
 
 All functions take node ids of one ``Universe`` and return node ids or terminals. Naming:
 ``c`` is the first-match classification (terminals ``rule_leaf(i)`` or ``UNDECIDED``),
-``c2`` the second-match classification (the *next* rule matching each packet after the one
-that decides it — i.e. what would decide it if its rule were removed), ``m`` a rule's match
-(a boolean diagram), ``leaf`` a rule's terminal.
+``m`` a rule's match (a boolean diagram), ``leaf`` a rule's terminal.
 
 Each pass is memoised per call and skips regions that cannot matter: ``paint`` skips what
 is already decided (``Store.undecided``), traversals follow ``m`` (only its non-FALSE
@@ -73,34 +71,6 @@ def _parts(u: Universe, nodes: tuple[int, ...]) -> tuple[int, list[int], list[tu
         rows = [(*rows[i], k) for i, k in pairs]
         bs = nb
     return lv, bs, rows
-
-
-def paint_second(u: Universe, c: int, c2: int, m: int, leaf: int) -> int:
-    """``c2`` painted with ``leaf`` where ``m`` holds, ``c`` (the first-match classification
-    *before* this rule) is decided and ``c2`` is still ``UNDECIDED``."""
-    store = u.store
-    und, undecided = store.und, store.undecided
-    memo: dict[tuple[int, int, int], int] = {}
-
-    def done(n: int) -> bool:
-        if n < 0:
-            return n != UNDECIDED
-        x = und[n]
-        return not (undecided(n) if x is None else x)
-
-    def rec(c: int, c2: int, m: int) -> int:
-        if m == FALSE or c == UNDECIDED or done(c2):
-            return c2
-        if done(c):  # the first match is decided everywhere here
-            return paint(u, c2, m, leaf)
-        key = (c, c2, m)
-        r = memo.get(key)
-        if r is None:
-            lv, bs, rows = _parts(u, (c, c2, m))
-            r = memo[key] = store.mk(lv, bs, [rec(x, y, z) for x, y, z in rows])
-        return r
-
-    return rec(c, c2, m)
 
 
 def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
@@ -185,24 +155,6 @@ def _expand(u: Universe, x: int, y: int) -> list[tuple[int, int]]:
         i = bisect_right(bx, by[j - 1]) if j else 0
         iend = bisect_left(bx, by[j]) + 1 if j < ny - 1 else len(kx)
         out.extend((k, z) for k in kx[i:iend])
-    return out
-
-
-def gated(u: Universe, gate: int, leaf: int, c: int, m: int) -> list[tuple[int, int]]:
-    """The (c, m) sub-pairs that cover exactly the points of ``m`` where ``gate == leaf``."""
-    out: list[tuple[int, int]] = []
-    triples = [(gate, c, m)]
-    seen: set[tuple[int, int, int]] = set()
-    while triples:
-        item = triples.pop()
-        g, x, y = item
-        if y == FALSE or (g < 0 and g != leaf) or item in seen:
-            continue
-        seen.add(item)
-        if g == leaf:
-            out.append((x, y))
-        else:
-            triples.extend(_parts(u, item)[2])  # type: ignore[arg-type]
     return out
 
 
