@@ -5,19 +5,24 @@ Per chunk of ``CHUNK`` records:
 
 1. the walk collects record offsets (pcap: only ``caplen`` is read per record — offsets are a
    cumulative sum, timestamps and lengths are gathered by numpy afterwards);
-2. numpy gathers Ethernet (+ one 802.1Q tag) / IPv4-without-options / TCP-or-UDP fields for
-   all records at once; the records that fit this shape form the *fast* set;
-3. fast records are grouped by bidirectional 5-tuple (``np.unique``); each group updates its
-   flow once (counts and bytes per direction, first/last time, first frames, SYN direction,
-   MACs);
-4. payload-bearing records of flows that still need inspection (application unknown, or an
-   ICS decoder) go through ``scan.inspect`` one by one, in frame order;
-5. every other record (other link types, tunnels, IPv6, fragments, options, truncated…)
-   goes through ``scan.Scanner.packet``, the per-packet path.
+2. numpy gathers Ethernet (+ one 802.1Q tag) / IPv4-without-options or IPv6-without-
+   extension-headers / TCP-or-UDP fields for all records at once; the records that fit this
+   shape form the *fast* set;
+3. fast records are grouped by bidirectional 5-tuple (one sort of a 64-bit hash, checked
+   exactly against each group's first record — a collision falls back to the per-packet
+   path); each group updates its flow once (counts and bytes per direction, first/last time,
+   first frames, SYN direction, MACs);
+4. plain single-PDU Modbus, DNP3 and S7comm payloads are classified in bulk (``_bulk``) once
+   their operation class has its events; other payloads of flows that still need inspection
+   are queued;
+5. every other record (other link types, tunnels, IPv6 extension headers, fragments,
+   options, truncated…) goes through ``Scanner.packet``, the per-packet path, which queues
+   its payload too; then the queue is inspected in frame order (``Scanner.run_deferred``).
 
-A flow's orientation is that of its earliest frame even when the two paths meet it in a
-different order (``Scanner.orient``). The result equals the per-packet scan's, which the
-tests check on the corpus and crafted captures.
+Order-dependent results are made order-independent: a flow's orientation, MACs, SYN and
+first frames are those of its earliest frames whichever path meets them first, and payloads
+are inspected in frame order. The result equals the per-packet scan's, which the tests check
+on the corpus, crafted captures and hypothesis-damaged frames.
 """
 
 from __future__ import annotations
