@@ -255,3 +255,37 @@ def strip_comment(line: str) -> str:
     """Drop a trailing ``!`` comment (IOS/ASA allow them after commands in pasted configs)."""
     idx = line.find(" !")
     return line[:idx].rstrip() if idx >= 0 else line.rstrip()
+
+
+def command_in(words: list[str], table: frozenset[str]) -> bool:
+    """Whether the command ``words`` (a leading ``no`` ignored) starts with an entry of
+    ``table`` (entries of one to three words, e.g. ``"logging"``, ``"ip route"``)."""
+    if words[:1] == ["no"]:
+        words = words[1:]
+    return any(" ".join(words[:k]) in table for k in (1, 2, 3) if k <= len(words))
+
+
+def banner_bodies(text: str) -> set[int]:
+    """1-based numbers of the lines inside IOS delimited banners (``banner motd ^C`` ...
+    ``^C``), which are free text and must not be read as commands. The head line itself is
+    not included. The delimiter is ``^C`` when written that way, else the first character
+    after the banner type. A banner closed on its own head line has no body; one never closed
+    has none either (its lines stay commands, so a wrong guess hides nothing)."""
+    out: set[int] = set()
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        w = lines[i].split(None, 2)
+        i += 1
+        if len(w) < 3 or w[0] != "banner":
+            continue
+        rest = w[2]
+        delim = "^C" if rest.startswith("^C") else rest[0]
+        if delim in rest[len(delim):]:
+            continue
+        end = next((j for j in range(i, len(lines)) if delim in lines[j]), None)
+        if end is None:  # never closed: not a delimited banner, read its lines as commands
+            continue
+        out.update(range(i + 1, end + 2))
+        i = end + 1
+    return out

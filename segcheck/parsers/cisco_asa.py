@@ -40,6 +40,12 @@ Semantics checklist (STYLE.md habit 5):
   packets entering by any interface that is not a named one (also an unknown one).
 - No ACL bound and no global ACL: the security-level default above. Traffic to the ASA
   itself (management) is not modelled (``ssh``/``http``/``icmp`` commands): no local stage.
+- Every other line: a top-level command in ``IRRELEVANT`` (logging, ntp, routes, VPN,
+  management...) is ASA syntax that decides no new flow and is ignored; ``NOT_MODELLED``
+  ones get an INFO diagnostic; anything else (``sysopt``, ``firewall transparent``, IOS
+  commands) is UNSUPPORTED at its line (incomplete). Likewise interface sub-commands
+  outside ``IFACE_IRRELEVANT``. A file in which no command is ASA syntax (``end``/``exit``
+  do not count) raises ``ConfigParseError``: a wrong ``--vendor`` is refused, not answered.
 """
 
 from __future__ import annotations
@@ -59,6 +65,9 @@ VENDOR = "cisco-asa"
 
 
 def detect(text: str) -> int:
+    """Score ASA-looking text (``ASA Version``, ``nameif``, ``access-list X extended``,
+    ``access-group``); IOS-only commands (``ip access-list``, a block ``ipv6 access-list``,
+    interface ``ip access-group``) weigh against."""
     head = text[:200_000]
     score = 0
     if re.search(r"^: Saved|^(ASA|PIX|FWSM) Version \d", head, re.M):
@@ -71,7 +80,55 @@ def detect(text: str) -> int:
         score += 60
     if re.search(r"^access-group \S+ (in|out) interface |^access-group \S+ global", head, re.M):
         score += 40
-    return min(score, 98)
+    if re.search(r"^ security-level \d+", head, re.M):
+        score += 20
+    # IOS-only syntax (no ASA release has these commands) weighs against
+    if re.search(r"^ip access-list \S+", head, re.M):
+        score -= 50
+    if re.search(r"^ipv6 access-list \S+[ \t]*$", head, re.M):
+        score -= 30
+    if re.search(r"^ ip access-group \S+ (in|out)|^ ipv6 traffic-filter ", head, re.M):
+        score -= 40
+    if re.search(r"^(boot-start-marker|version 1[0-9]\.)", head, re.M):
+        score -= 40
+    return max(0, min(score, 98))
+
+
+IRRELEVANT = frozenset({
+    "ASA Version", "PIX Version", "FWSM Version", "hostname", "domain-name", "enable", "passwd",
+    "names", "banner", "logging", "ntp", "clock", "dns", "dns-guard", "ftp mode", "pager",
+    "mtu", "arp", "asdm", "boot", "call-home", "command-alias", "console", "crypto", "dhcpd",
+    "dhcprelay", "dynamic-access-policy-record", "group-policy", "tunnel-group", "webvpn",
+    "http", "ssh", "telnet", "icmp", "aaa", "aaa-server", "username", "user-identity",
+    "prompt", "route", "ipv6 route", "router", "snmp-server", "threat-detection", "timeout",
+    "xlate", "terminal", "failover", "monitor-interface", "license", "service-policy",
+    "policy-map", "class-map", "vpn-addr-assign", "ip local", "ipv6 local", "ssl", "end",
+    "service", "management-access", "privilege", "jumbo-frame", "mac-address", "smtp-server",
+    "regex", "snmp-map", "tcp-map", "flow-export", "schedule", "no-payload",
+    "dhcp-client", "ipv6 unicast-routing", "ipv6 icmp", "fragment", "ciscoasa",
+    "auto-update", "crashinfo", "quit", "exit", "wccp", "eigrp", "prefix-list",
+    "route-map", "dns-domain", "client-update", "ca", "certificate",
+    "anyconnect", "firewall router", "nat-assign",
+})
+"""Top-level ASA commands known not to decide which new connections cross the firewall
+(management, logging, routing, VPN, to-the-box access, MPF inspection): read as ASA syntax
+and otherwise ignored. ``firewall transparent``, ``sysopt``, ``nat-control``,
+``access-list ... webtype`` and every command not listed are reported."""
+
+NOT_MODELLED = frozenset({"ip verify", "ipv6 verify", "filter", "ip audit"})
+"""Commands that can drop traffic but not by which flows are allowed (reverse-path checks of
+spoofed sources, active-content filtering, attack signatures): one INFO diagnostic each."""
+
+IFACE_IRRELEVANT = frozenset({
+    "description", "shutdown", "speed", "duplex", "mac-address", "vlan", "switchport", "mtu",
+    "management-only", "channel-group", "nve-only", "pppoe", "ipv6 enable", "ipv6 nd",
+    "ip address", "ipv6 address", "ipv6 link-local", "ipv6 autoconfig", "delay", "flowcontrol",
+    "member-interface", "lacp", "ddns", "dhcp", "dhcprelay", "authentication", "ospf",
+    "eigrp", "igmp", "pim", "multicast", "negotiation", "media-type", "nameif",
+    "security-level", "zone-member",
+})
+"""Interface sub-commands with no say over which flows pass (an address that is not read
+above gets a warning; ``shutdown`` is read as up: more reachability, never less)."""
 
 
 @dataclass
@@ -137,49 +194,73 @@ class _Parser:
 
     # ------------------------------------------------------------------ collect
     def collect(self) -> None:
+        """Read every top-level command; each is handled, known not to filter, or reported.
+
+        Raises ``ConfigParseError`` when not one command is ASA syntax (a foreign file)."""
+        recognised = 0
         for n in _blocks(self.text):
             w = n.text.split()
             sp = self.span(n)
-            head = w[0]
-            if head == "hostname" and len(w) > 1:
-                self.hostname = w[1]
-            elif head == "interface" and len(w) > 1:
-                self._interface(n, w[1], sp)
-            elif head == "name" and len(w) >= 3:
-                self.names[w[2]] = w[1]
-            elif head == "object" and len(w) >= 3:
-                self.objects[w[2]] = n
-                self.object_kind[w[2]] = w[1]
-                for c in n.children:
-                    if c.text.startswith("nat "):
-                        self._nat(c.text.split(), self.span(c), twice=False)
-            elif head == "object-group" and len(w) >= 3:
-                if w[1] == "group":  # not ASA syntax (a batfish grammar test)
-                    self.diag(Level.UNSUPPORTED, "object-group not understood", sp, "group")
-                    continue
-                self.groups[w[2]] = n
-                self.group_kind[w[2]] = w[1] if w[1] != "service" or len(w) == 3 else \
-                    f"port:{w[3]}"
-            elif head == "access-list" and len(w) >= 3:
-                self._acl_line(w, sp)
-            elif head == "access-group" and len(w) >= 3:
-                self._access_group(w, sp)
-            elif w[:2] == ["same-security-traffic", "permit"] and len(w) >= 3:
-                if w[2] == "inter-interface":
-                    self.inter = True
-                elif w[2] == "intra-interface":
-                    self.intra = True
-            elif head == "nat" and len(w) >= 2:
-                self._nat(w, sp, twice=True)
-            elif head in ("static", "global") and len(w) >= 2 and w[1].startswith("("):
-                self.nat.append(NatRule("static" if head == "static" else "snat", sp, n.text))
-                self.diag(Level.UNSUPPORTED, "pre-8.3 NAT: ACLs see mapped addresses; not "
-                          "modelled", sp, "nat")
-            elif w[:2] == ["ipv6", "access-list"]:
-                self.diag(Level.UNSUPPORTED, "pre-9.0 ipv6 access-list not modelled", sp,
-                          "ipv6-acl")
-            elif w[:3] == ["clear", "configure", "access-list"] and len(w) >= 4:
-                self.acls.pop(w[3], None)
+            if self._command(n, w, sp) and w[0] not in ("end", "exit"):
+                recognised += 1  # 'end'/'exit' close blocks in other vendors' files too
+        if not recognised:
+            raise ConfigParseError("does not look like a Cisco ASA configuration: no line is an "
+                                   "ASA command", SourceSpan(self.path, 1))
+
+    def _command(self, n: _Node, w: list[str], sp: SourceSpan) -> bool:
+        """Read one top-level command; False when it is not ASA syntax (then reported)."""
+        head = w[0]
+        if head == "hostname" and len(w) > 1:
+            self.hostname = w[1]
+        elif head == "interface" and len(w) > 1:
+            self._interface(n, w[1], sp)
+        elif head == "name" and len(w) >= 3:
+            self.names[w[2]] = w[1]
+        elif head == "object" and len(w) >= 3:
+            self.objects[w[2]] = n
+            self.object_kind[w[2]] = w[1]
+            for c in n.children:
+                if c.text.startswith("nat "):
+                    self._nat(c.text.split(), self.span(c), twice=False)
+        elif head == "object-group" and len(w) >= 3:
+            if w[1] == "group":  # not ASA syntax (a batfish grammar test)
+                self.diag(Level.UNSUPPORTED, "object-group not understood", sp, "group")
+                return True
+            self.groups[w[2]] = n
+            self.group_kind[w[2]] = w[1] if w[1] != "service" or len(w) == 3 else \
+                f"port:{w[3]}"
+        elif head == "access-list" and len(w) >= 3:
+            self._acl_line(w, sp)
+        elif head == "access-group" and len(w) >= 3:
+            self._access_group(w, sp)
+        elif w[:2] == ["same-security-traffic", "permit"] and len(w) >= 3:
+            if w[2] == "inter-interface":
+                self.inter = True
+            elif w[2] == "intra-interface":
+                self.intra = True
+        elif head == "nat" and len(w) >= 2:
+            self._nat(w, sp, twice=True)
+        elif head in ("static", "global") and len(w) >= 2 and w[1].startswith("("):
+            self.nat.append(NatRule("static" if head == "static" else "snat", sp, n.text))
+            self.diag(Level.UNSUPPORTED, "pre-8.3 NAT: ACLs see mapped addresses; not "
+                      "modelled", sp, "nat")
+        elif w[:2] == ["ipv6", "access-list"]:
+            self.diag(Level.UNSUPPORTED, "pre-9.0 ipv6 access-list not modelled", sp,
+                      "ipv6-acl")
+        elif w[:3] == ["clear", "configure", "access-list"] and len(w) >= 4:
+            self.acls.pop(w[3], None)
+        elif head.startswith("Cryptochecksum:") or C.command_in(w, IRRELEVANT):
+            pass
+        elif C.command_in(w, NOT_MODELLED):
+            self.diag(Level.INFO, f"'{n.text}' is not modelled (it does not decide which new "
+                      "connections pass through)", sp, "not-modelled")
+        else:
+            more = f" (and its {len(n.children)} sub-command(s))" if n.children else ""
+            self.diag(Level.UNSUPPORTED, f"unknown or unsupported ASA command "
+                      f"{' '.join(w[:3])!r}{more}",
+                      sp, "unknown-command")
+            return False
+        return True
 
     def _interface(self, n: _Node, phys: str, sp: SourceSpan) -> None:
         it = _Iface(phys, sp)
@@ -201,6 +282,12 @@ class _Parser:
                 except ValueError:
                     self.diag(Level.WARNING, "interface address not understood", self.span(c),
                               "interface")
+            elif not C.command_in(w, IFACE_IRRELEVANT):
+                self.diag(Level.UNSUPPORTED, f"interface sub-command {c.text!r} not understood"
+                          " (IOS filtering commands such as 'ip access-group' are not ASA "
+                          "syntax)" if w[0] in ("ip", "ipv6") else
+                          f"interface sub-command {c.text!r} not understood", self.span(c),
+                          "interface")
         if it.nameif and it.level is None:
             # ASA default: `inside` gets 100, every other nameif 0
             it.level = 100 if it.nameif == "inside" else 0

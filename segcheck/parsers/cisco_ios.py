@@ -37,6 +37,13 @@ Semantics checklist (STYLE.md habit 5):
 - Header fields segcheck does not model (``dscp``, ``precedence``, ``tos``, ``ttl``, TCP
   flags, ``fragments``, ``time-range``) make a diagnostic: the entry is kept as if the
   condition held (``time-range``: always active) and the result is incomplete.
+- Every other line: a top-level command in ``IRRELEVANT`` (logging, ntp, routing, voice,
+  QoS maps...) or an interface sub-command in ``IFACE_IRRELEVANT`` decides no new flow and
+  is ignored, as is the text of delimited banners; ``NOT_MODELLED`` ones (IPS, uRPF, QoS
+  service-policy) get a warning; ``line ... access-class`` and ``control-plane`` policing
+  (traffic to the router), and anything else, are UNSUPPORTED at their line (incomplete).
+  A file in which no command is IOS syntax (``end``/``exit`` do not count) raises
+  ``ConfigParseError``: a wrong ``--vendor`` is refused, not answered.
 """
 
 from __future__ import annotations
@@ -57,26 +64,105 @@ VENDOR = "cisco-ios"
 
 
 def detect(text: str) -> int:
-    """Score IOS-looking text: ``ip access-list``, ``interface`` blocks, IOS-only keywords."""
+    """Score IOS-looking text: ``ip access-list``, ``ipv6 access-list`` blocks, interface
+    ``ip access-group``/``ipv6 traffic-filter``, IOS-only keywords; ASA-only syntax
+    (``nameif``, ``security-level``) weighs against."""
     head = text[:200_000]
-    if re.search(r"^(ASA|PIX|FWSM) Version", head, re.M) or re.search(r"^\s*nameif ", head, re.M):
+    if re.search(r"^(ASA|PIX|FWSM) Version", head, re.M):
         return 0
     score = 0
     if re.search(r"^ip access-list (standard|extended) \S+", head, re.M):
         score += 60
+    elif re.search(r"^ip access-list \S+", head, re.M):
+        score += 50
     if re.search(r"^access-list \d+ (permit|deny|remark) ", head, re.M):
         score += 40
-    if re.search(r"^ipv6 access-list \S+", head, re.M):
-        score += 30
-    if re.search(r"^ ip access-group \S+ (in|out)", head, re.M):
+    if re.search(r"^ipv6 access-list \S+[ \t]*\n[ \t]+(\d+ )?(permit|deny|remark) ", head, re.M):
+        score += 60
+    if re.search(r"^ ip access-group \S+ (in|out)|^ ipv6 traffic-filter \S+ (in|out)", head,
+                 re.M):
         score += 30
     if re.search(r"^(version 1[0-9]\.|boot-start-marker|zone-pair security|ip cef)", head, re.M):
         score += 30
-    if re.search(r"^interface (GigabitEthernet|FastEthernet|Ethernet|Loopback|Vlan)", head, re.M):
+    if re.search(r"^interface (GigabitEthernet|FastEthernet|Ethernet|Loopback|Vlan)\S*\n"
+                 r"(?:[ \t]+\S.*\n)*?[ \t]+ip address \d+\.\d+\.\d+\.\d+ \d+\.", head, re.M):
         score += 10
     if re.search(r"^(line (vty|con) \d|service timestamps |ip classless)", head, re.M):
         score += 20
-    return min(score, 95)
+    if re.search(r"^\s*nameif ", head, re.M):
+        score -= 60
+    if re.search(r"^\s*security-level \d", head, re.M):
+        score -= 30
+    return max(0, min(score, 95))
+
+
+IRRELEVANT = frozenset({
+    "version", "Building configuration...", "Current configuration", "end", "exit", "hostname",
+    "boot-start-marker", "boot-end-marker", "boot", "service", "enable", "username", "aaa",
+    "clock", "logging", "ntp", "banner", "line", "router", "route-map", "key", "crypto",
+    "license", "platform", "redundancy", "control-plane", "spanning-tree", "vtp", "vlan",
+    "multilink", "memory", "archive", "diagnostic", "dial-peer", "voice", "call-home", "spd",
+    "subscriber", "virtual-service", "vpdn", "bba-group", "login", "security passwords",
+    "security authentication", "alias", "track", "mpls", "card", "power", "mac",
+    "errdisable", "system", "transceiver", "port-channel", "network-clock-participate",
+    "hw-module", "exception", "scheduler", "privilege", "event", "file", "tftp-server",
+    "netconf", "restconf", "snmp-server", "snmp", "cdp", "lldp", "vrf", "dialer-list",
+    "class-map", "policy-map", "parameter-map", "prefix-list", "ip cef", "ipv6 cef",
+    "ip domain", "ip domain-name", "ip domain-lookup", "ip domain-list", "ip name-server",
+    "ip host", "ip dhcp", "ip forward-protocol", "ip http", "ip ftp", "ip ssh", "ip tcp",
+    "ip telnet", "ip route", "ipv6 route", "ip bgp-community", "ip community-list",
+    "ip extcommunity-list", "ip prefix-list", "ipv6 prefix-list", "ip as-path", "ip sla",
+    "ip ospf", "ip vrf", "ip subnet-zero", "ip classless", "ip source-route", "ip finger",
+    "ip bootp", "ip multicast-routing", "ip routing", "ipv6 unicast-routing", "ipv6 dhcp",
+    "ipv6 icmp", "ipv6 router", "ipv6 general-prefix", "ip igmp", "ip pim", "ip msdp",
+    "ip scp", "ip rcmd", "ip dns", "ip local", "ip access-list logging", "ip wccp",
+    "ip flow-export", "ip flow-cache", "ip accounting-threshold", "ip gratuitous-arps",
+    "ip arp", "ip radius", "ip tacacs", "ip multicast", "ip device", "tacacs-server",
+    "radius-server", "tacacs", "radius", "default", "mgcp", "ccm-manager",
+    "telephony-service", "sccp", "stcapp", "gatekeeper", "gateway", "translation-rule",
+    "voice-port", "controller", "isdn", "chat-script", "modemcap", "menu", "rmon",
+    "monitor", "flow", "wsma", "cts", "template", "ethernet", "bridge",
+    "no-payload", "macro", "udld", "lacp", "interface-range", "epm",
+    "access-session", "device-tracking", "authentication", "dot1x",
+    "ip options", "ip icmp", "ip unreachables", "ip mask-reply", "ip redirects", "ipv6 nd",
+    "ipv6 multicast-routing", "ipv6 ospf", "ipv6 host", "ipv6 name-server",
+    "memory-size", "warm-reboot", "upgrade", "process-max-time",
+    "queue-monitor", "qos", "mls", "auto", "ipv6 source-route", "ip nat pool",
+    "ip nat translation", "ip nat service", "access-list dynamic-extended", "arp",
+})
+"""Top-level IOS commands known not to decide which new connections cross the router
+(management, logging, routing, voice, QoS class/policy-maps, to-the-router services): read
+as IOS syntax and otherwise ignored. ``line`` blocks are read for ``access-class`` and
+``control-plane`` for policing (both reported); every command not listed is reported."""
+
+IFACE_IRRELEVANT = frozenset({
+    "description", "shutdown", "speed", "duplex", "full-duplex", "half-duplex", "negotiation",
+    "media-type", "mtu", "bandwidth", "delay", "load-interval", "carrier-delay", "hold-queue",
+    "max-reserved-bandwidth", "encapsulation", "bundle-enable", "dialer", "dialer-group", "dsl",
+    "ppp", "pvc", "protocol", "vbr-nrt", "standby", "vrrp", "glbp", "keepalive", "cdp",
+    "switchport", "spanning-tree", "channel-group", "channel-protocol", "tunnel", "crypto",
+    "vrf", "ospfv3", "mac-address", "storm-control", "power", "mls", "auto", "lldp",
+    "logging", "snmp", "ip address", "ipv6 address", "ip accounting", "ip mtu", "ip tcp",
+    "ip virtual-reassembly", "ip ospf", "ip pim", "ip igmp", "ip helper-address",
+    "ip proxy-arp", "ip redirects", "ip unreachables", "ip route-cache", "ip mroute-cache",
+    "ip directed-broadcast", "ip policy", "ip vrf", "ip flow", "ip dhcp", "ip nbar",
+    "ip split-horizon", "ip summary-address", "ip authentication", "ip hello-interval",
+    "ip hold-time", "ip mask-reply", "ip local-proxy-arp", "ip nhrp", "ip router",
+    "ipv6 enable", "ipv6 dhcp", "ipv6 mtu", "ipv6 nd", "ipv6 ospf", "ipv6 tcp", "ipv6 rip",
+    "ipv6 redirects", "ipv6 unreachables", "ipv6 pim", "ipv6 mld", "ipv6 router",
+    "ipv6 link-local", "ipv6 eigrp", "ipv6 policy", "ipv6 flow", "ipv6 virtual-reassembly",
+    "ipv6 nat", "ip nat", "isis", "mpls", "bfd", "service", "arp", "atm", "frame-relay",
+    "clock", "framing", "linecode", "cable", "hw-module", "source", "flowcontrol",
+    "authentication", "dot1x", "mab", "access-session", "device-tracking", "zone-member",
+    "exit", "mop", "platform", "udld", "macro", "priority-queue", "wrr-queue", "rcv-queue",
+    "qos", "ntp", "ip rip", "ip eigrp", "ip bandwidth-percent",
+})
+"""Interface sub-commands with no say over which new flows pass (``shutdown`` is read as
+up: more reachability, never less; ``ip policy`` routes, it does not filter)."""
+
+NOT_MODELLED = frozenset({"ip verify", "ip ips", "ip audit", "ip admission", "ip urlfilter"})
+"""Commands that can drop traffic but not by which flows are allowed (intrusion prevention,
+authentication proxy, URL filtering): a warning each."""
 
 
 @dataclass
@@ -167,45 +253,82 @@ class _Parser:
 
     # ---------------------------------------------------------------- pass 1: collect
     def collect(self) -> None:
+        """Read every top-level command; each is handled, known not to filter, or reported.
+
+        Raises ``ConfigParseError`` when not one command is IOS syntax (a foreign file)."""
+        recognised = 0
+        skip = C.banner_bodies(self.text)
         for node in _blocks(self.text):
+            if node.no in skip:
+                continue
             w = node.text.split()
-            sp = self.span(node)
-            if w[0] == "hostname" and len(w) > 1:
-                self.hostname = w[1]
-            elif w[:2] == ["ip", "access-list"] and len(w) >= 3:
-                self._named_acl(node, w, sp)
-            elif w[:2] == ["ipv6", "access-list"] and len(w) >= 3:
-                self._acl_block(node, (6, w[2]), "ipv6", sp)
-            elif w[0] == "access-list" and len(w) >= 3:
-                self._numbered(w, sp)
-            elif w[:3] == ["no", "ip", "access-list"] and len(w) >= 5:
-                self.acls.pop((4, w[4]), None)
-            elif w[:3] == ["no", "ipv6", "access-list"] and len(w) >= 4:
-                self.acls.pop((6, w[3]), None)
-            elif w[0] == "object-group" and len(w) >= 3 and w[1] in ("network", "service"):
-                (self.netgroups if w[1] == "network" else self.svcgroups)[w[2]] = node
-            elif w[0] == "object-group":
-                self.diag(Level.UNSUPPORTED, "object-group type not supported", sp, "object-group")
-            elif w[0] == "interface" and len(w) >= 2:
-                self._interface(node, " ".join(w[1:]), sp)
-            elif w[:2] == ["zone", "security"] and len(w) >= 3:
-                self.zones[w[2]] = sp
-            elif w[:2] == ["zone-pair", "security"]:
-                self._zone_pair(node, w, sp)
-            elif w[:3] == ["class-map", "type", "inspect"]:
-                self.class_maps[w[-1]] = node
-            elif w[:3] == ["policy-map", "type", "inspect"] and len(w) >= 4:
-                self.policy_maps[w[3]] = node
-            elif w[:2] == ["ip", "nat"] and len(w) >= 3 and w[2] in ("inside", "outside"):
-                self._nat(w, sp)
-            elif w[:2] == ["ip", "port-map"]:
-                self.diag(Level.UNSUPPORTED, "ip port-map changes which ports 'match protocol' "
-                          "covers; not modelled", sp, "pam")
-            elif w[:2] == ["ip", "inspect"] and not any(
-                    d.code == f"{VENDOR}.cbac" for d in self.diags):
+            if self._command(node, w, self.span(node)) and w[0] not in ("end", "exit"):
+                recognised += 1  # 'end'/'exit' close blocks in other vendors' files too
+        if not recognised:
+            raise ConfigParseError("does not look like a Cisco IOS configuration: no line is an "
+                                   "IOS command", SourceSpan(self.path, 1))
+
+    def _command(self, node: _Line, w: list[str], sp: SourceSpan) -> bool:
+        """Read one top-level command; False when it is not IOS syntax (then reported)."""
+        if w[0] == "hostname" and len(w) > 1:
+            self.hostname = w[1]
+        elif w[:2] == ["ip", "access-list"] and len(w) >= 3:
+            self._named_acl(node, w, sp)
+        elif w[:2] == ["ipv6", "access-list"] and len(w) >= 3:
+            self._acl_block(node, (6, w[2]), "ipv6", sp)
+        elif w[0] == "access-list" and len(w) >= 3:
+            self._numbered(w, sp)
+        elif w[:3] == ["no", "ip", "access-list"] and len(w) >= 5:
+            self.acls.pop((4, w[4]), None)
+        elif w[:3] == ["no", "ip", "access-list"] and len(w) == 4:
+            self.acls.pop((4, w[3]), None)
+        elif w[:3] == ["no", "ipv6", "access-list"] and len(w) >= 4:
+            self.acls.pop((6, w[3]), None)
+        elif w[0] == "object-group" and len(w) >= 3 and w[1] in ("network", "service"):
+            (self.netgroups if w[1] == "network" else self.svcgroups)[w[2]] = node
+        elif w[0] == "object-group":
+            self.diag(Level.UNSUPPORTED, "object-group type not supported", sp, "object-group")
+        elif w[0] == "interface" and len(w) >= 2:
+            self._interface(node, " ".join(w[1:]), sp)
+        elif w[:2] == ["zone", "security"] and len(w) >= 3:
+            self.zones[w[2]] = sp
+        elif w[:2] == ["zone-pair", "security"]:
+            self._zone_pair(node, w, sp)
+        elif w[:3] == ["class-map", "type", "inspect"]:
+            self.class_maps[w[-1]] = node
+        elif w[:3] == ["policy-map", "type", "inspect"] and len(w) >= 4:
+            self.policy_maps[w[3]] = node
+        elif w[:2] == ["ip", "nat"] and len(w) >= 3 and w[2] in ("inside", "outside"):
+            self._nat(w, sp)
+        elif w[:2] == ["ip", "port-map"]:
+            self.diag(Level.UNSUPPORTED, "ip port-map changes which ports 'match protocol' "
+                      "covers; not modelled", sp, "pam")
+        elif w[:2] == ["ip", "inspect"]:
+            if not any(d.code == f"{VENDOR}.cbac" for d in self.diags):
                 self.diag(Level.INFO, "CBAC (ip inspect) only admits return traffic of "
-                          "inspected sessions; new connections are decided by the ACLs", sp,
-                          "cbac")
+                          "inspected sessions; new connections are decided by the ACLs",
+                          sp, "cbac")
+        elif w[0] == "line" and len(w) >= 2:
+            for child in node.children:
+                cw = child.text.split()
+                if cw[:1] == ["access-class"] or cw[:2] == ["ipv6", "access-class"]:
+                    self.diag(Level.UNSUPPORTED, "line access-class (who may log in to the "
+                              "router) is not modelled", self.span(child), "access-class")
+        elif w[0] == "control-plane" and node.children:
+            self.diag(Level.UNSUPPORTED, "control-plane policing (traffic to the router) is not "
+                      "modelled", sp, "control-plane")
+        elif C.command_in(w, IRRELEVANT):
+            pass
+        elif C.command_in(w, NOT_MODELLED):
+            self.diag(Level.WARNING, f"'{node.text}' is not modelled (it does not decide which "
+                      "new connections are allowed)", sp, "not-modelled")
+        else:
+            more = f" (and its {len(node.children)} sub-command(s))" if node.children else ""
+            self.diag(Level.UNSUPPORTED, f"unknown or unsupported IOS command "
+                      f"{' '.join(w[:3])!r}{more}",
+                      sp, "unknown-command")
+            return False
+        return True
 
     def _named_acl(self, node: _Line, w: list[str], sp: SourceSpan) -> None:
         if w[2] in ("standard", "extended") and len(w) >= 4:
@@ -258,6 +381,15 @@ class _Parser:
                     it.addresses.append(ipaddress.IPv6Interface(w[2]))
             elif w[:2] == ["ip", "nat"] and len(w) == 3:
                 pass  # inside/outside marker; NAT rules are reported at their own lines
+            elif w[:2] in (["ip", "verify"], ["ipv6", "verify"]) or w[0] == "service-policy":
+                self.diag(Level.WARNING, f"'{child.text}' is not modelled (reverse-path checks "
+                          "and QoS policies do not decide which new connections are allowed)",
+                          csp, "not-modelled")
+            elif w[:2] == ["ip", "inspect"]:
+                pass  # CBAC: reported once at the global 'ip inspect' (module docstring)
+            elif not C.command_in(w, IFACE_IRRELEVANT):
+                self.diag(Level.UNSUPPORTED, f"interface sub-command {child.text!r} not "
+                          "understood", csp, "interface")
 
     def _zone_pair(self, node: _Line, w: list[str], sp: SourceSpan) -> None:
         try:

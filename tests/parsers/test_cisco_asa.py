@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
 from segcheck.model.packet import Packet
@@ -187,3 +189,38 @@ def test_damaged_configs_never_crash() -> None:
         except ConfigParseError:
             continue
         assert all(d.span is None or d.span.line >= 1 for d in device.diagnostics)
+
+
+def test_foreign_file_is_refused() -> None:
+    """Not one ASA command (an iptables-save export): ConfigParseError at line 1."""
+    from tests.parsers.test_cisco_ios import IPTABLES_SAVE
+
+    with pytest.raises(ConfigParseError, match="does not look like a Cisco ASA") as info:
+        cisco_asa.parse(IPTABLES_SAVE, "fw-it.rules")
+    assert info.value.span is not None
+    assert info.value.span.line == 1
+
+
+def test_unknown_commands_reported_known_irrelevant_silent() -> None:
+    """Management/logging/routing commands are ASA syntax with no say over new flows
+    (silent); 'sysopt connection permit-vpn' (bypasses the ACLs for VPN traffic) and an
+    unknown interface sub-command are UNSUPPORTED at their lines; uRPF is INFO."""
+    text = IFACES + """\
+logging enable
+logging host inside 10.0.0.9
+ntp server 10.0.0.1
+ssh 10.0.0.0 255.255.255.0 inside
+route outside 0.0.0.0 0.0.0.0 198.51.100.254 1
+threat-detection basic-threat
+sysopt connection permit-vpn
+ip verify reverse-path interface outside
+interface GigabitEthernet0/4
+ ip access-group X in
+ description spare
+"""
+    dev = cisco_asa.parse(text, "fw.cfg")
+    base = len(IFACES.splitlines())
+    got = sorted((d.span.line - base, d.level.name) for d in dev.diagnostics if d.span)
+    assert got == [(7, "UNSUPPORTED"), (8, "INFO"), (10, "UNSUPPORTED")]
+    assert not dev.complete
+    assert cisco_asa.parse(IFACES + "logging enable\nntp server 10.0.0.1\n", "fw.cfg").complete
