@@ -73,6 +73,7 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
     pairs = policy.flows()
     used: set[int] = set()
     aggs: dict[tuple[Any, ...], _Agg] = {}
+    memo: dict[tuple[Any, ...], tuple[list[Match], list[Match]]] = {}
 
     def add(code: str, key: tuple[Any, ...], f: Flow, frames: Iterable[int], detail: str = "",
             count: int = 1) -> None:
@@ -97,17 +98,11 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
             continue
         sz, dz = src[0], dst[0]
         base = (f.src, f.dst, f.proto_name, f.dport, sz, dz)
-        fwd: list[tuple[int, Any, Any]] = []
-        rev: list[tuple[int, Any, Any]] = []
-        for i, (c, cf) in enumerate(pairs):
-            if {sz, dz} != set(c.between):
-                continue
-            if not _service_ok(policy, cf, f):
-                continue
-            if _ends_ok(cf.sources, f.src) and _ends_ok(cf.destinations, f.dst):
-                fwd.append((i, c, cf))
-            elif _ends_ok(cf.sources, f.dst) and _ends_ok(cf.destinations, f.src):
-                (fwd if cf.bidirectional else rev).append((i, c, cf))
+        memo_key = (f.src, f.dst, f.proto, f.dport, f.app)
+        hit = memo.get(memo_key)
+        if hit is None:
+            hit = memo[memo_key] = _matches(policy, pairs, f, sz, dz)
+        fwd, rev = hit
         used.update(i for i, _, _ in fwd + rev)
         if not fwd and rev:
             add("SC-DIRECTION", base, f, f.frames,
@@ -141,6 +136,26 @@ def observed_findings(policy: Any, flows: Sequence[Flow] | None, capture_path: s
     if flows:
         out += _unused(policy, pairs, used, capture_path)
     return out
+
+
+Match = tuple[int, Any, Any]
+"""(index in ``policy.flows()``, conduit, conduit flow)."""
+
+
+def _matches(policy: Any, pairs: Sequence[tuple[Any, Any]], f: Flow, sz: str, dz: str,
+             ) -> tuple[list[Match], list[Match]]:
+    """Conduit flows that allow ``f`` as initiated (``fwd``) and those that would allow it
+    only the other way round (``rev``), among the conduits between the two zones."""
+    fwd: list[Match] = []
+    rev: list[Match] = []
+    for i, (c, cf) in enumerate(pairs):
+        if {sz, dz} != set(c.between) or not _service_ok(policy, cf, f):
+            continue
+        if _ends_ok(cf.sources, f.src) and _ends_ok(cf.destinations, f.dst):
+            fwd.append((i, c, cf))
+        elif _ends_ok(cf.sources, f.dst) and _ends_ok(cf.destinations, f.src):
+            (fwd if cf.bidirectional else rev).append((i, c, cf))
+    return fwd, rev
 
 
 def _link_local_traffic(src: ipaddress.IPv4Address | ipaddress.IPv6Address,
