@@ -18,6 +18,7 @@ import click
 
 from segcheck.analysis.observed import flow_rows
 from segcheck.capture.flows import CaptureSummary, FlowsResult, extract_flows
+from segcheck.errors import UsageError
 from segcheck.outputs import write_output
 
 CSV_COLUMNS = ("src", "dst", "proto", "sport", "dport", "packets", "bytes", "first_seen",
@@ -52,7 +53,10 @@ def command(pcaps: tuple[str, ...], policy_path: str | None, fmt: str, output: s
         text = _csv(rows)
     else:
         text = _text(rows, result.captures)
-    write_output(text, output)
+    try:
+        write_output(text, output)
+    except OSError as exc:  # -o into a file's "directory", an unwritable place...
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
     for cap in result.captures:
         if cap.undecodable:
             click.echo(f"segcheck: {cap.path}: {sum(n for _, n in cap.undecodable)} frames not "
