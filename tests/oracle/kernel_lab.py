@@ -177,6 +177,7 @@ class Lab:
     def setup(self) -> None:
         self.iptables_backend = "nft" if "nf_tables" in run(["iptables", "--version"]) \
             else "legacy"
+        self.nft_version = run(["nft", "--version"]).split()[1].lstrip("v")
         for n in self.ns.values():
             run(["ip", "netns", "add", n])
         c, r, s = self.ns["c"], self.ns["r"], self.ns["s"]

@@ -42,7 +42,7 @@ def _check(lab: Lab, text: str, name: str, ps: list, tallies: dict[str, Tally]) 
     kernel = lab.observe(ps)
     for form, rendering in (("source", text), ("list", lab.list_ruleset()),
                             ("json", lab.list_ruleset(json_format=True))):
-        device = nftables.parse(rendering, f"{name}.{form}")
+        device = nftables.parse(rendering, f"{name}.{form}", nft_version=lab.nft_version)
         bad = [str(d) for d in device.diagnostics if d.level.makes_incomplete]
         assert not bad, (form, bad, rendering)
         tallies[form].add(rendering, ps, kernel, segcheck_verdicts(device, ps))
@@ -123,6 +123,16 @@ table inet both {
   chain f { type filter hook forward priority 5; policy accept;
     meta nfproto ipv6 tcp dport 80 drop
     ip protocol icmp drop
+  }
+}
+""",
+    # nft < 1.1.0 merges '!=' on adjacent fields into one compare: either differs -> match
+    """table inet m {
+  chain f { type filter hook forward priority 0; policy drop;
+    tcp sport != 81 tcp dport != 80 accept
+    ip saddr != 10.64.1.5 ip daddr != 172.16.1.5 meta l4proto udp accept
+    icmp type != echo-request icmp code != 0 accept
+    udp sport != 53 udp dport != { 53 } accept
   }
 }
 """,

@@ -243,3 +243,25 @@ def test_random_text_never_crashes(body: str) -> None:
 def test_random_json_never_crashes(doc: object) -> None:
     with contextlib.suppress(ConfigParseError):
         nftables.parse(json.dumps({"nftables": doc if isinstance(doc, list) else [doc]}), "f.json")
+
+
+def test_neq_pair_meaning_depends_on_nft_version() -> None:
+    text = ("table inet t {\n chain f {\n  type filter hook forward priority 0; policy drop;\n"
+            "  tcp sport != 1 tcp dport != 2 accept\n }\n}\n")
+    p = Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 3)  # sport equal, dport differs
+    old = nftables.parse(text, "x.nft", nft_version="1.0.6")
+    assert verdicts(old, p)[0][1:] == ("permit", 4)  # merged: either differs
+    new = nftables.parse(text, "x.nft", nft_version="1.1.1")
+    assert verdicts(new, p)[0][1:] == ("deny", None)
+    unknown = nftables.parse(text, "x.nft")
+    assert [x.code for x in unknown.diagnostics] == ["nftables.unsupported"]
+    doc = {"nftables": [{"metainfo": {"version": "1.0.6"}},
+                        {"chain": {"family": "inet", "table": "t", "name": "f", "type": "filter",
+                                   "hook": "forward", "prio": 0, "policy": "drop"}},
+                        {"rule": {"family": "inet", "table": "t", "chain": "f", "expr": [
+                            {"match": {"op": "!=", "left": {"payload": {
+                                "protocol": "tcp", "field": "sport"}}, "right": 1}},
+                            {"match": {"op": "!=", "left": {"payload": {
+                                "protocol": "tcp", "field": "dport"}}, "right": 2}},
+                            {"accept": None}]}}]}
+    assert verdicts(nftables.parse(json.dumps(doc), "x.json"), p)[0][1] == "permit"

@@ -43,6 +43,8 @@ from segcheck.parsers.nftables.ir import (
     Verdict,
     cond_matches,
     elem_matches,
+    merged_neq_pairs,
+    merges_neq,
 )
 from segcheck.parsers.nftables.jsonfmt import read_json
 from segcheck.parsers.nftables.text import TextReader
@@ -68,16 +70,25 @@ def detect(text: str) -> int:
     return 0
 
 
-def parse(text: str, path: str, *, name: str | None = None) -> Device:
-    """Parse nft text or JSON (detected by the leading ``{``)."""
+def parse(
+    text: str, path: str, *, name: str | None = None, nft_version: str | None = None
+) -> Device:
+    """Parse nft text or JSON (detected by the leading ``{``).
+
+    ``nft_version``: the nft that loaded the ruleset, where it changes the meaning (see
+    ``ir.merged_neq_pairs``); JSON carries it in ``metainfo``."""
     diags: list[Diagnostic] = []
     if text.lstrip().startswith("{"):
-        tables = read_json(text, path, diags.append)
+        meta: dict[str, str] = {}
+        tables = read_json(text, path, diags.append, meta)
+        nft_version = nft_version or meta.get("version")
     else:
         if detect(text) == 0 and text.strip() and not re.search(r"^\s*table\b", text, re.M):
             raise ConfigParseError("not nftables ruleset text or JSON", SourceSpan(path, 1))
         tables = TextReader(text, path, diags.append).read()
-    return _Builder(path, diags).device(tables, name)
+    builder = _Builder(path, diags)
+    builder.nft_version = nft_version
+    return builder.device(tables, name)
 
 
 @dataclass
@@ -91,6 +102,7 @@ class _Builder:
     def __init__(self, path: str, diags: list[Diagnostic]) -> None:
         self.path = path
         self.diags = diags
+        self.nft_version: str | None = None
         self.nat: list[NatRule] = []
 
     def report(self, level: Level, msg: str, span: SourceSpan | None, code: str) -> None:
@@ -179,7 +191,7 @@ class _Builder:
             if not deciding:
                 continue
             try:
-                parts = [cond_matches(c, table.sets) for c in rule.conds]
+                parts = self._parts(rule, table)
                 ms = common.conjoin([(base,), *parts])
                 out.extend(self._verdicts(table, rule, ms))
             except Unsupported as exc:
@@ -188,6 +200,26 @@ class _Builder:
             except ValueError as exc:
                 self.report(Level.ERROR, f"{exc}; rule dropped", rule.span, "nftables.syntax")
         return out
+
+    def _parts(self, rule: NRule, table: NTable) -> list[tuple[Match, ...]]:
+        """The rule's conditions as disjunctions, with nft's merge of ``!=`` pairs applied
+        when the loading nft had it (see ``ir.merged_neq_pairs``)."""
+        pairs = merged_neq_pairs(rule.conds)
+        if not pairs:
+            return [cond_matches(c, table.sets) for c in rule.conds]
+        buggy = merges_neq(self.nft_version)
+        if buggy is None:
+            raise Unsupported(
+                "nft before 1.1.0 compiles two '!=' matches on adjacent header fields into "
+                "one comparison (true when either differs); which nft loaded this ruleset is "
+                "not known (pass the version, or use 'nft -j' output)")
+        if not buggy:
+            return [cond_matches(c, table.sets) for c in rule.conds]
+        paired = {id(c) for pair in pairs for c in pair}
+        parts = [cond_matches(c, table.sets) for c in rule.conds if id(c) not in paired]
+        for a, b in pairs:
+            parts.append(cond_matches(a, table.sets) + cond_matches(b, table.sets))
+        return parts
 
     def _verdicts(self, table: NTable, rule: NRule, ms: tuple[Match, ...]) -> list[_Compiled]:
         if rule.vmap is None:

@@ -292,3 +292,43 @@ def cond_matches(cond: Cond, sets: dict[str, NSet]) -> tuple[Match, ...]:
 def elem_matches(keys: tuple[str, ...], elem: Elem, sets: dict[str, NSet]) -> tuple[Match, ...]:
     """One verdict-map key as boxes."""
     return cond_matches(Cond(keys, "==", (elem,)), sets)
+
+
+_ADJACENT = [("ip saddr", "ip daddr"), ("icmp type", "icmp code"), ("icmpv6 type", "icmpv6 code")] \
+    + [(f"{p} sport", f"{p} dport") for p in ("tcp", "udp", "sctp", "dccp", "udplite", "th")]
+
+
+def merged_neq_pairs(conds: list[Cond]) -> list[tuple[Cond, Cond]]:
+    """Pairs of conditions that nft before 1.1.0 merges into one ``!=`` comparison.
+
+    nft joins payload matches on byte-adjacent header fields with the same operator into one
+    load and compare. For ``==`` that is harmless; for ``!=`` it turns "a differs and b
+    differs" into "(a, b) differs", i.e. *either* differs (checked against the kernel with
+    nft 1.0.6; fixed upstream in 2024). Only single plain values merge (not sets, ranges or
+    prefixes)."""
+    single: dict[str, list[Cond]] = {}
+    for c in conds:
+        if len(c.keys) == 1:
+            single.setdefault(SHORT.get(c.keys[0], c.keys[0]), []).append(c)
+    out = []
+    for a, b in _ADJACENT:
+        ca, cb = single.get(a, []), single.get(b, [])
+        if len(ca) == 1 and len(cb) == 1 and _plain_neq(ca[0]) and _plain_neq(cb[0]):
+            out.append((ca[0], cb[0]))
+    return out
+
+
+def _plain_neq(c: Cond) -> bool:
+    return (c.op == "!=" and not c.setref and not c.flaglist and len(c.elems) == 1
+            and len(c.elems[0]) == 1 and c.elems[0][0].kind == "lit"
+            and "/" not in c.elems[0][0].a)
+
+
+def merges_neq(version: str | None) -> bool | None:
+    """Whether that nft version merges ``!=`` pairs (None: unknown version)."""
+    if not version:
+        return None
+    m = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", version.strip())
+    if m is None:
+        return None
+    return (int(m.group(1)), int(m.group(2))) < (1, 1)

@@ -30,7 +30,10 @@ def _positions(text: str, kind: str) -> list[tuple[int, int]]:
     return out
 
 
-def read_json(text: str, path: str, report: Report) -> list[NTable]:
+def read_json(
+    text: str, path: str, report: Report, meta: dict[str, str] | None = None
+) -> list[NTable]:
+    """The tables of an ``nft -j`` document; ``meta`` receives ``metainfo`` (version)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -58,7 +61,9 @@ def read_json(text: str, path: str, report: Report) -> list[NTable]:
             kind, obj = next(iter(obj.items()))
         if not isinstance(obj, dict):
             continue
-        if kind == "table":
+        if kind == "metainfo" and meta is not None and isinstance(obj.get("version"), str):
+            meta["version"] = obj["version"]
+        elif kind == "table":
             table(obj.get("family", "ip"), obj.get("name", ""))
         elif kind == "chain":
             line, col = chain_pos[n_chain] if n_chain < len(chain_pos) else (1, 0)
