@@ -4,8 +4,8 @@ This is the representation under ``PacketSet`` and the first-match classifiers.
 
 Representation
 --------------
-A packet is a vector of *fields* (``FIELDS``: version, protocol, dport, sport, ICMP type,
-ICMP code, dst, src — in that order, coarse fields first). Each field is split into *digits*
+A packet is a vector of *fields* (``FIELDS``), laid out top to bottom in ``ORDER``: version,
+protocol, dst, dport, src, sport, ICMP type, ICMP code. Each field is split into *digits*
 of at most ``Universe.digit_bits`` bits, most significant first, and every digit is one
 *level* of the diagram. An internal node at level ``l`` is a partition of that digit's value
 range into maximal intervals: ``breaks`` (the sorted start values of every interval but the
@@ -59,6 +59,13 @@ LEAF = 1 << 30
 
 VERSION, PROTO, DPORT, SPORT, ITYPE, ICODE, DST, SRC = range(8)
 FIELDS = ("version", "proto", "dport", "sport", "icmp_type", "icmp_code", "dst", "src")
+"""Field names by field index (the order of ``Universe.values``)."""
+ORDER = (VERSION, PROTO, DST, DPORT, SRC, SPORT, ITYPE, ICODE)
+"""Level order of the fields, top first. Measured on the benchmark ACLs (10k rules): rules
+that are "any" in a field but specific below it fan out over that field's branches, so
+fields that rules leave open most often (source 30%, destination port 12%) go low and the
+protocol high; this order painted 4x faster than ports-first and 8x faster than
+addresses-first."""
 
 Digit = tuple[int, int, int]
 """(level, width in bits, shift): digit value = (field value >> shift) & (2**width - 1)."""
@@ -332,7 +339,7 @@ class Universe:
         if not (1 <= self.digit_bits <= 16):
             raise ValueError("digit_bits must be within 1..16")
         level = 0
-        for f in range(len(FIELDS)):
+        for f in ORDER:
             per_family = {4: self.bits(f, 4), 6: self.bits(f, 6)}
             span = max(-(-b // self.digit_bits) for b in per_family.values())
             for fam, bits in per_family.items():
@@ -496,7 +503,7 @@ class Universe:
         Not restricted to the universe's protocols; intersect with ``canonical`` for that.
         """
         node = TRUE
-        for f in range(len(FIELDS) - 1, 0, -1):
+        for f in reversed(ORDER[1:]):
             rs = constraints.get(f)
             if rs is not None:
                 node = self.field_node(f, family or 4, rs, node)

@@ -31,6 +31,7 @@ from segcheck.engine.mdd import (
     ICODE,
     ITYPE,
     OR,
+    ORDER,
     PROTO,
     SPORT,
     SRC,
@@ -52,6 +53,8 @@ from segcheck.model.rules import Match, Rule
 
 _PREFERRED = {VERSION: 0, PROTO: 6, DPORT: 0, SPORT: 49152, ITYPE: 8, ICODE: 0, DST: 0, SRC: 0}
 """Values ``sample`` prefers digit by digit: IPv4, TCP, an ephemeral source port, echo."""
+_MATCH_FIELD = {DPORT: "dports", SPORT: "sports", ITYPE: "icmp_types", ICODE: "icmp_codes",
+                DST: "dst", SRC: "src"}
 _SUMMARY_PARTS = 4
 _SUMMARY_ITEMS = 4
 
@@ -228,21 +231,14 @@ class PacketSet:
     def protocols_and_ports(self) -> list[tuple[int, R.Ranges]]:
         """Each protocol with packets in the set and the union of their destination ports
         (``()`` for protocols without ports)."""
-        u = self._u
+        everything = R.single(0, (1 << self._u.port_bits) - 1)
         out: dict[int, R.Ranges] = {}
-        for fam in (4, 6):
-            vnode = _follow(u, self._node, VERSION, fam, 0 if fam == 4 else 1)
-            for lo, hi, child in _partition(u, vnode, PROTO, fam):
-                if child == FALSE:
-                    continue
+        for m in self.to_matches():
+            protos = m.protocols or R.normalize((p, p) for p in self._u.protocol_list())
+            for lo, hi in protos:
                 for proto in range(lo, hi + 1):
-                    ports: R.Ranges = ()
-                    if proto in PORT_PROTOCOLS:
-                        ports = R.normalize(
-                            (a, b) for a, b, c in _partition(u, child, DPORT, fam) if c != FALSE
-                        )
-                    prev = out.get(proto, ())
-                    out[proto] = R.normalize(prev + ports)
+                    ports = (m.dports or everything) if proto in PORT_PROTOCOLS else ()
+                    out[proto] = R.normalize(out.get(proto, ()) + ports)
         return sorted(out.items())
 
     def summary(self) -> str:
@@ -387,14 +383,13 @@ def _to_matches(u: Universe, root: int) -> list[Match]:
                     continue
                 # pnode is the same for every protocol of the group, so any of them works
                 rows: list[tuple[dict[str, object], int]] = [({}, pnode)]
-                for f, name, applies in (
-                    (DPORT, "dports", kind == "ports"), (SPORT, "sports", kind == "ports"),
-                    (ITYPE, "icmp_types", kind == "icmp"), (ICODE, "icmp_codes", kind == "icmp"),
-                    (DST, "dst", True), (SRC, "src", True),
-                ):
+                applies = {DPORT: kind == "ports", SPORT: kind == "ports",
+                           ITYPE: kind == "icmp", ICODE: kind == "icmp", DST: True, SRC: True}
+                for f in ORDER[2:]:  # level order below the protocol
+                    name = _MATCH_FIELD[f]
                     nxt: list[tuple[dict[str, object], int]] = []
                     for cons, n in rows:
-                        if not applies:
+                        if not applies[f]:
                             nxt.append((cons, _follow(u, n, f, fam, 0)))
                             continue
                         for rs, k in _groups(u, n, f, fam):
