@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from segcheck.errors import ConfigParseError
 from segcheck.model.device import Device
 from segcheck.model.packet import Packet
@@ -430,3 +432,42 @@ def test_apply_groups_at_the_root_are_expanded() -> None:
     assert f.decide(P("1.1.1.1", "2.2.2.2", "tcp", 1, 2))[0] is Action.PERMIT
     assert f.rules[0].span.line == 1
     assert [d.span.line for d in dev.diagnostics if d.span] == [3]
+
+
+def _raises_not_junos(text: str) -> None:
+    with pytest.raises(ConfigParseError, match="does not look like a JunOS") as info:
+        junos.parse(text, "x.conf")
+    assert info.value.span is not None
+    assert info.value.span.line == 1
+
+
+def test_foreign_files_are_refused() -> None:
+    """No statement under a JunOS top-level stanza: an iptables-save export (no ';' at all),
+    a FortiGate 'config ... end' file, a brace file of another product, a set file of
+    another product: ConfigParseError at line 1 (a forced --vendor junos exits 2)."""
+    from tests.parsers.test_cisco_ios import IPTABLES_SAVE
+
+    _raises_not_junos(IPTABLES_SAVE)
+    _raises_not_junos("config system global\n    set hostname fg\nend\n")
+    _raises_not_junos("config {\n  devices { localhost { } }\n}\n")
+    _raises_not_junos("set deviceconfig system hostname pa\nset rulebase security rules r\n")
+
+
+def test_unknown_stanzas_and_syntax_errors_reported_per_line() -> None:
+    """A statement outside the JunOS hierarchy is UNSUPPORTED at its line, as are words
+    never ended by ';' and a block left open (a truncated export): never dropped silently."""
+    text = ("system {\n    host-name r1;\n}\n"                      # 1-3
+            "frobnicate {\n    everything on;\n}\n"               # 4-6: unknown stanza
+            "firewall {\n    family inet {\n        filter F {\n"  # 7-9
+            "            term t { then accept; }\n"               # 10
+            "            term u { then discard }\n"               # 11: no ';'
+            "        }\n    }\n"                                   # 12-13: firewall open
+            )
+    dev = junos.parse(text, "r1.conf")
+    got = sorted((d.span.line, d.code) for d in dev.diagnostics if d.span)
+    assert got == [(5, "junos.unknown-stanza"), (7, "junos.syntax"), (11, "junos.syntax")]
+    assert not dev.complete
+    setf = "set system host-name r1\nset frobnicate everything on\n-A FORWARD -j ACCEPT\n"
+    dev = junos.parse(setf, "r1.set")
+    assert sorted(d.span.line for d in dev.diagnostics if d.span) == [2, 3]
+    assert not dev.complete

@@ -72,17 +72,53 @@ def detect(text: str) -> int:
 
 _SET_VERBS_UNSUPPORTED = {"insert", "rename", "copy", "edit", "top", "up", "annotate", "wildcard"}
 
+TOP_LEVEL = frozenset({
+    "version", "system", "chassis", "services", "security", "interfaces", "snmp",
+    "forwarding-options", "routing-options", "protocols", "policy-options", "class-of-service",
+    "firewall", "routing-instances", "applications", "groups", "apply-groups",
+    "apply-groups-except", "logical-systems", "tenants", "access", "access-profile",
+    "event-options", "multi-chassis", "poe", "vlans", "bridge-domains",
+    "ethernet-switching-options", "switch-options", "virtual-chassis", "dynamic-profiles",
+    "accounting-options", "fabric", "schedulers", "smtp", "wlan", "session-limit-group",
+    "vmhost", "multicast-snooping-options", "protection-groups", "diameter", "jsrc",
+    "jsrc-partition", "unified-edge", "apply-macro", "utility-mib", "rcsid", "switch",
+    "virtual-chassis-fabric", "redundant-power-system", "ethernet-switching",
+})
+"""The statement hierarchy's first words in JunOS (``show configuration`` top level). A
+statement under any other word is not JunOS and is reported line by line; a file with none
+of them is refused. Below these words, only what ``filters``/``srx``/``_bindings`` read
+counts; the rest (routing, system, class-of-service...) does not decide new flows, except
+where reported (filters in ``routing-instances``/``forwarding-options``, ``services``
+stateful firewall, logical systems)."""
+
 
 def parse(text: str, path: str, *, name: str | None = None) -> Device:
     """Parse a JunOS configuration (either display format) into a ``Device``."""
     if "\x00" in text[:4096]:
         raise ConfigParseError("binary file, not a JunOS configuration", SourceSpan(path, 1))
     ctx = V.Ctx(path)
-    stmts = _apply_groups(statements(text), ctx)
+    problems: list[tuple[Statement, str]] = []
+    raw = statements(text, problems)
+    if not any(st.words[:1] and st.words[0] in TOP_LEVEL for st in raw):
+        raise ConfigParseError("does not look like a JunOS configuration: no statement under "
+                               "a JunOS top-level stanza (system, interfaces, security, "
+                               "firewall, ...)", SourceSpan(path, 1))
+    for st, why in problems:
+        ctx.diag(Level.UNSUPPORTED, f"JunOS syntax error: {why}", st, "syntax")
+    stmts = _apply_groups(raw, ctx)
     hostname = None
     for st in stmts:
         if st.words[:1] and st.words[0] in _SET_VERBS_UNSUPPORTED:
             ctx.diag(Level.UNSUPPORTED, f"'{st.words[0]}' lines are not applied", st, "verb")
+        elif st.words[:1] and st.words[0] not in TOP_LEVEL:
+            ctx.diag(Level.UNSUPPORTED, f"unknown JunOS statement {' '.join(st.words[:3])!r}"
+                     " (not under a JunOS top-level stanza)", st, "unknown-stanza")
+        elif st.words[:1] == ("routing-instances",) and "filter" in st.words:
+            ctx.diag(Level.UNSUPPORTED, "filters inside routing-instances are not modelled", st,
+                     "instance-filter")
+        elif st.words[:2] == ("services", "stateful-firewall"):
+            ctx.diag(Level.UNSUPPORTED, "services stateful-firewall is not modelled", st,
+                     "services")
         elif st.words[:1] in (("logical-systems",), ("tenants",)) and any(
                 k in st.words for k in ("security", "firewall")):
             ctx.diag(Level.UNSUPPORTED, f"{st.words[0]} are not modelled", st, "lsys")

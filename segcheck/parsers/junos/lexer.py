@@ -83,9 +83,16 @@ def is_set_format(text: str) -> bool:
     return False
 
 
-def statements(text: str) -> list[Statement]:
-    """Every leaf of the configuration as a full-path statement (module docstring)."""
-    return _from_set(text) if is_set_format(text) else _from_braces(text)
+def statements(text: str, problems: list[tuple[Statement, str]] | None = None
+               ) -> list[Statement]:
+    """Every leaf of the configuration as a full-path statement (module docstring).
+
+    Brace-format syntax errors the lexer skips over (words never ended by ``;``/``{``, a
+    ``}`` without its ``{``, blocks still open at the end) are appended to ``problems`` as
+    (statement at that line, message) when a list is given."""
+    if is_set_format(text):
+        return _from_set(text)
+    return _from_braces(text, problems if problems is not None else [])
 
 
 def _from_set(text: str) -> list[Statement]:
@@ -120,17 +127,27 @@ def _from_set(text: str) -> list[Statement]:
     ]
 
 
-def _from_braces(text: str) -> list[Statement]:
+def _from_braces(text: str, problems: list[tuple[Statement, str]]) -> list[Statement]:
     lines = text.splitlines()
     out: list[Statement] = []
     stack: list[tuple[list[str], bool]] = []
+    opened: list[int] = []
     cur: list[str] = []
     cur_line = 0
+
+    def at(no: int) -> Statement:
+        return Statement((), no, lines[no - 1].strip() if 0 < no <= len(lines) else "")
+
     for tok, line in _tokens(text):
         if tok in ("{", ";", "}"):
             if tok == "}":
+                if cur:
+                    problems.append((at(cur_line), "statement not ended by ';'"))
                 if stack:
                     stack.pop()
+                    opened.pop()
+                else:
+                    problems.append((at(line), "'}' without a matching '{'"))
                 cur = []
                 continue
             words, inactive = _strip(cur)
@@ -138,6 +155,7 @@ def _from_braces(text: str) -> list[Statement]:
             prefix = [w for ws, _ in stack for w in ws]
             if tok == "{":
                 stack.append((words, inactive))
+                opened.append(line)
             elif words:
                 src = lines[cur_line - 1].strip() if 0 < cur_line <= len(lines) else ""
                 out.extend(Statement(tuple(prefix + exp), cur_line, src, inactive or inherited)
@@ -147,4 +165,9 @@ def _from_braces(text: str) -> list[Statement]:
         if not cur:
             cur_line = line
         cur.append(tok)
+    if cur:
+        problems.append((at(cur_line), "statement not ended by ';' at the end of the file"))
+    if opened:
+        problems.append((at(opened[-1]), f"{len(opened)} block(s) still open at the end of "
+                         "the file (truncated export?)"))
     return out
