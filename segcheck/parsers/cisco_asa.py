@@ -108,7 +108,7 @@ IRRELEVANT = frozenset({
     "dhcp-client", "ipv6 unicast-routing", "ipv6 icmp", "fragment", "ciscoasa",
     "auto-update", "crashinfo", "quit", "exit", "wccp", "eigrp", "prefix-list",
     "route-map", "dns-domain", "client-update", "ca", "certificate",
-    "anyconnect", "firewall router", "nat-assign",
+    "anyconnect", "firewall router", "nat-assign", "remark",
 })
 """Top-level ASA commands known not to decide which new connections cross the firewall
 (management, logging, routing, VPN, to-the-box access, MPF inspection): read as ASA syntax

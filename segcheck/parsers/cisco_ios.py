@@ -128,7 +128,7 @@ IRRELEVANT = frozenset({
     "ipv6 multicast-routing", "ipv6 ospf", "ipv6 host", "ipv6 name-server",
     "memory-size", "warm-reboot", "upgrade", "process-max-time",
     "queue-monitor", "qos", "mls", "auto", "ipv6 source-route", "ip nat pool",
-    "ip nat translation", "ip nat service", "access-list dynamic-extended", "arp",
+    "ip nat translation", "ip nat service", "access-list dynamic-extended", "arp", "remark",
 })
 """Top-level IOS commands known not to decide which new connections cross the router
 (management, logging, routing, voice, QoS class/policy-maps, to-the-router services): read
