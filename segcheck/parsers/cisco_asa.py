@@ -42,7 +42,7 @@ Semantics checklist (STYLE.md habit 5):
   itself (management) is not modelled (``ssh``/``http``/``icmp`` commands): no local stage.
 - Every other line: a top-level command in ``IRRELEVANT`` (logging, ntp, routes, VPN,
   management...) is ASA syntax that decides no new flow and is ignored; ``NOT_MODELLED``
-  ones get an INFO diagnostic; anything else (``sysopt``, ``firewall transparent``, IOS
+  ones get a warning; anything else (``sysopt``, ``firewall transparent``, IOS
   commands) is UNSUPPORTED at its line (incomplete). Likewise interface sub-commands
   outside ``IFACE_IRRELEVANT``. A file in which no command is ASA syntax (``end``/``exit``
   do not count) raises ``ConfigParseError``: a wrong ``--vendor`` is refused, not answered.
@@ -117,7 +117,8 @@ and otherwise ignored. ``firewall transparent``, ``sysopt``, ``nat-control``,
 
 NOT_MODELLED = frozenset({"ip verify", "ipv6 verify", "filter", "ip audit"})
 """Commands that can drop traffic but not by which flows are allowed (reverse-path checks of
-spoofed sources, active-content filtering, attack signatures): one INFO diagnostic each."""
+spoofed sources, active-content filtering, attack signatures): a warning each (verdicts
+may then permit what these drop, never the reverse)."""
 
 IFACE_IRRELEVANT = frozenset({
     "description", "shutdown", "speed", "duplex", "mac-address", "vlan", "switchport", "mtu",
@@ -252,7 +253,7 @@ class _Parser:
         elif head.startswith("Cryptochecksum:") or C.command_in(w, IRRELEVANT):
             pass
         elif C.command_in(w, NOT_MODELLED):
-            self.diag(Level.INFO, f"'{n.text}' is not modelled (it does not decide which new "
+            self.diag(Level.WARNING, f"'{n.text}' is not modelled (it does not decide which new "
                       "connections pass through)", sp, "not-modelled")
         else:
             more = f" (and its {len(n.children)} sub-command(s))" if n.children else ""

@@ -333,7 +333,9 @@ class _Parser:
     def _named_acl(self, node: _Line, w: list[str], sp: SourceSpan) -> None:
         if w[2] in ("standard", "extended") and len(w) >= 4:
             self._acl_block(node, (4, w[3]), w[2], sp)
-        elif w[2] in ("standard", "extended", "resequence", "logging", "log-update"):
+        elif w[2] in ("standard", "extended"):
+            self.diag(Level.UNSUPPORTED, f"ip access-list {w[2]} without a name", sp, "acl")
+        elif w[2] in ("resequence", "logging", "log-update"):
             return
         elif w[2] == "reflexive" or (len(w) >= 4 and w[2] in ("role-based", "dynamic")):
             self.diag(Level.UNSUPPORTED, f"{w[2]} ACL not modelled", sp, "acl-kind")

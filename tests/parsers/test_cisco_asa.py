@@ -204,7 +204,8 @@ def test_foreign_file_is_refused() -> None:
 def test_unknown_commands_reported_known_irrelevant_silent() -> None:
     """Management/logging/routing commands are ASA syntax with no say over new flows
     (silent); 'sysopt connection permit-vpn' (bypasses the ACLs for VPN traffic) and an
-    unknown interface sub-command are UNSUPPORTED at their lines; uRPF is INFO."""
+    unknown interface sub-command are UNSUPPORTED at their lines; uRPF is a warning; a
+    stray top-level 'remark' (aerleon renders them) is a comment."""
     text = IFACES + """\
 logging enable
 logging host inside 10.0.0.9
@@ -221,6 +222,9 @@ interface GigabitEthernet0/4
     dev = cisco_asa.parse(text, "fw.cfg")
     base = len(IFACES.splitlines())
     got = sorted((d.span.line - base, d.level.name) for d in dev.diagnostics if d.span)
-    assert got == [(7, "UNSUPPORTED"), (8, "INFO"), (10, "UNSUPPORTED")]
+    assert got == [(7, "UNSUPPORTED"), (8, "WARNING"), (10, "UNSUPPORTED")]
     assert not dev.complete
-    assert cisco_asa.parse(IFACES + "logging enable\nntp server 10.0.0.1\n", "fw.cfg").complete
+    quiet = IFACES + "logging enable\nntp server 10.0.0.1\nremark Term t not rendered\n"
+    dev = cisco_asa.parse(quiet, "fw.cfg")
+    assert dev.complete
+    assert not dev.diagnostics

@@ -404,3 +404,12 @@ def test_detection_prefers_ios_syntax_over_one_asa_line() -> None:
     assert cisco_ios.detect(asa) == 0
     no_version = asa.replace("ASA Version 9.9\n", "")
     assert cisco_asa.detect(no_version) > cisco_ios.detect(no_version)
+
+
+def test_nameless_ip_access_list_is_reported() -> None:
+    """'ip access-list extended' with no name (batfish's cisco_acl has one): its entries
+    belong to no ACL, so the line is UNSUPPORTED rather than dropped with them."""
+    dev = cisco_ios.parse("hostname r\nip access-list extended\n permit ip any any\n", "r.cfg")
+    assert [(d.span.line, d.level.name) for d in dev.diagnostics if d.span] == [
+        (2, "UNSUPPORTED")]
+    assert not dev.filters
