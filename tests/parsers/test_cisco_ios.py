@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from pathlib import Path
 
 import pytest
 
@@ -413,3 +414,26 @@ def test_nameless_ip_access_list_is_reported() -> None:
     assert [(d.span.line, d.level.name) for d in dev.diagnostics if d.span] == [
         (2, "UNSUPPORTED")]
     assert not dev.filters
+
+
+@pytest.mark.parametrize("vendor", ["cisco-asa", "cisco-ios", "junos"])
+@pytest.mark.parametrize("command", ["query", "rules"])
+def test_cli_forced_wrong_vendor_exits_2(tmp_path: Path, vendor: str, command: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`segcheck query|rules --config <iptables export> --vendor <cisco/junos>` used to answer
+    (exit 0, a permit / an empty listing): now exit 2 naming the file at line 1."""
+    from segcheck.cli import main
+
+    root = tmp_path
+    cfg = root / "fw-it.rules"
+    cfg.write_text(IPTABLES_SAVE)
+    packets = root / "p.jsonl"
+    packets.write_text('{"src": "10.10.0.5", "dst": "10.30.0.40", "proto": "tcp", '
+                       '"dport": 443, "in_iface": "eth3", "out_iface": "eth1"}\n')
+    extra = ["--packets", str(packets)] if command == "query" else []
+    rc = main([command, "--config", str(cfg), "--vendor", vendor, *extra])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert f"{cfg}:1:" in err
+    assert "does not look like a" in err
+    assert "Traceback" not in err
