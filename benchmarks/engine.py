@@ -50,7 +50,7 @@ def _pool(rng: random.Random, n: int) -> tuple[list[R.Ranges], list[R.Ranges]]:
     for _ in range(max(8, n)):
         base = rng.choice(bases)
         plen = rng.choices([8, 12, 16, 20, 22, 24, 26, 28, 30, 32],
-                           weights=[1, 1, 4, 3, 4, 20, 6, 6, 5, 50])[0]
+                           weights=[0.05, 0.1, 1, 2, 4, 25, 6, 6, 5, 50])[0]
         plen = max(plen, base.prefixlen)
         addr = int(base.network_address) + rng.randrange(base.num_addresses)
         net = ipaddress.ip_network((addr, plen), strict=False)
@@ -81,8 +81,8 @@ def make_acl(n: int, seed: int) -> Filter:
     for i in range(n - 1):
         fam = 6 if rng.random() < 0.1 else 4
         pool = v6 if fam == 6 else v4
-        src = None if rng.random() < 0.3 else rng.choice(pool)
-        dst = None if rng.random() < 0.08 and src is not None else rng.choice(pool)
+        src = None if rng.random() < 0.2 else rng.choice(pool)
+        dst = None if rng.random() < 0.01 and src is not None else rng.choice(pool)
         kind = rng.random()
         kw: dict[str, object] = {"family": fam, "src": src, "dst": dst}
         if kind < 0.6:

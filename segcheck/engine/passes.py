@@ -45,8 +45,18 @@ def paint(u: Universe, c: int, m: int, leaf: int) -> int:
             return r
         lc = LEAF if c < 0 else level[c]
         lm = level[m] if m >= 0 else LEAF
-        if lc < lm:
-            r = mk(lc, breaks[c], [rec(k, m) for k in kids[c]])
+        if lc < lm:  # m is open at this level: every kid, but decided ones without a call
+            ks = kids[c]
+            out = []
+            for k in ks:
+                if k >= 0:
+                    uk = und[k]
+                    if uk is None:
+                        uk = undecided(k)
+                    out.append(rec(k, m) if uk else k)
+                else:
+                    out.append(rec(k, m) if k == UNDECIDED else k)
+            r = c if out == list(ks) else mk(lc, breaks[c], out)
         elif lm < lc:
             r = mk(lm, breaks[m], [rec(c, k) for k in kids[m]])
         else:
