@@ -471,3 +471,21 @@ def test_unknown_stanzas_and_syntax_errors_reported_per_line() -> None:
     dev = junos.parse(setf, "r1.set")
     assert sorted(d.span.line for d in dev.diagnostics if d.span) == [2, 3]
     assert not dev.complete
+
+
+def test_security_subtrees_not_read_are_classified() -> None:
+    """'security forwarding-options ... packet-based' (IPv6 then bypasses the policies) is
+    UNSUPPORTED; layer-7 'utm' is one warning for its subtree; 'screen' and 'ike' are
+    silent (no say over which sessions the policies admit)."""
+    text = """\
+set security zones security-zone trust interfaces ge-0/0/1.0
+set security screen ids-option untrust-screen icmp ping-death
+set security ike proposal p1 authentication-method pre-shared-keys
+set security forwarding-options family inet6 mode packet-based
+set security utm feature-profile web-filtering type juniper-local
+set security utm default-configuration anti-virus type sophos-engine
+"""
+    dev = junos.parse(text, "srx.set")
+    got = sorted((d.span.line, d.level.name) for d in dev.diagnostics if d.span)
+    assert got == [(4, "UNSUPPORTED"), (5, "WARNING")]
+    assert not dev.complete

@@ -25,6 +25,11 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   and the interface-direction filters.
 - Configuration groups applied at the root (``apply-groups``) are expanded; wildcard or
   nested group application is reported.
+- Lines outside what is read: a statement whose first word is not a JunOS top-level stanza
+  (``TOP_LEVEL``), brace syntax errors (no ``;``, stray ``}``, blocks left open) and
+  ``security`` subtrees other than the read/irrelevant ones are UNSUPPORTED at their lines;
+  layer-7 ``security`` subtrees are one warning each. A file with no JunOS statement at all
+  raises ``ConfigParseError`` (a wrong ``--vendor junos`` is refused, not answered).
 - Not modelled (diagnostics): ``insert`` ordering
   in set format, ``firewall family`` other than inet/inet6, policies to ``junos-host``,
   schedulers, dynamic applications, match conditions outside the box model.
@@ -92,6 +97,23 @@ where reported (filters in ``routing-instances``/``forwarding-options``, ``servi
 stateful firewall, logical systems)."""
 
 
+SECURITY_READ = frozenset({"zones", "policies", "address-book", "nat"})
+SECURITY_IRRELEVANT = frozenset({
+    "log", "ike", "ipsec", "pki", "ssh-known-hosts", "screen", "flow", "alg",
+    "application-tracking", "traceoptions", "certificates", "authentication-key-chains",
+    "datapath-debug", "dynamic-vpn", "group-vpn", "ssl", "apply-groups", "macsec",
+    "idp-sensor", "distribution-profile", "resource-manager", "analysis",
+    "advance-policy-based-routing",
+})
+"""``security`` subtrees that decide no new session (VPN, logging, screens against malformed
+or flooding packets, ALGs, session tuning): ignored."""
+SECURITY_L7 = frozenset({"utm", "idp", "application-firewall", "user-identification",
+                         "dynamic-address", "aamw", "sky-atp", "gprs", "casb"})
+"""``security`` subtrees that can drop traffic inside a permitted session (layer 7): one
+warning per subtree; every other unread subtree is UNSUPPORTED at each of its lines (e.g.
+``security forwarding-options ... mode packet-based`` bypasses the policies)."""
+
+
 def parse(text: str, path: str, *, name: str | None = None) -> Device:
     """Parse a JunOS configuration (either display format) into a ``Device``."""
     if "\x00" in text[:4096]:
@@ -107,6 +129,7 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         ctx.diag(Level.UNSUPPORTED, f"JunOS syntax error: {why}", st, "syntax")
     stmts = _apply_groups(raw, ctx)
     hostname = None
+    warned: set[str] = set()
     for st in stmts:
         if st.words[:1] and st.words[0] in _SET_VERBS_UNSUPPORTED:
             ctx.diag(Level.UNSUPPORTED, f"'{st.words[0]}' lines are not applied", st, "verb")
@@ -116,6 +139,16 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         elif st.words[:1] == ("routing-instances",) and "filter" in st.words:
             ctx.diag(Level.UNSUPPORTED, "filters inside routing-instances are not modelled", st,
                      "instance-filter")
+        elif st.words[:1] == ("security",) and len(st.words) >= 2 and (
+                st.words[1] not in SECURITY_READ and st.words[1] not in SECURITY_IRRELEVANT):
+            if st.words[1] not in SECURITY_L7:
+                ctx.diag(Level.UNSUPPORTED, f"security {st.words[1]} is not modelled", st,
+                         "security")
+            elif st.words[1] not in warned:
+                warned.add(st.words[1])
+                ctx.diag(Level.WARNING, f"security {st.words[1]} (layer-7 inspection) is not "
+                         "modelled; it can only drop traffic the policies permit", st,
+                         "security")
         elif st.words[:2] == ("services", "stateful-firewall"):
             ctx.diag(Level.UNSUPPORTED, "services stateful-firewall is not modelled", st,
                      "services")
