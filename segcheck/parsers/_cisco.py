@@ -265,6 +265,10 @@ def command_in(words: list[str], table: frozenset[str]) -> bool:
     return any(" ".join(words[:k]) in table for k in (1, 2, 3) if k <= len(words))
 
 
+BANNER_MAX_LINES = 2000
+"""A banner longer than this is taken as never closed (bounds the work on damaged input)."""
+
+
 def banner_bodies(text: str) -> set[int]:
     """1-based numbers of the lines inside IOS delimited banners (``banner motd ^C`` ...
     ``^C``), which are free text and must not be read as commands. The head line itself is
@@ -283,7 +287,8 @@ def banner_bodies(text: str) -> set[int]:
         delim = "^C" if rest.startswith("^C") else rest[0]
         if delim in rest[len(delim):]:
             continue
-        end = next((j for j in range(i, len(lines)) if delim in lines[j]), None)
+        end = next((j for j in range(i, min(len(lines), i + BANNER_MAX_LINES))
+                    if delim in lines[j]), None)
         if end is None:  # never closed: not a delimited banner, read its lines as commands
             continue
         out.update(range(i + 1, end + 2))
