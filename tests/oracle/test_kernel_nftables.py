@@ -40,12 +40,17 @@ def _record(line: str) -> None:
 def _check(lab: Lab, text: str, name: str, ps: list, tallies: dict[str, Tally]) -> None:
     lab.load_nft(text)
     kernel = lab.observe(ps)
+    answers = {}
     for form, rendering in (("source", text), ("list", lab.list_ruleset()),
                             ("json", lab.list_ruleset(json_format=True))):
         device = nftables.parse(rendering, f"{name}.{form}", nft_version=lab.nft_version)
         bad = [str(d) for d in device.diagnostics if d.level.makes_incomplete]
         assert not bad, (form, bad, rendering)
-        tallies[form].add(rendering, ps, kernel, segcheck_verdicts(device, ps))
+        answers[form] = (rendering, segcheck_verdicts(device, ps))
+    for _, ours in answers.values():
+        kernel = lab.recheck(ps, kernel, ours)
+    for form, (rendering, ours) in answers.items():
+        tallies[form].add(rendering, ps, kernel, ours)
 
 
 @pytest.mark.parametrize("version", [4, 6])
