@@ -163,6 +163,8 @@ class Scanner:
         self.bytes = 0
         self.defer: list[Deferred] | None = None
         """When a list, payloads to inspect are queued here (see ``run_deferred``)."""
+        self.tails: dict[int, tuple[FlowState, int, Callable[[], list[Deferred]]]] = {}
+        """id(flow) -> (flow, first frame of its lazy tail, builder of the tail's items)."""
 
     def result(self, fmt: str) -> Scan:
         return Scan(self.flows, self.packets, self.bytes, self.bad, self.non_ip, fmt)
@@ -262,10 +264,37 @@ class Scanner:
                 self.inspect(f, dirn, self.data[po:pe], frame, proto, sp, dp)
 
     def run_deferred(self) -> None:
-        """Inspect the deferred payloads in frame order (so application recognition sees
-        them in the order the per-packet scan does), each in its flow's current direction."""
+        """Inspect the deferred payloads, each flow's in frame order (so application
+        recognition sees them as the per-packet scan does), each in the flow's current
+        direction. Flows are independent here (``inspect`` touches only its flow and a pure
+        memo), so the order *across* flows does not matter. A flow may also have a lazy
+        ``tail`` (its later bulk-path payloads, see ``vector``): it is built only if the flow
+        still wants payloads when the tail's first frame comes up."""
         items, self.defer = self.defer or [], None
+        tails, self.tails = self.tails, {}
         items.sort(key=_frame_of_item)
+        if not tails:
+            self._inspect_items(items)
+            return
+        per_flow: dict[int, list[Deferred]] = {}
+        plain: list[Deferred] = []
+        for it in items:
+            if id(it[1]) in tails:
+                per_flow.setdefault(id(it[1]), []).append(it)
+            else:
+                plain.append(it)
+        self._inspect_items(plain)
+        for key, (f, first, build) in tails.items():
+            own = per_flow.get(key, [])
+            head = [it for it in own if it[0] < first]
+            self._inspect_items(head)
+            if f.decoder is None and (f.app is not None or f.tries <= 0):
+                continue  # done: nothing later can change it
+            rest = [it for it in own if it[0] >= first] + build()
+            rest.sort(key=_frame_of_item)
+            self._inspect_items(rest)
+
+    def _inspect_items(self, items: list[Deferred]) -> None:
         data, inspect = self.data, self.inspect
         for frame, f, dirn, flips, po, pe, proto, sp, dp in items:
             if f.decoder is None and (f.app is not None or f.tries <= 0):

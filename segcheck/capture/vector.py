@@ -36,10 +36,13 @@ import numpy as np
 import numpy.typing as npt
 
 from segcheck.capture.reader import Capture, pcap_header, walk
-from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
+from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, Deferred, FlowState, Scan, Scanner
 from segcheck.capture.tables import DNP3_FC, MODBUS_FC, OPERATIONS, S7_JOB_FUNCTION
 
 CHUNK = 1 << 18
+FIRST_CHUNK = 1 << 13
+"""The first chunk is small: flows meet their application there, so the big chunks after it
+can classify their PDUs in bulk instead of sending every payload to the decoders."""
 I64 = npt.NDArray[np.int64]
 
 
@@ -108,7 +111,8 @@ def _pcap_chunks(cap: Capture, start: int | None, stop: int | None, first_frame:
     frame = first_frame - 1
     while off < end:
         base = off
-        cl, off, problem = _walk(data, off, end, rec, unpack)
+        cl, off, problem = _walk(data, off, end, rec, unpack,
+                                 FIRST_CHUNK if frame < first_frame else CHUNK)
         if problem:
             cap.problems[problem] += 1
             off = end
@@ -130,15 +134,16 @@ CUT_RECORD = "cut-off record (file ends inside a packet)"
 
 
 def _walk(data: mmap.mmap | bytes, off: int, end: int, rec: int,
-          unpack: Callable[[mmap.mmap | bytes, int], tuple[int]]) -> tuple[I64, int, str]:
-    """Captured lengths of up to ``CHUNK`` records from ``off`` (the one serial loop of the
+          unpack: Callable[[mmap.mmap | bytes, int], tuple[int]], limit: int,
+          ) -> tuple[I64, int, str]:
+    """Captured lengths of up to ``limit`` records from ``off`` (the one serial loop of the
     scan, ~0.25 µs a record; a numba-compiled version measured only 0.15 s per 1M records
     faster, not worth the dependency): (lengths, next offset, problem or "")."""
     caps: list[int] = []
     append = caps.append
     size = len(data)
     problem = ""
-    for _ in range(CHUNK):
+    for _ in range(limit):
         if off >= end:
             break
         if off + rec > size:
@@ -156,8 +161,10 @@ def _walk(data: mmap.mmap | bytes, off: int, end: int, rec: int,
 
 def _pcapng_chunks(cap: Capture) -> Iterator[Chunk]:
     it = walk(cap)
+    first_done = False
     while True:
-        recs = list(islice(it, CHUNK))
+        recs = list(islice(it, CHUNK if first_done else FIRST_CHUNK))
+        first_done = True
         if not recs:
             return
         cols = list(zip(*recs, strict=True))
@@ -377,17 +384,45 @@ def _first_frames(gflow: list[FlowState], groups: list[int], inv: I64, frames: I
 
 def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I64, inv: I64,
                   pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int]) -> None:
-    """Queue the selected records' payloads for in-order inspection (``run_deferred``)."""
+    """Queue the selected records' payloads for in-order inspection (``run_deferred``).
+
+    A flow whose application is unknown, or an IT application still being described (SNI,
+    Host), looks at no more than ``tries`` more payloads unless an ICS protocol is recognised,
+    so only its first ``tries`` are queued now; the rest become a lazy tail, built only if
+    the flow turns out to need them."""
     defer = sc.defer
     assert defer is not None
-    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sel].tolist(), dp[sel].tolist(),
-                                              po[sel].tolist(), pe[sel].tolist(),
-                                              inv[sel].tolist(), pdir[sel].tolist())
-    for j, i in enumerate(sel.tolist()):
-        g = inv_l[j]
-        f = gflow[g]
-        defer.append((frames_l[i], f, pdir_l[j] ^ gdir_l[g], f.flips, po_l[j], pe_l[j],
-                      f.proto, sp_l[j], dp_l[j]))
+    g_sel = inv[sel]
+    order = np.argsort(g_sel, kind="stable")
+    gs = g_sel[order]
+    rank = np.empty(len(sel), dtype=np.int64)
+    rank[order] = np.arange(len(gs)) - np.searchsorted(gs, gs, side="left")
+    tries = np.array([1 << 40 if f.is_ics else f.tries for f in gflow], dtype=np.int64)
+    now = rank < tries[g_sel]
+
+    def items(idx: I64) -> list[Deferred]:
+        sub = sel[idx]
+        sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
+                                                  po[sub].tolist(), pe[sub].tolist(),
+                                                  inv[sub].tolist(), pdir[sub].tolist())
+        out = []
+        for j, i in enumerate(sub.tolist()):
+            g = inv_l[j]
+            f = gflow[g]
+            out.append((frames_l[i], f, pdir_l[j] ^ gdir_l[g], flips_l[g], po_l[j], pe_l[j],
+                        f.proto, sp_l[j], dp_l[j]))
+        return out
+
+    flips_l = [f.flips for f in gflow]
+    defer += items(np.flatnonzero(now))
+    later = np.flatnonzero(~now)
+    if len(later):
+        lg = g_sel[later]
+        cut = np.flatnonzero(np.diff(lg[np.argsort(lg, kind="stable")])) + 1
+        for part in np.split(later[np.argsort(lg, kind="stable")], cut):
+            f = gflow[int(inv[sel[part[0]]])]
+            sc.tails[id(f)] = (f, frames_l[int(sel[part[0]])],
+                               lambda part=part: items(part))  # type: ignore[misc]
 
 
 BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
@@ -435,9 +470,21 @@ def _bulk(mem: Mem, gflow: list[FlowState], apps: I64, inv: I64, pdir: I64,
                         np.where(rosctr == 1, _S7_OPS[at(po + 17)], -2))
         opi = np.where(one, code, opi)
     ncls = len(OPERATIONS)
-    full = np.array([[f.evn.get(op, 0) >= MAX_EVENTS for op in OPERATIONS] + [True, False]
-                     for f in gflow], dtype=bool)  # column -1: no operation; -2: decoder
-    handled = full[inv, np.where(opi == -1, ncls, np.where(opi == -2, ncls + 1, opi))]
+    # events still wanted per flow and class; column ncls: no operation, ncls+1: decoder
+    room = np.array([[max(MAX_EVENTS - f.evn.get(op, 0), 0) for op in OPERATIONS] + [0, -1]
+                     for f in gflow], dtype=np.int64)
+    col = np.where(opi == -1, ncls, np.where(opi == -2, ncls + 1, opi))
+    handled = room[inv, col] == 0
+    # Of the records of a class that still wants events, only the earliest ``room`` can
+    # become events (all earlier chunks' frames precede them): the rest are counted here.
+    want = np.flatnonzero((opi >= 0) & ~handled)
+    if len(want):
+        key = inv[want] * 16 + opi[want]
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        rank = np.arange(len(ks)) - np.searchsorted(ks, ks, side="left")
+        late = want[order][rank >= room[inv[want[order]], opi[want[order]]]]
+        handled[late] = True
     counted = np.flatnonzero(handled & (opi >= 0))
     if len(counted):
         combo = inv[counted] * 16 + opi[counted]

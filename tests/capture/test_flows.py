@@ -152,3 +152,23 @@ def test_hash_collisions_fall_back_to_the_per_packet_path(tmp_path: Path,
     got = sorted((_finish(str(p), f) for f in scan(str(p), engine="vector").flows),
                  key=lambda f: (f.sport, f.dport))
     assert got == want
+
+
+def test_lazy_tails_equal_per_packet_scan(tmp_path: Path) -> None:
+    """A flow recognised only at its 4th payload needs the rest of its chunk decoded (the
+    lazy tail is built); one still unknown after its detection budget never is."""
+    from segcheck.capture.flows import _finish, scan
+
+    write = bytes.fromhex("000100000006010600010001")
+    frames = []
+    for i in range(30):
+        frames.append(pkt(A, B, 4000, 502, "PA", b"\x99" * 9 if i < 3 else write))
+        frames.append(pkt(A, B, 4001, 502, "PA", b"\x99" * 9 if i < 10 else write))
+        frames.append(pkt(A, B, 4002, 443, "PA", b"\x17\x03\x03\x00\x10" + bytes(16)))
+    p = write_pcap(tmp_path / "tail.pcap", frames)
+    got = [sorted((_finish(str(p), f) for f in scan(str(p), engine=e).flows),
+                  key=lambda f: f.sport) for e in ("vector", "packet")]
+    assert got[0] == got[1]
+    by_port = {f.sport: f for f in got[0]}
+    assert dict(by_port[4000].operations) == {"write": 27}
+    assert by_port[4001].app is None
