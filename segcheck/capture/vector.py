@@ -1,7 +1,8 @@
 """The vectorised scan: record headers walked in Python, header fields and flow grouping in
 numpy, per-flow (not per-packet) Python work for the common case.
 
-Per chunk of ``CHUNK`` records:
+Per chunk of ``CHUNK`` records (the first chunk is ``FIRST_CHUNK``, so that flows know their
+application before the big chunks come):
 
 1. the walk collects record offsets (pcap: only ``caplen`` is read per record — offsets are a
    cumulative sum, timestamps and lengths are gathered by numpy afterwards);
@@ -13,8 +14,10 @@ Per chunk of ``CHUNK`` records:
    path); each group updates its flow once (counts and bytes per direction, first/last time,
    first frames, SYN direction, MACs);
 4. plain single-PDU Modbus, DNP3 and S7comm payloads are classified in bulk (``_bulk``) once
-   their operation class has its events; other payloads of flows that still need inspection
-   are queued;
+   their operation class has its events (only the earliest records that can still become
+   events go to the decoder); other payloads of flows that still need inspection are queued
+   — for a flow still recognising its application only as many as it will look at, the rest
+   as a lazy tail (``_inspect_each``);
 5. every other record (other link types, tunnels, IPv6 extension headers, fragments,
    options, truncated…) goes through ``Scanner.packet``, the per-packet path, which queues
    its payload too; then the queue is inspected in frame order (``Scanner.run_deferred``).
