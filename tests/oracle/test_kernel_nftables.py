@@ -141,6 +141,15 @@ table inet both {
   }
 }
 """,
+    # "SYN without ACK" tests, in nft's two spellings (our TCP probes are SYNs)
+    """table inet fl {
+  chain f { type filter hook forward priority 0; policy accept;
+    tcp flags & (fin|syn|rst|ack) != syn ct state new drop
+    tcp dport 80 tcp flags & (syn|ack) == syn drop
+    tcp dport 81 tcp flags syn / syn,ack drop
+  }
+}
+""",
     # a prerouting chain before conntrack (priority raw) sees every packet as invalid
     """table inet r {
   chain p { type filter hook prerouting priority raw; policy accept;

@@ -265,3 +265,17 @@ def test_neq_pair_meaning_depends_on_nft_version() -> None:
                                 "protocol": "tcp", "field": "dport"}}, "right": 2}},
                             {"accept": None}]}}]}
     assert verdicts(nftables.parse(json.dumps(doc), "x.json"), p)[0][1] == "permit"
+
+
+def test_tcp_flags_syn_without_ack_is_the_initiating_packet() -> None:
+    text = ("table inet t {\n chain f {\n  type filter hook forward priority 0; policy accept;\n"
+            "  tcp flags & (fin|syn|rst|ack) != syn drop\n"
+            "  tcp dport 80 tcp flags syn / syn,ack drop\n"
+            "  tcp dport 81 tcp flags & (syn|ack) == syn|ack drop\n }\n}\n")
+    d = nftables.parse(text, "x.nft")
+    assert [(x.span.line if x.span else 0) for x in d.diagnostics] == [6]  # syn|ack: unsupported
+    syn80 = Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 80)
+    assert verdicts(d, syn80)[0][1:] == ("deny", 5)
+    assert verdicts(d, syn80, state="established")[0][1:] == ("deny", 4)
+    assert verdicts(d, Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 22))[0][1:] == (
+        "permit", None)

@@ -56,6 +56,8 @@ class Cond:
     elems: tuple[Elem, ...] = ()
     setref: str = ""
     """A named set (without ``@``) instead of ``elems``."""
+    mask: tuple[str, ...] | None = None
+    """``tcp flags & (a|b) == v`` / ``tcp flags v / a,b``: the flag names of the mask."""
     flaglist: bool = False
     """The value was a bare flag list (``new,established`` / ``new | established``), not a
     braced set: for ``!=`` nft compiles it to "value != a|b", see ``_single``."""
@@ -265,6 +267,8 @@ def _single(key: str, op: str, values: list[Value], flaglist: bool = False) -> M
 def cond_matches(cond: Cond, sets: dict[str, NSet]) -> tuple[Match, ...]:
     """The meaning of one condition as a disjunction of boxes (see module docstring)."""
     keys = tuple(SHORT.get(k, k) for k in cond.keys)
+    if keys == ("tcp flags",):
+        return (_tcp_flags(cond),)
     for k in keys:
         if k not in KNOWN_KEYS:
             raise Unsupported(f"selector {k!r} is not supported")
@@ -287,6 +291,20 @@ def cond_matches(cond: Cond, sets: dict[str, NSet]) -> tuple[Match, ...]:
         parts = [(_single(k, "==", [v]),) for k, v in zip(keys, e, strict=True)]
         out.extend(common.conjoin(parts))
     return tuple(out)
+
+
+def _tcp_flags(cond: Cond) -> Match:
+    """``tcp flags & (...syn...ack...) == syn`` — "a SYN without ACK" — is modelled as the
+    connection-initiating packet (``states == {new}``), exactly like iptables ``--syn``;
+    ``!=`` as every other state. Other flag tests are not modelled."""
+    values = {f for e in cond.elems for v in e for f in re.split(r"[|,]", v.a) if f}
+    mask = set(cond.mask or ())
+    if cond.setref or values != {"syn"} or not {"syn", "ack"} <= mask \
+            or cond.op not in ("==", "!="):
+        raise Unsupported("this 'tcp flags' test is not supported (only the SYN-without-ACK "
+                          "test under a mask with syn and ack)")
+    states = frozenset({"new"}) if cond.op == "==" else frozenset(STATES - {"new"})
+    return Match(protocols=R.single(6), states=states)
 
 
 def elem_matches(keys: tuple[str, ...], elem: Elem, sets: dict[str, NSet]) -> tuple[Match, ...]:

@@ -183,13 +183,22 @@ def _rule(exprs: list[Any], rule: NRule) -> None:
         if v is not None:
             rule.verdict = v
         elif kind == "match":
-            keys = _key(arg["left"])
+            left, mask = arg["left"], None
+            if isinstance(left, dict) and "&" in left:
+                left, m = left["&"]
+                mask = tuple(m) if isinstance(m, list) else (str(m),)
+            keys = _key(left)
             op = _OPS.get(arg.get("op", "=="), "")
             if not op:
                 raise ValueError(f"operator {arg.get('op')!r} is not supported")
             right = arg["right"]
             if isinstance(right, str) and right.startswith("@"):
                 rule.conds.append(Cond(keys, op, setref=right[1:]))
+            elif keys == ("tcp flags",):
+                vals = right if isinstance(right, list) else right.get("|", [right]) \
+                    if isinstance(right, dict) else [right]
+                rule.conds.append(Cond(keys, op, tuple((Value("lit", str(v)),) for v in vals),
+                                       mask=mask))
             elif isinstance(right, dict) and "set" in right:
                 rule.conds.append(Cond(keys, op, tuple(_elem(x) for x in right["set"])))
             elif isinstance(right, list):

@@ -434,6 +434,9 @@ def _parse_rule(toks: list[Tok], rule: NRule) -> None:
             i = _statement(toks, i, rule)
             continue
         keys, i = _selector_chain(toks, i)
+        if keys == ("tcp flags",):
+            i = _tcp_flags(toks, i, rule)
+            continue
         if i < n and toks[i].text == "set":  # meta mark set ..., ct mark set ...
             i += 1
             while i < n and (toks[i].quoted or toks[i].text not in _VERDICT_WORDS | {
@@ -501,6 +504,34 @@ def _selector_chain(toks: list[Tok], i: int) -> tuple[tuple[str, ...], int]:
             i += 1
             continue
         return tuple(keys), i
+
+
+def _tcp_flags(toks: list[Tok], i: int, rule: NRule) -> int:
+    """``tcp flags & (fin|syn|rst|ack) [op] syn`` or ``tcp flags [op] syn / fin,syn,rst,ack``."""
+    n = len(toks)
+    mask: list[str] = []
+    if i + 1 < n and toks[i].text == "&":
+        mask = toks[i + 1].text.strip("()").split("|")
+        i += 2
+    op = "=="
+    if i < n and toks[i].text in _OPS:
+        op = _OPS[toks[i].text]
+        i += 1
+    if i >= n:
+        raise ValueError("tcp flags needs a value")
+    j = _skip_value(toks, i)
+    value = toks[i:j]
+    i = j
+    if i + 1 < n and toks[i].text == "/":
+        mask = [toks[i + 1].text]
+        i += 2
+        while i + 1 < n and toks[i].text == ",":  # the lexer splits "syn,ack" at commas
+            mask.append(toks[i + 1].text)
+            i += 2
+    elems = (tuple(_elements(_inner(value, strip_head=False))) if value[0].text == "{"
+             else ((Value("lit", "".join(t.text for t in value)),),))
+    rule.conds.append(Cond(("tcp flags",), op, elems, mask=tuple(mask) or None))
+    return i
 
 
 def _skip_value(toks: list[Tok], i: int) -> int:
