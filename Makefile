@@ -33,7 +33,7 @@ unit: $(STAMP) sysdeps
 ## bench: performance benchmarks against peers measured in the same run (not tests)
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/engine.py $(if $(ENGINE_SIZES),--sizes $(ENGINE_SIZES))
 	$(BIN)/python benchmarks/capture.py --packets 1000000 --workers 2
 	$(BIN)/python benchmarks/query.py
 

@@ -261,10 +261,13 @@ def worker_bdd(n: int, seed: int, queries: int) -> dict[str, object]:
 # -- driver ---------------------------------------------------------------------------------
 
 
-def _run(args: list[str]) -> dict[str, object]:
+def _run(args: list[str], timeout: float | None = None) -> dict[str, object]:
     env = dict(os.environ, PYTHONHASHSEED="0")
-    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                         env=env, check=False)
+    try:
+        res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                             env=env, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout:.0f} s", "timeout": timeout}
     if res.returncode != 0:
         return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed"}
     data: dict[str, object] = json.loads(res.stdout.strip().splitlines()[-1])
@@ -277,6 +280,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-bdd", action="store_true", help="skip the dd.cudd baseline")
+    ap.add_argument("--bdd-timeout", type=float, default=1200.0,
+                    help="seconds before the dd.cudd worker is given up (reported as such)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="analyze", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -306,9 +311,12 @@ def main() -> None:
               f" ({qry.get('rss_mb', 0):.0f} MB peak RSS)")
         if a.no_bdd:
             continue
-        bdd = _run(["--worker", "bdd", *common])
+        bdd = _run(["--worker", "bdd", *common], timeout=a.bdd_timeout)
         if "error" in bdd:
             print(f"{n:>7} rules dd.cudd: {bdd['error']}")
+            if "timeout" in bdd and "analyze_s" in ana:
+                ratios.append(f"{n}: analyze >{a.bdd_timeout / float(ana['analyze_s']):.1f}x"  # type: ignore[arg-type]
+                              " (dd.cudd timed out)")
             continue
         bq = float(bdd["queries"]) / float(bdd["query_s"])  # type: ignore[arg-type]
         total = float(bdd["build_s"]) + float(bdd["forward_s"])  # type: ignore[arg-type]

@@ -56,16 +56,18 @@ def _enabled(flt: Filter) -> list[tuple[int, Rule]]:
     return [(i, r) for i, r in enumerate(flt.rules) if r.enabled]
 
 
-def classify(flt: Filter, universe: Universe | None = None) -> tuple[int, dict[int, int]]:
-    """The first-match classification diagram of ``flt`` and each enabled rule's match node."""
-    u = universe or mdd.default_universe()
+def classify(
+    flt: Filter, universe: Universe | None = None, compact_at: int = 200_000
+) -> tuple[Universe, int]:
+    """The first-match classification diagram of ``flt``, in a private universe with the
+    given one's layout (so its garbage dies with it; ``compact_at``: see ``Workspace``)."""
+    work = mdd.Workspace(universe or mdd.default_universe(), minimum=compact_at)
     c = UNDECIDED
-    nodes: dict[int, int] = {}
     for i, rule in _enabled(flt):
-        m = rule_node(u, rule)
-        nodes[i] = m
-        c = passes.paint(u, c, m, mdd.rule_leaf(i))
-    return c, nodes
+        c = passes.paint(work.u, c, rule_node(work.u, rule), mdd.rule_leaf(i))
+        (c,) = work.compact([c])
+    (c,) = work.compact([c], force=True)
+    return work.u, c
 
 
 def _permit_fn(flt: Filter) -> Callable[[int], int]:
@@ -87,7 +89,9 @@ def _permitted_of(u: Universe, flt: Filter, c: int) -> PacketSet:
 def permitted(flt: Filter, universe: Universe | None = None) -> PacketSet:
     """The new packets ``flt`` permits (first match; enabled rules; the default otherwise)."""
     u = universe or mdd.default_universe()
-    return _permitted_of(u, flt, classify(flt, u)[0])
+    w, c = classify(flt, u)
+    (perm,) = u.copy_from(w, [_permitted_of(w, flt, c).node])
+    return PacketSet(perm, u)
 
 
 def disagreement(f1: Filter, f2: Filter, universe: Universe | None = None) -> PacketSet:
@@ -106,18 +110,20 @@ class _Shared:
     universe: Universe
     filter: Filter
     classification: int
-    match_nodes: dict[int, int]
     live: frozenset[int]
     cache: dict[int, PacketSet] = field(default_factory=dict)
     covers: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def match(self, index: int) -> int:
+        return rule_node(self.universe, self.filter.rules[index])
 
     def effective(self, index: int) -> PacketSet:
         if index not in self.live:
             return PacketSet.empty(self.universe)
         got = self.cache.get(index)
         if got is None:
-            m = self.match_nodes[index]
-            node = passes.select(self.universe, self.classification, m, mdd.rule_leaf(index))
+            node = passes.select(self.universe, self.classification, self.match(index),
+                                 mdd.rule_leaf(index))
             got = self.cache[index] = PacketSet(node, self.universe)
         return got
 
@@ -126,11 +132,11 @@ class _Shared:
             return ()
         got = self.covers.get(index)
         if got is None:
-            u, c, m = self.universe, self.classification, self.match_nodes[index]
             if index in self.live:
                 got = self._later(index)
             else:
-                found = passes.deciders(u, [(c, m)], COVER_CAP + 1) - {UNDECIDED}
+                pairs = [(self.classification, self.match(index))]
+                found = passes.deciders(self.universe, pairs, COVER_CAP + 1) - {UNDECIDED}
                 got = tuple(sorted(mdd.leaf_rule(t) for t in found))
             self.covers[index] = got
         return got[:COVER_CAP]
@@ -141,10 +147,10 @@ class _Shared:
         u = self.universe
         x = self.effective(index).node
         out: list[int] = []
-        for j in sorted(self.match_nodes):
-            if j <= index:
+        for j in range(index + 1, len(self.filter.rules)):
+            if not self.filter.rules[j].enabled:
                 continue
-            mj = self.match_nodes[j]
+            mj = self.match(j)
             if u.apply(mdd.AND, x, mj) != FALSE:
                 out.append(j)
                 x = u.apply(DIFF, x, mj)
@@ -188,48 +194,59 @@ class FilterAnalysis:
         return [r for r in self.rules if r.status == status]
 
 
-def analyze(flt: Filter, universe: Universe | None = None) -> FilterAnalysis:
-    """Permitted set and per-rule status of a specialized filter (module docstring)."""
+def analyze(
+    flt: Filter, universe: Universe | None = None, compact_at: int = 200_000
+) -> FilterAnalysis:
+    """Permitted set and per-rule status of a specialized filter (module docstring).
+
+    The passes run in a ``Workspace`` (``compact_at``: its compaction threshold); only the
+    classification and the permitted set are copied into ``universe``.
+    """
     u = universe or mdd.default_universe()
+    work = mdd.Workspace(u, minimum=compact_at)
     enabled = _enabled(flt)
     c = UNDECIDED
-    nodes: dict[int, int] = {}
     live: set[int] = set()
     for i, rule in enabled:  # forward: who decides what
-        m = rule_node(u, rule)
-        nodes[i] = m
-        nc = passes.paint(u, c, m, mdd.rule_leaf(i))
+        nc = passes.paint(work.u, c, rule_node(work.u, rule), mdd.rule_leaf(i))
         if nc != c:
             live.add(i)
-        c = nc
-    verdicts = passes.Verdicts(u, _permit_fn(flt))
-    bools = passes.Verdicts(u, lambda t: t)
+        (c,) = work.compact([nc])
+    permit_of = _permit_fn(flt)
     status: dict[int, str] = {}
     s = TRUE if flt.default_action is Action.PERMIT else FALSE
+    epoch: tuple[Universe, passes.Verdicts, passes.Verdicts] | None = None
     for i, rule in reversed(enabled):  # backward: s = what the rules after i permit
-        m = nodes[i]
+        w = work.u
+        if epoch is None or epoch[0] is not w:  # verdict memos are per node store
+            epoch = (w, passes.Verdicts(w, permit_of), passes.Verdicts(w, lambda t: t))
+        _, verdicts, bools = epoch
+        m = rule_node(w, rule)
         permit = rule.action is Action.PERMIT
         bit = 1 if permit else 2
         leaf = mdd.rule_leaf(i)
         if i not in live:
-            other = passes.other_verdict(u, [(c, m)], verdicts, bit)
+            other = passes.other_verdict(w, [(c, m)], verdicts, bit)
             status[i] = "shadowed" if other else "redundant"
         else:
-            w = passes.witness(u, c, m, leaf)
-            assert w is not None, "a live rule decides some packet"
-            if (passes.lookup_levels(u, s, w) == TRUE) != permit:
+            point = passes.witness(w, c, m, leaf)
+            assert point is not None, "a live rule decides some packet"
+            if (passes.lookup_levels(w, s, point) == TRUE) != permit:
                 status[i] = "ok"
             else:
-                eff = passes.select(u, c, m, leaf)
-                other = passes.other_verdict(u, [(s, eff)], bools, bit)
+                eff = passes.select(w, c, m, leaf)
+                other = passes.other_verdict(w, [(s, eff)], bools, bit)
                 status[i] = "ok" if other else "redundant"
-        s = u.apply(OR, s, m) if permit else u.apply(DIFF, s, m)
-    shared = _Shared(u, flt, c, nodes, frozenset(live))
+        s = w.apply(OR, s, m) if permit else w.apply(DIFF, s, m)
+        c, s = work.compact([c, s])
+    perm = work.u.apply(mdd.AND, s, work.u.canonical)
+    c, perm = u.copy_from(work.u, [c, perm])
+    shared = _Shared(u, flt, c, frozenset(live))
     out = [
         RuleAnalysis(rule, i, status[i] if rule.enabled else "disabled", shared)
         for i, rule in enumerate(flt.rules)
     ]
-    return FilterAnalysis(flt, PacketSet(u.apply(mdd.AND, s, u.canonical), u), tuple(out))
+    return FilterAnalysis(flt, PacketSet(perm, u), tuple(out))
 
 
 # -- classifier -----------------------------------------------------------------------------
@@ -247,7 +264,7 @@ class Classifier:
     def __init__(self, flt: Filter, universe: Universe | None = None) -> None:
         self.filter = flt
         self.universe = universe or mdd.default_universe()
-        self.root, _ = classify(flt, self.universe)
+        self.universe, self.root = classify(flt, self.universe)
         self._tables: _Tables | None = None
 
     def _answer(self, terminal: int) -> tuple[Action, int | None]:

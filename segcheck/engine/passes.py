@@ -60,8 +60,8 @@ def paint(u: Universe, c: int, m: int, leaf: int) -> int:
         elif lm < lc:
             r = mk(lm, breaks[m], [rec(c, k) for k in kids[m]])
         else:
-            bs, ks = splice(breaks[c], kids[c], breaks[m], kids[m], rec, FALSE)
-            r = mk_reduced(lc, bs, ks)
+            bs, nk = splice(breaks[c], kids[c], breaks[m], kids[m], rec, FALSE)
+            r = mk_reduced(lc, bs, nk)
         memo[key] = r
         return r
 

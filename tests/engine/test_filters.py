@@ -62,6 +62,10 @@ def test_analysis_matches_brute_force(flt: Filter) -> None:
     want = permits(flt)
     assert as_set(fa.permitted) == want
     assert permitted(flt, TINY) == fa.permitted
+    tight = analyze(flt, TINY, compact_at=1)  # compacting the workspace after every rule
+    assert tight.permitted == fa.permitted
+    assert [(r.status, r.covered_by) for r in tight.rules] == [
+        (r.status, r.covered_by) for r in fa.rules]
     decider = {p: rule_index(flt, p) for p in PACKETS}
     for ra in fa.rules:
         i, rule = ra.index, ra.rule
