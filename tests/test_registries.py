@@ -14,7 +14,7 @@ from segcheck.analysis.result import CheckResult, Finding, Severity
 from segcheck.parsers.registry import VENDORS, available_vendors
 from segcheck.report.registry import FORMATS, render
 
-HELPER_MODULES = {"registry", "common", "pf_xml", "fwobjects", "xmltree"}
+HELPER_MODULES = {"registry", "common", "pf_xml", "pf_rules", "fwobjects", "xmltree"}
 """Shared helpers of several parsers (private ``_name`` modules are helpers too)."""
 
 
