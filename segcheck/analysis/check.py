@@ -26,6 +26,7 @@ from segcheck import __version__
 from segcheck.analysis.conduits import Allowed, allowed
 from segcheck.analysis.findings import Analyzer, evidence_of
 from segcheck.analysis.result import CheckResult, Evidence, Finding, Hop, InputFile, MatrixCell
+from segcheck.analysis.rulechecks import earlier_status
 from segcheck.analysis.site import Site, load_site, sha256
 from segcheck.analysis.standards import info, standards_for
 from segcheck.engine import paths
@@ -217,9 +218,8 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
                                 "action": rule.action.value, "statuses": set(),
                                 "conduits": [], "zones": [],
                                 "new": any(m.matches_new() for m in rule.matches)}
-                        earlier = [c for c in ra.covered_by if c < ra.index]
                         # redundancy w.r.t. a later rule is not an anomaly of this rule
-                        status = ra.status if ra.status == "disabled" or earlier else "ok"
+                        status, _cov = earlier_status(ra)
                         row["statuses"].add(status)
                         if [zi, ze] not in row["zones"]:
                             row["zones"].append([zi, ze])

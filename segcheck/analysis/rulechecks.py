@@ -39,6 +39,22 @@ def rule_object(device: str, rule: Rule) -> str:
     return f"{device}:{PurePath(rule.span.path).name}:{rule.span.line}"
 
 
+def decides(ra: Any) -> bool:
+    """Whether the rule decides some packet on its crossing (non-empty effective set)."""
+    flag = getattr(ra, "decides", None)
+    return bool(flag) if flag is not None else not ra.effective.is_empty()
+
+
+def earlier_status(ra: Any) -> tuple[str, tuple[int, ...]]:
+    """(status, covering rules) counting only *earlier* covers: a rule that decides packets
+    but could be removed because later rules would decide them alike (the engine's
+    "redundant" for a live rule) is ``ok`` here — of two duplicates the later one is the
+    anomaly. Covers are read only for rules that decide nothing (cheap for the engine)."""
+    if ra.status not in ("shadowed", "redundant") or decides(ra):
+        return ("ok" if ra.status in ("shadowed", "redundant") else ra.status), ()
+    return ra.status, tuple(ra.covered_by)
+
+
 def rule_findings(an: Analyzer) -> None:
     """SC-ANY-RULE, SC-BROAD-PORTS, SC-SHADOWED, SC-REDUNDANT over every crossing."""
     gr = an.policy.global_rules
@@ -56,12 +72,12 @@ def rule_findings(an: Analyzer) -> None:
                 for fname, _spec, fa, kept in hop.filters:
                     for ra in fa.rules:
                         key = (dev, fname, kept[ra.index])
-                        cov = tuple(kept[c] for c in ra.covered_by)
-                        statuses.setdefault(key, []).append((ra.status, cov, ra))
+                        status, cov = earlier_status(ra)
+                        statuses.setdefault(key, []).append(
+                            (status, tuple(kept[c] for c in cov), ra))
                         if (zi != ze and ra.rule.action is Action.PERMIT
                                 and ra.rule.enabled and not ra.rule.synthetic
-                                and _rule_flagged(an, ra.rule)
-                                and not ra.effective.is_empty()):
+                                and _rule_flagged(an, ra.rule) and decides(ra)):
                             scoped = (ra.effective & an.reach.src_of(zi)
                                       & an.reach.dst_of(ze))
                             # prefer a crossing whose own zones the rule's space joins
