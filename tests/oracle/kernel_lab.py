@@ -29,6 +29,7 @@ import contextlib
 import ctypes
 import ipaddress
 import os
+import re
 import select
 import socket
 import struct
@@ -174,7 +175,18 @@ class Lab:
             os.close(own)
             os.close(target)
 
+    @staticmethod
+    def remove_stale() -> None:
+        """Delete namespaces a killed earlier run of these tests left behind (their owning
+        process no longer exists); live runs of other sessions are left alone."""
+        for line in run(["ip", "netns", "list"], check=False).splitlines():
+            name = line.split()[0] if line.split() else ""
+            m = re.fullmatch(r"sc[crs](\d+)", name)
+            if m and not os.path.exists(f"/proc/{m.group(1)}"):
+                run(["ip", "netns", "del", name], check=False)
+
     def setup(self) -> None:
+        self.remove_stale()
         self.iptables_backend = "nft" if "nf_tables" in run(["iptables", "--version"]) \
             else "legacy"
         self.nft_version = run(["nft", "--version"]).split()[1].lstrip("v")
