@@ -1,9 +1,10 @@
 """Batch first-match for ``query``: all packets at once, rule by rule, with numpy.
 
 Why: ``query`` answers one filter for up to 100,000 packets per call. The engine's
-``Classifier`` answers a lookup in microseconds but its build cost grows with the filter
-(tens of seconds for 10k specific rules on this machine), which a single call cannot
-amortize. This decider has no build step: it walks the rules in order and, per rule, tests
+``Classifier`` answers a lookup in microseconds but pays a build cost that grows with the
+filter, which a single call cannot amortize: in ``benchmarks/query.py`` (10k rules, 100k
+packets) build + lookups ran 1.9x to 40x slower than this decider across engine versions.
+This decider has no build step: it walks the rules in order and, per rule, tests
 only the still-undecided packets whose destination lies in the rule's destination span
 (packets are sorted by destination, so that window is two binary searches). The per-rule cost
 is a few numpy operations on the window, so 10k rules x 100k packets stay around a second.
