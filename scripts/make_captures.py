@@ -4,7 +4,8 @@
 
 Writes ``riverbend-normal.pcap`` (conduit traffic the policy allows), and
 ``riverbend-incident.pcapng`` (BRIEF.md §6 traffic-side scenarios 3, 4 and 9 plus Modbus
-discovery, on two capture interfaces), and ``README.md`` listing the frames of each scenario.
+discovery, then 1, 2, 10, 7, 8 and 12, on two capture interfaces), and ``README.md`` listing
+the frames of each scenario. New scenarios are appended so earlier frame numbers stay.
 Packets are built with scapy; the files are written by this script (fixed timestamps, no
 host-dependent pcapng options) so the output is byte-for-byte reproducible.
 """
@@ -28,6 +29,8 @@ MIRROR, JUMP = "10.30.0.10", "10.30.0.20"
 RTU, SIS = "10.60.1.5", "10.70.1.2"
 CORP_USER, CORP_ATTACKER, CORP_FILESRV = "10.10.5.20", "10.10.7.33", "10.10.20.15"
 EWS_CORP_NIC = "10.10.40.99"
+VPN_USER, ENGINEER = "10.99.1.23", "10.10.40.5"
+PUBLIC_DNS, RELAY, FW_OT_MGMT = "192.0.2.53", "198.51.100.7", "10.250.0.2"
 EWS_MAC = "02:00:0a:28:01:32"
 
 
@@ -193,6 +196,31 @@ def incident() -> Trace:
     f = tcp_session(tr, MIRROR, HIST, 63000, 5450, [(b"PULL" + bytes(28), bytes(64))])
     tr.label(f, "scenario 9: hist-mirror 10.30.0.10 initiates to historian 10.40.1.30:5450 "
                 "(the policy says the historian pushes)")
+    # appended later: the frames above keep their numbers
+    f = tcp_session(tr, VPN_USER, HMI, 64000, 3389, [(rdp_cr("vpnuser"), b"")])
+    tcp_session(tr, VPN_USER, SCADA1, 64001, 445, [(smb2_negotiate(), b"")])
+    tr.label(f, "scenario 1: VPN pool 10.99.1.23 straight to SCADA: RDP to the HMI 10.40.1.10, "
+                "SMB to scada-srv 10.40.1.20")
+    f = tcp_session(tr, ENGINEER, JUMP, 64100, 3389, [(rdp_cr("eng"), b"")])
+    tcp_session(tr, JUMP, EWS, 64101, 3389, [(rdp_cr("eng"), b"")])
+    tr.label(f, "scenario 2: engineer 10.10.40.5 RDPs to jump-01 10.30.0.20, which RDPs on to "
+                "the EWS 10.40.1.50 (same protocol into and out of the DMZ)")
+    f = tcp_session(tr, SCADA1, SIS, 49600, 502, [(mbap(3, 1, bytes.fromhex("0600070001")),
+                                                   mbap(3, 1, bytes.fromhex("0600070001")))])
+    tr.label(f, "scenario 10: scada-srv 10.40.1.20 writes the SIS 10.70.1.2 (FC 6 register 7); "
+                "C-05 allows reads only")
+    name = "x7f3k9q2m8z1v5b0n4c6.tunnel.example"
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    query = b"\xbe\xef\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x10\x00\x01"
+    first = tr.add(eth(PLC1, PUBLIC_DNS) / UDP(sport=53001, dport=53) / Raw(query))
+    tr.label(first, "scenario 7: PLC 10.50.1.10 asks public DNS 192.0.2.53 for a TXT record of "
+                    "a high-entropy name")
+    f = tcp_session(tr, HMI, RELAY, 64200, 443,
+                    [(tls_client_hello("support.vendor-relay.example"), b"\x16\x03\x03\x00\x00")])
+    tr.label(f, "scenario 8: the HMI 10.40.1.10 opens TLS to a support relay 198.51.100.7 "
+                "(SNI support.vendor-relay.example)")
+    f = tcp_session(tr, CORP_USER, FW_OT_MGMT, 64300, 22, [(b"SSH-2.0-OpenSSH_9.2\r\n", b"")])
+    tr.label(f, "scenario 12: corporate 10.10.5.20 opens SSH to fw-ot's management 10.250.0.2")
     return tr
 
 

@@ -46,7 +46,7 @@ def test_json_without_policy_has_null_zones(capsys) -> None:  # type: ignore[no-
 def test_csv_and_text(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["flows", NORMAL, INCIDENT, "--format", "csv", "--workers", "2"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 15
+    assert len(rows) == 23  # 8 normal + 15 incident flows (captures/README.md)
     assert rows[0]["src"]
     assert main(["flows", INCIDENT, "--policy", POLICY]) == 0
     text = capsys.readouterr().out

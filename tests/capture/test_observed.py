@@ -60,7 +60,7 @@ def test_incident_scenarios(policy) -> None:  # type: ignore[no-untyped-def]
     assert direction.observed is not None
     assert direction.observed.frames[0] == 46
     # the baseline poll (frames 1-10) is allowed: no finding names it
-    assert not any("10.40.1.20->" in o for _, o in by)
+    assert not any(o.startswith("10.40.1.20->10.50.1.10") for _, o in by)
 
 
 def test_bypass_uses_reachability(policy) -> None:  # type: ignore[no-untyped-def]
@@ -139,3 +139,19 @@ def test_opcua_security_none_across_zones(policy, tmp_path: Path) -> None:  # ty
     found = observed_findings(policy, None, str(write_pcap(tmp_path / "ua.pcap", frames)))
     (insecure,) = [f for f in found if f.code == "SC-OBS-INSECURE-SESSION"]
     assert (insecure.src_zone, insecure.dst_zone) == ("z-ot-dmz", "z-scada")
+
+
+def test_incident_appended_scenarios(policy) -> None:  # type: ignore[no-untyped-def]
+    """Scenarios 1, 2, 10, 7, 8 and 12 (frames 54-105 of captures/README.md)."""
+    found = observed_findings(policy, None, str(INCIDENT))
+    by = {(f.code, f.object): f for f in found}
+    for obj in ("10.99.1.23->10.40.1.10:tcp/3389", "10.99.1.23->10.40.1.20:tcp/445",
+                "10.10.40.5->10.30.0.20:tcp/3389", "10.50.1.10->192.0.2.53:udp/53",
+                "10.40.1.10->198.51.100.7:tcp/443", "10.10.5.20->10.250.0.2:tcp/22"):
+        assert ("SC-OBS-UNAUTH", obj) in by, obj
+    # jump-01 -> EWS RDP is conduit C-02: allowed on its own (the pivot is a config finding)
+    assert not [k for k in by if k[1] == "10.30.0.20->10.40.1.50:tcp/3389"]
+    sis = by[("SC-OBS-DANGEROUS-OP", "10.40.1.20->10.70.1.2:tcp/502:write")]
+    assert sis.severity is Severity.CRITICAL
+    assert sis.observed is not None
+    assert sis.observed.frames == (85,)
