@@ -2,8 +2,10 @@
 
 Generates realistic random ACLs (objects reused from pools like real rule bases: mixed
 prefix lengths, host and subnet objects, port singletons/ranges/any, tcp/udp/icmp/any,
-permit/deny mixes, ~10% IPv6, never any-to-any except a final deny-any) of 1k, 10k and 100k rules, and measures,
-each in a fresh subprocess (so peak RSS is per engine and per size):
+permit/deny mixes, ~10% IPv6, 20% any-source, 1% any-destination, never any-to-any except
+a final deny-any) of 1k, 10k and 100k rules, and measures, each in a fresh subprocess (so
+peak RSS is per engine and per size; address space capped by ``--mem-gb`` so a blow-up
+fails alone instead of taking the shared machine down):
 
 - segcheck: ``permitted`` alone; ``analyze`` (permitted + shadowed/redundant statuses);
   ``Classifier`` build and ``decide_many`` on 100k random packets;
@@ -133,6 +135,11 @@ def make_packets(flt: Filter, count: int, seed: int) -> list[Packet]:
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cap_memory(gb: float) -> None:
+    limit = int(gb * (1 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, object]:
@@ -282,10 +289,13 @@ def main() -> None:
     ap.add_argument("--no-bdd", action="store_true", help="skip the dd.cudd baseline")
     ap.add_argument("--bdd-timeout", type=float, default=1200.0,
                     help="seconds before the dd.cudd worker is given up (reported as such)")
+    ap.add_argument("--mem-gb", type=float, default=6.0,
+                    help="address-space cap per worker process (GB)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="analyze", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
+        _cap_memory(a.mem_gb)
         n = int(a.sizes)
         if a.worker == "bdd":
             out = worker_bdd(n, a.seed, a.queries)
@@ -298,7 +308,8 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f} (shared with other jobs)")
     ratios = []
     for n in (int(x) for x in a.sizes.split(",")):
-        common = ["--sizes", str(n), "--seed", str(a.seed), "--queries", str(a.queries)]
+        common = ["--sizes", str(n), "--seed", str(a.seed), "--queries", str(a.queries),
+                  "--mem-gb", str(a.mem_gb)]
         perm = _run(["--worker", "segcheck", "--mode", "permitted", *common])
         ana = _run(["--worker", "segcheck", "--mode", "analyze", *common])
         qry = _run(["--worker", "segcheck", "--mode", "query", *common])
