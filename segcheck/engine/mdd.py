@@ -38,8 +38,15 @@ a wide node cost its width (10^5 intervals at 10^5 rules). Digits bound the widt
 
 Complexity: ``apply`` is O(product of the operands' node counts) worst case, in practice the
 size of the region where both operands are non-trivial (memoised per call); a box has O(depth)
-nodes; membership is O(depth · log width). The node store only grows (no garbage collection):
-it lives as long as its ``Universe``.
+nodes; membership is O(depth · log width). A store only grows: long constructions run in a
+``Workspace`` (a private universe, compacted by copying the live roots when garbage
+dominates) and copy only their results into the shared universe.
+
+Measured (``benchmarks/engine.py``, 2 shared cores, load ~3-4; realistic random ACLs): 1k
+rules permitted 0.13 s, analysis 0.29 s; 10k rules 6-8 s and 9-20 s — 3-8x faster than a
+CUDD BDD on the same ACLs, but well above the 1 s target: every rule that is "any" in a
+field and specific below it visits all of that field's branches (1% any-destination rules
+cost a third of the 10k time), at Python speed per node.
 """
 
 from __future__ import annotations
