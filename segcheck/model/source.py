@@ -8,7 +8,8 @@ from enum import StrEnum
 
 @dataclass(frozen=True, slots=True)
 class SourceSpan:
-    """A place in an input file. Lines and columns are 1-based; ``col`` 0 means "whole line"."""
+    """A place in an input file. Lines and columns are 1-based; ``col`` 0 means "whole line"
+    and ``line`` 0 means "the file as a whole" (a binary capture has no lines)."""
 
     path: str
     line: int
@@ -17,11 +18,14 @@ class SourceSpan:
     col: int = 0
 
     def location(self) -> str:
-        """``path:line:col`` (or ``path:line`` when the column is unknown)."""
+        """``path:line:col`` (or ``path:line`` when the column is unknown, ``path`` when the
+        place is the whole file)."""
+        if not self.line:
+            return self.path
         return f"{self.path}:{self.line}:{self.col}" if self.col else f"{self.path}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 class Level(StrEnum):
