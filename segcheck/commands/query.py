@@ -14,6 +14,20 @@ stage that denies gives the answer; if all permit, the last stage is reported; i
 applies the device forwards it (``filter: null``). ``--local`` uses the stages for packets
 addressed to the device itself (iptables ``INPUT``, nftables input hooks) instead.
 
+Interface and zone names are checked against the device, so that a typo is refused at its
+line (exit 2) instead of being answered by a default rule that matches "anything else":
+
+- ``in_iface``/``out_iface``: when the export *declares* interfaces (``Device.interfaces``
+  non-empty: PAN-OS, FortiGate, ASA, IOS, JunOS, pfSense...), the name must be declared, or
+  be named by a rule or stage of the export (ASA ``nameif``), or match one of its ``+``
+  wildcards. When it declares none (iptables, nftables: interfaces exist only at run time)
+  every name is legitimate — it comes from the packet, and a name no rule mentions is
+  simply an interface the rules treat as "other".
+- ``from_zone``/``to_zone``: when the device knows any vendor zone (an interface's zone, or
+  a zone a rule or stage tests), the zone must be one of them. A device with no zones at all
+  accepts any zone and ignores it: no rule can test it, so it cannot change a verdict.
+- both given: a declared interface that belongs to a zone must be in that zone.
+
 All input is read and checked before anything is written, so a bad line (``path:line:
 message``, exit 2) never leaves half an answer. Packets are grouped by (filter, ingress,
 egress) and decided in bulk on the specialized filter by ``query_batch.BatchDecider``
@@ -27,7 +41,7 @@ import json
 import logging
 import socket
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,7 +51,7 @@ from segcheck.commands.query_batch import BatchDecider
 from segcheck.errors import SegcheckError, UsageError
 from segcheck.model.device import Device
 from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, STATES, Packet, protocol_number
-from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, Rule
+from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, IfaceMatch, Rule
 from segcheck.model.source import SourceSpan
 from segcheck.outputs import write_output
 from segcheck.parsers.registry import load_device, read_config
@@ -69,6 +83,69 @@ def _decider(f: Filter) -> _Decider:
     return BatchDecider(f)
 
 
+def _iface_matches(device: Device) -> Iterator[IfaceMatch]:
+    """Every interface condition of ``device``: on its stages and on its rules' matches."""
+    for stage in (*device.forward, *device.local):
+        for im in (stage.ingress, stage.egress):
+            if im is not None:
+                yield im
+    for f in device.filters.values():
+        for r in f.rules:
+            for m in (*r.matches, *r.excludes):
+                yield from m.in_iface
+                yield from m.out_iface
+
+
+@dataclass(frozen=True, slots=True)
+class KnownNames:
+    """The interface names and vendor zones a packet may name on one device (see the module
+    docstring for the rule). An empty ``ifaces`` means "any interface name"; an empty
+    ``zones`` means "any zone" (the device has none)."""
+
+    ifaces: frozenset[str]
+    wildcards: tuple[str, ...]
+    """Prefixes of the ``+`` wildcards the rules use (``eth+`` -> ``eth``)."""
+    zones: frozenset[str]
+    zone_of: dict[str, str]
+    """Declared interface -> its vendor zone (interfaces without a zone are absent)."""
+
+    @classmethod
+    def of(cls, device: Device) -> KnownNames:
+        names: set[str] = set()
+        zones = {i.zone for i in device.interfaces.values() if i.zone is not None}
+        for im in _iface_matches(device):
+            names.update(im.names)
+            zones.update(im.zones)
+        wild = tuple(sorted({n[:-1] for n in names if n.endswith("+")}))
+        declared = set(device.interfaces)
+        ifaces = frozenset(declared | {n for n in names if not n.endswith("+")}) \
+            if declared else frozenset()
+        return cls(ifaces, wild, frozenset(zones),
+                   {n: i.zone for n, i in device.interfaces.items() if i.zone is not None})
+
+    def check(self, iface: str | None, zone: str | None, iface_key: str, zone_key: str) -> None:
+        """ValueError naming the field when ``iface``/``zone`` cannot exist on the device."""
+        if (iface is not None and self.ifaces and iface not in self.ifaces
+                and not any(iface.startswith(w) for w in self.wildcards)):
+            hint = f" ({iface!r} is a zone: use {zone_key})" if iface in self.zones else ""
+            raise ValueError(f"unknown {iface_key} {iface!r}{hint}; the export's interfaces "
+                             f"are {_few(self.ifaces)}")
+        if zone is not None and self.zones and zone not in self.zones:
+            raise ValueError(f"unknown {zone_key} {zone!r}; the export's zones are "
+                             f"{_few(self.zones)}")
+        if iface is not None and zone is not None:
+            own = self.zone_of.get(iface)
+            if own is not None and own != zone:
+                raise ValueError(f"{iface_key} {iface!r} is in zone {own!r}, not {zone_key} "
+                                 f"{zone!r}")
+
+
+def _few(names: Iterable[str], limit: int = 12) -> str:
+    items = sorted(names)
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 class QueryReader:
     """Decodes query objects; caches addresses and interface contexts (inputs repeat)."""
 
@@ -77,6 +154,7 @@ class QueryReader:
         self._addrs: dict[str, tuple[int, int]] = {}
         self._ctx: dict[tuple[object, object], IfaceContext] = {}
         self._protos: dict[tuple[object, int], int] = {}
+        self._known: KnownNames | None = None
 
     def address(self, text: object) -> tuple[int, int]:
         if not isinstance(text, str):
@@ -102,6 +180,10 @@ class QueryReader:
                     raise ValueError(f"{k} must be a string")
             assert iface is None or isinstance(iface, str)
             assert zone is None or isinstance(zone, str)
+            if self.device is not None and (iface is not None or zone is not None):
+                if self._known is None:
+                    self._known = KnownNames.of(self.device)
+                self._known.check(iface, zone, iface_key, zone_key)
             hit = (self.device.context(iface, zone) if self.device is not None
                    else IfaceContext(iface, zone))
             self._ctx[(iface, zone)] = hit
@@ -193,6 +275,28 @@ def read_queries(lines: Iterable[str], path: str, device: Device | None = None) 
         except (ValueError, TypeError) as exc:
             raise SegcheckError(str(exc), SourceSpan(path, lineno, line.strip()[:200])) from exc
     return out
+
+
+def decode_lines(data: bytes, path: str) -> list[str]:
+    """The lines of a packets file (UTF-8); bytes that are not UTF-8 raise ``SegcheckError``
+    at the line that holds them (``path:line: message``)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SegcheckError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start}); packets are JSON lines", SourceSpan(path, line)) \
+            from exc
+    return text.split("\n")
+
+
+def _text_lines(read: Any, path: str) -> list[str]:
+    """Lines of an already-decoding text stream (stdin without a byte buffer)."""
+    try:
+        text: str = read()
+    except UnicodeDecodeError as exc:
+        raise SegcheckError(f"not UTF-8 text: {exc.reason}", SourceSpan(path, 1)) from exc
+    return text.split("\n")
 
 
 class Evaluator:
@@ -297,20 +401,24 @@ def command(config: str, vendor: str | None, filter_name: str | None, packets: s
                    "that depend on them may be wrong", err=True)
     evaluator = Evaluator(device, filter_name, local)
     if packets == "-":
-        queries = read_queries(sys.stdin, "<stdin>", device)
+        raw = getattr(sys.stdin, "buffer", None)
+        lines = (decode_lines(raw.read(), "<stdin>") if raw is not None
+                 else _text_lines(sys.stdin.read, "<stdin>"))
+        queries = read_queries(lines, "<stdin>", device)
     else:
         try:
-            with open(packets, encoding="utf-8") as fh:
-                queries = read_queries(fh, packets, device)
+            with open(packets, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             raise UsageError(f"{packets}: cannot read: {exc.strerror}") from exc
+        queries = read_queries(decode_lines(data, packets), packets, device)
     answers = evaluator.answers(queries)
     cache: dict[int, str] = {}
-    lines = []
+    out = []
     for a in answers:  # few distinct answers: encode each once
         key = id(a)
         text = cache.get(key)
         if text is None:
             text = cache[key] = json.dumps(a, separators=(", ", ": ")) + "\n"
-        lines.append(text)
-    write_output("".join(lines), output)
+        out.append(text)
+    write_output("".join(out), output)
