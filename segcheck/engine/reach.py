@@ -390,6 +390,25 @@ def kept_indices(flt: Filter, ingress: IfaceContext, egress: IfaceContext) -> tu
     )
 
 
+def specialize_kept(flt: Filter, ingress: IfaceContext,
+                    egress: IfaceContext) -> tuple[Filter, tuple[int, ...]]:
+    """``flt.specialize(ingress, egress)`` and the original index of every rule it keeps, in
+    one pass (the same per-match test as ``Filter.specialize``)."""
+    out: list[Rule] = []
+    kept: list[int] = []
+    for k, rule in enumerate(flt.rules):
+        ms = tuple(m.without_ifaces() if m.in_iface or m.out_iface else m
+                   for m in rule.matches if m.iface_ok(ingress, egress))
+        if not ms:
+            continue
+        xs = tuple(m.without_ifaces() if m.in_iface or m.out_iface else m
+                   for m in rule.excludes if m.iface_ok(ingress, egress))
+        out.append(rule if ms == rule.matches and xs == rule.excludes
+                   else replace(rule, matches=ms, excludes=xs))
+        kept.append(k)
+    return replace(flt, rules=tuple(out)), tuple(kept)
+
+
 def hop_analysis(device: Device, ingress: str, egress: str | None) -> HopAnalysis:
     """Analyse the filters ``device`` applies from ``ingress`` to ``egress`` (None: local)."""
     ci = device.context(ingress)
@@ -401,9 +420,9 @@ def hop_analysis(device: Device, ingress: str, egress: str | None) -> HopAnalysi
         if not st.applies(ci, ce):
             continue
         base = device.filters[st.filter]
-        spec = base.specialize(ci, ce)
+        spec, kept = specialize_kept(base, ci, ce)
         fa = analyze(spec)
-        filters.append((st.filter, spec, fa, kept_indices(base, ci, ce)))
+        filters.append((st.filter, spec, fa, kept))
         permitted = permitted & fa.permitted
     return HopAnalysis(device.name, ingress, egress, permitted, tuple(filters))
 

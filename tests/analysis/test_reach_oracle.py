@@ -177,3 +177,20 @@ def test_contributions_fast_path_equals_per_rule_intersections(
     finally:
         reach_mod._deciders = original
     assert fast == slow
+
+
+@settings(max_examples=30)
+@given(sites())
+def test_specialize_kept_matches_filter_specialize(
+        site: tuple[Policy, Topology, dict[str, Device]]) -> None:
+    from segcheck.engine.reach import kept_indices, specialize_kept
+
+    _, topo, devices = site
+    for td in topo.devices:
+        flt = devices[td.id].filters["FWD"]
+        for i in td.interfaces:
+            for e in (*td.interfaces, None):
+                ci, ce = IfaceContext(i), IfaceContext(e)
+                spec, kept = specialize_kept(flt, ci, ce)
+                assert spec == flt.specialize(ci, ce)
+                assert kept == kept_indices(flt, ci, ce)
