@@ -226,3 +226,85 @@ def test_ipsets_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert [a["verdict"] for a in answers] == ["permit", "deny"]  # type: ignore[index]
     code, answers, err = run(capsys, "--config", str(cfg), "--packets", str(pk))
     assert "no ipset definitions" in err  # without the sets: rule dropped, reported
+
+
+def test_packets_file_not_utf8_is_bad_input_at_its_line(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = files
+    pk = tmp_path / "blob.jsonl"
+    pk.write_bytes(json.dumps(PACKETS[0]).encode() + b"\n\n" + bytes(range(256)) + b"\n")
+    out = tmp_path / "answers.jsonl"
+    code, answers, err = run(capsys, "--config", str(cfg), "--packets", str(pk), "-o", str(out))
+    assert code == 2
+    assert answers == []
+    assert err.startswith(f"{pk}:4: not UTF-8")  # 0x0a comes before the first bad byte
+    assert not out.exists()
+
+
+PANOS = Path(__file__).resolve().parent.parent / "topologies" / "riverbend-vendors" / "fw-it.xml"
+BASE = {"src": "10.10.0.5", "dst": "10.30.0.40", "proto": "tcp", "dport": 443}
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"from_zone": "no-such-zone", "to_zone": "it-dmz"}, "unknown from_zone 'no-such-zone'"),
+    ({"from_zone": "ent", "to_zone": "it-dmzz"}, "unknown to_zone 'it-dmzz'"),
+    ({"in_iface": "ethernet1/9"}, "unknown in_iface 'ethernet1/9'"),
+    ({"in_iface": "internet"}, "'internet' is a zone: use from_zone"),
+    ({"in_iface": "ethernet1/1", "from_zone": "ent"}, "is in zone 'internet', not from_zone"),
+])
+def test_unknown_interface_or_zone_is_refused_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: dict[str, str],
+        message: str) -> None:
+    """A typo in a zone or interface would otherwise be answered by the default rule
+    (PAN-OS interzone-default deny) as if it were a real verdict."""
+    pk = tmp_path / "z.jsonl"
+    good = dict(BASE, from_zone="ent", to_zone="it-dmz")
+    pk.write_text(json.dumps(good) + "\n" + json.dumps(dict(BASE, **extra)) + "\n")
+    code, answers, err = run(capsys, "--config", str(PANOS), "--packets", str(pk))
+    assert code == 2, err
+    assert answers == []
+    assert err.startswith(f"{pk}:2: ")
+    assert message in err
+
+
+def test_known_interfaces_and_zones_are_answered(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    pk = tmp_path / "z.jsonl"
+    lines = [dict(BASE, from_zone="ent", to_zone="it-dmz"),
+             dict(BASE, in_iface="ethernet1/2", out_iface="ethernet1/3"),
+             dict(BASE, in_iface="ethernet1/2", from_zone="ent", out_iface="ethernet1/3")]
+    pk.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    code, answers, err = run(capsys, "--config", str(PANOS), "--packets", str(pk))
+    assert code == 0, err
+    assert len(answers) == 3
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_device_without_interfaces_or_zones_takes_any_name(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """iptables declares no interfaces: names come from the packet ("wan7" is an interface
+    the rules treat as other); it has no zones, so a zone cannot change a verdict."""
+    cfg, _ = files
+    pk = tmp_path / "p.jsonl"
+    pk.write_text(json.dumps(dict(PACKETS[0], in_iface="wan7", from_zone="anything")) + "\n"
+                  + json.dumps(dict(PACKETS[0], from_zone="anything")) + "\n")
+    code, answers, err = run(capsys, "--config", str(cfg), "--packets", str(pk))
+    assert code == 0, err
+    assert [a["verdict"] for a in answers] == ["deny", "permit"]  # type: ignore[index]
+
+
+def test_known_names_wildcards_and_rule_names() -> None:
+    """Names a stage or rule tests count as known (ASA nameif), '+' wildcards cover their
+    prefix, and a device with no zones accepts any zone."""
+    from segcheck.commands.query import KnownNames
+    from segcheck.model.device import Device, Interface, Stage
+    from segcheck.model.rules import IfaceMatch
+
+    f = Filter("f", (Rule(Action.PERMIT, (Match(in_iface=(IfaceMatch(("eth+",)),)),), SPAN),))
+    d = Device("d", "x", "d.cfg", {"f": f}, forward=(Stage("f", IfaceMatch(("inside",))),),
+               interfaces={"Gi0/1": Interface("Gi0/1")})
+    known = KnownNames.of(d)
+    for name in ("Gi0/1", "inside", "eth0", "eth"):
+        known.check(name, "any-zone", "in_iface", "from_zone")
+    with pytest.raises(ValueError, match="unknown in_iface 'et0'"):
+        known.check("et0", None, "in_iface", "from_zone")
