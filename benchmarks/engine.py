@@ -313,12 +313,16 @@ def main() -> None:
         perm = _run(["--worker", "segcheck", "--mode", "permitted", *common])
         ana = _run(["--worker", "segcheck", "--mode", "analyze", *common])
         qry = _run(["--worker", "segcheck", "--mode", "query", *common])
-        print(f"{n:>7} rules segcheck: permitted {perm.get('permitted_s', perm)!s:.6} s"
+        def secs(d: dict[str, object], key: str) -> str:
+            return f"{float(d[key]):.3f} s" if key in d else f"[{d.get('error')}]"  # type: ignore[arg-type]
+
+        rate = (f"{a.queries / float(qry['query_s']):,.0f} packets/s"  # type: ignore[arg-type]
+                if "query_s" in qry else "")
+        print(f"{n:>7} rules segcheck: permitted {secs(perm, 'permitted_s')}"
               f" ({perm.get('permitted_nodes')} nodes, {perm.get('rss_mb', 0):.0f} MB);"
-              f" analyze {ana.get('analyze_s', ana)!s:.6} s {ana.get('statuses')}"
+              f" analyze {secs(ana, 'analyze_s')} {ana.get('statuses', '')}"
               f" ({ana.get('rss_mb', 0):.0f} MB); classifier build"
-              f" {qry.get('classifier_build_s', qry)!s:.6} s,"
-              f" {a.queries / max(float(qry.get('query_s', 1) or 1), 1e-9):,.0f} packets/s"
+              f" {secs(qry, 'classifier_build_s')}, {rate}"
               f" ({qry.get('rss_mb', 0):.0f} MB peak RSS)")
         if a.no_bdd:
             continue
