@@ -66,7 +66,7 @@ def pivot_findings(site: Site, reach: ReachMatrix, attack_version: str | None) -
                 if st.src_zone != st.dst_zone else []
             evidence.extend(e for e in ev if e not in evidence)
             hops.append(Hop("device", ",".join(sorted({e.device for e in ev})) or "(same LAN)",
-                            st.src_zone, st.dst_zone, tuple(ev), st.packets.summary()))
+                            st.src_zone, st.dst_zone, tuple(ev), reach.describe(st.packets)))
         chain = " -> ".join((ch.start, *ch.hosts, ch.target))
         out.append(Finding(
             code="SC-PIVOT-PATH", severity=ci.severity, title=ci.title,
@@ -252,7 +252,7 @@ def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:
         if a == b or cell.permitted.is_empty():
             continue
         svcs: list[str] = []
-        for proto, rng in cell.permitted.protocols_and_ports():
+        for proto, rng in reach.services(cell.permitted):
             if proto in PORT_PROTOCOLS and rng and rng != ((0, 65535),):
                 svcs.extend(f"{protocol_name(proto)}/{lo}" if lo == hi
                             else f"{protocol_name(proto)}/{lo}-{hi}" for lo, hi in rng)
@@ -260,7 +260,8 @@ def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:
                 svcs.append(protocol_name(proto) if proto in PORT_PROTOCOLS or proto else "any")
         rules = tuple(evidence_of(c) for c in reach.contributions(a, b))
         ok = (cell.permitted - allow.pair(a, b)).is_empty()
-        cells.append(MatrixCell(a, b, cell.permitted.summary(), tuple(svcs[:50]), rules, ok))
+        cells.append(MatrixCell(a, b, reach.describe(cell.permitted), tuple(svcs[:50]), rules,
+                                ok))
     return tuple(cells)
 
 

@@ -153,7 +153,8 @@ class Analyzer:
                 continue
             self.finding(
                 "SC-PATH-UNAUTH",
-                f"{a} may initiate {excess.summary()} towards {b}, outside every conduit flow",
+                f"{a} may initiate {self.reach.describe(excess)} towards {b}, outside every "
+                "conduit flow",
                 src=a, dst=b, offending=excess, evidence=self.pair_evidence(a, b, excess),
                 obj=f"{a}->{b}")
 
@@ -166,7 +167,7 @@ class Analyzer:
                 self.finding(
                     "SC-DMZ-BYPASS",
                     f"{a} ({self.zone(a).kind}) reaches {b} ({self.zone(b).kind}) directly "
-                    f"({cell.summary()}); the session does not terminate in a DMZ",
+                    f"({self.reach.describe(cell)}); the session does not terminate in a DMZ",
                     src=a, dst=b, offending=cell, evidence=self.pair_evidence(a, b, cell),
                     obj=f"{a}->{b}")
 
@@ -238,7 +239,8 @@ class Analyzer:
                 continue
             self.finding(
                 "SC-EGRESS-INTERNET",
-                f"{a} ({self.zone(a).kind}) may initiate {excess.summary()} to external zone {b}",
+                f"{a} ({self.zone(a).kind}) may initiate {self.reach.describe(excess)} to "
+                f"external zone {b}",
                 src=a, dst=b, offending=excess, evidence=self.pair_evidence(a, b, excess),
                 obj=f"{a}->{b}")
 
@@ -272,7 +274,7 @@ class Analyzer:
             where = f"the gateway ({', '.join(gw_ids)})" if gw_ids else "no MFA gateway"
             self.finding(
                 "SC-REMOTE-NO-MFA",
-                f"external zone {a} may initiate {excess.summary()} into {b}, "
+                f"external zone {a} may initiate {self.reach.describe(excess)} into {b}, "
                 f"not terminating on {where}",
                 src=a, dst=b, offending=excess, evidence=self.pair_evidence(a, b, excess),
                 obj=f"{a}->{b}")
@@ -307,7 +309,7 @@ class Analyzer:
                     continue
                 self.finding(
                     "SC-SIS-REACH",
-                    f"{a} may initiate {excess.summary()} into safety zone {s} beyond "
+                    f"{a} may initiate {self.reach.describe(excess)} into safety zone {s} beyond "
                     f"{', '.join(only) if only else 'its conduits'}",
                     src=a, dst=s, offending=excess, evidence=self.pair_evidence(a, s, excess),
                     obj=f"{a}->{s}", severity=Severity.CRITICAL)
@@ -343,7 +345,7 @@ class Analyzer:
             self.finding(
                 "SC-DIRECTION",
                 f"conduit {fs.label} says {fs.src_ref} initiates to {fs.dst_ref}, but "
-                f"{fs.dst_ref} may initiate {rev.summary()} back",
+                f"{fs.dst_ref} may initiate {self.reach.describe(rev)} back",
                 src=a, dst=b, offending=rev, evidence=self.pair_evidence(a, b, rev),
                 obj=f"{fs.conduit.id}:{fs.dst_ref}->{fs.src_ref}")
 
@@ -361,7 +363,7 @@ class Analyzer:
             ev = [evidence_of(c) for c in self.reach.contributions(a, dev, exposed, local=True)]
             self.finding(
                 "SC-MGMT-EXPOSED",
-                f"{a} may reach the management of {dev} ({exposed.summary()}); "
+                f"{a} may reach the management of {dev} ({self.reach.describe(exposed)}); "
                 f"management is allowed only from {', '.join(mp.only_from) or 'nowhere'}",
                 src=a, dst=f"device:{dev}", offending=exposed, evidence=ev,
                 obj=f"{dev}:management<-{a}")
@@ -382,10 +384,11 @@ class Analyzer:
                 s4 = ports_set(p for p in _service_ports(cell & v4) if p[0] not in (ICMP, ICMPV6))
                 gap = c6 & (s6 - s4)
                 if not gap.is_empty():
-                    offending, why = gap, f"IPv6 permits {gap.summary()} that IPv4 does not"
+                    why = f"IPv6 permits {self.reach.describe(gap)} that IPv4 does not"
+                    offending = gap
             tun = cell & v4 & tunnels
             if offending.is_empty() and not tun.is_empty():
-                offending, why = tun, f"IPv6 tunnels pass over IPv4: {tun.summary()}"
+                offending, why = tun, f"IPv6 tunnels pass over IPv4: {self.reach.describe(tun)}"
             if offending.is_empty():
                 continue
             self.finding("SC-IPV6-GAP", f"{a}->{b}: {why}", src=a, dst=b, offending=offending,
@@ -442,7 +445,7 @@ class Analyzer:
                 "SC-IPV6-GAP",
                 f"{td.id} forwards IPv6 services its IPv4 rules do not, on {len(hops)} "
                 f"crossing(s) ({where}{', ...' if len(hops) > 8 else ''}); e.g. "
-                f"{offending.summary()}",
+                f"{self.reach.describe(offending)}",
                 src=zi, dst=ze, offending=offending, evidence=evidence, obj=f"{td.id}:ipv6")
 
     def governance(self) -> None:

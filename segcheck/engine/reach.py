@@ -47,9 +47,10 @@ from typing import Any
 
 from segcheck.engine import mdd, passes
 from segcheck.engine.filters import FilterAnalysis, analyze
-from segcheck.engine.packetset import PacketSet
+from segcheck.engine.packetset import PacketSet, describe_match
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
+from segcheck.model.packet import PORT_PROTOCOLS
 from segcheck.model.rules import Action, Filter, IfaceContext, Match, Rule
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,8 @@ class ReachMatrix:
     _dst_cache: dict[str, PacketSet] = field(default_factory=dict)
     _contrib_cache: dict[tuple[str, str, bool], tuple[Contribution, ...]] = field(
         default_factory=dict)
+    _facts_cache: dict[PacketSet, tuple[str, tuple[tuple[int, R.Ranges], ...]]] = field(
+        default_factory=dict)
 
     def hop(self, device: str, ingress: str, egress: str | None) -> HopAnalysis:
         """The analysed crossing (cached); routes restrict ``permitted`` to routed dsts."""
@@ -238,6 +241,25 @@ class ReachMatrix:
     def cell(self, src: str, dst: str) -> PacketSet:
         c = self.cells.get((src, dst))
         return c.permitted if c is not None else PacketSet.empty()
+
+    def describe(self, ps: PacketSet) -> str:
+        """``ps.summary()``, memoised, reading the set's box cover once (shared with
+        ``services``) and describing only the boxes the summary shows."""
+        return self._facts(ps)[0]
+
+    def services(self, ps: PacketSet) -> list[tuple[int, R.Ranges]]:
+        """``ps.protocols_and_ports()``, memoised (see ``describe``)."""
+        return list(self._facts(ps)[1])
+
+    def _facts(self, ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
+        got = self._facts_cache.get(ps)
+        if got is None:
+            if ps.node_count() < 64:  # small: the engine's own renderings
+                got = (ps.summary(), tuple(ps.protocols_and_ports()))
+            else:
+                got = _facts_of(ps)
+            self._facts_cache[ps] = got
+        return got
 
     def between(self, src_zone: str, dst_zone: str, src_space: AddressSpace | None = None,
                 dst_space: AddressSpace | None = None) -> PacketSet:
@@ -300,6 +322,31 @@ class ReachMatrix:
         if offending is None:
             self._contrib_cache[key] = tuple(out)
         return out
+
+
+SUMMARY_PARTS = 4
+"""Boxes a summary spells out (the engine's ``PacketSet.summary`` shows as many)."""
+
+
+def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
+    """Summary text and per-protocol destination ports from one box cover of ``ps``, with
+    the same meaning as ``PacketSet.summary`` / ``protocols_and_ports``."""
+    if ps.is_empty():
+        return "nothing", ()
+    u = ps.universe_of
+    cover = ps.to_matches()
+    text = "; ".join(describe_match(m, u) for m in cover[:SUMMARY_PARTS])
+    if len(cover) > SUMMARY_PARTS:
+        text += f"; (+{len(cover) - SUMMARY_PARTS} more)"
+    everything = R.single(0, (1 << u.port_bits) - 1)
+    out: dict[int, R.Ranges] = {}
+    for m in cover:
+        protos = m.protocols or R.normalize((p, p) for p in u.protocol_list())
+        for lo, hi in protos:
+            for proto in range(lo, hi + 1):
+                ports = (m.dports or everything) if proto in PORT_PROTOCOLS else ()
+                out[proto] = R.normalize(out.get(proto, ()) + ports)
+    return text, tuple(sorted(out.items()))
 
 
 def hop_contributions(hop: HopAnalysis, part: PacketSet,

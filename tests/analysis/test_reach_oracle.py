@@ -194,3 +194,17 @@ def test_specialize_kept_matches_filter_specialize(
                 spec, kept = specialize_kept(flt, ci, ce)
                 assert spec == flt.specialize(ci, ce)
                 assert kept == kept_indices(flt, ci, ce)
+
+
+@settings(max_examples=25)
+@given(sites())
+def test_memoised_descriptions_equal_the_engine_renderings(
+        site: tuple[Policy, Topology, dict[str, Device]]) -> None:
+    from segcheck.engine.reach import _facts_of
+
+    policy, topo, devices = site
+    rm = compute(policy, topo, devices)
+    for cell in rm.cells.values():
+        ps = cell.permitted
+        assert _facts_of(ps) == (ps.summary(), tuple(ps.protocols_and_ports()))
+        assert rm.describe(ps) == ps.summary()
