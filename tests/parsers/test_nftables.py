@@ -4,11 +4,19 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcheck.errors import ConfigParseError
@@ -17,6 +25,7 @@ from segcheck.model.packet import Packet
 from segcheck.model.rules import IfaceContext
 from segcheck.model.source import Level
 from segcheck.parsers import nftables
+from tests.conftest import CORPUS
 
 
 def verdicts(d: Device, p: Packet, state: str = "new", i: str | None = "lan0",
@@ -279,3 +288,233 @@ def test_tcp_flags_syn_without_ack_is_the_initiating_packet() -> None:
     assert verdicts(d, syn80, state="established")[0][1:] == ("deny", 4)
     assert verdicts(d, Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 22))[0][1:] == (
         "permit", None)
+
+
+# -- malformed input: a ConfigParseError or a diagnostic at its line, never another exception --
+
+
+@pytest.mark.parametrize(("chain", "message"), [
+    ("type filter hook", "'hook' without a value"),
+    ("type filter hook ingress device", "'device' without a value"),
+    ("type hook forward", "'type' without a value"),
+    ("type filter hook froward priority 0", "unknown hook 'froward'"),
+    ("type filter hook forward priority fliter", "priority not understood"),
+])
+def test_base_chain_declaration_missing_a_value_is_an_error_at_its_line(
+        chain: str, message: str) -> None:
+    d = nftables.parse(f"table inet t {{\n chain c {{\n  {chain}; policy drop;\n"
+                       "  tcp dport 22 accept\n }\n}\n", "x.nft")
+    errors = [x for x in d.diagnostics if x.level is Level.ERROR]
+    assert [(x.span.line if x.span else 0) for x in errors] == [3], d.diagnostics
+    assert message in errors[0].message
+    assert not d.complete
+
+
+def test_policy_other_than_accept_or_drop_is_an_error() -> None:
+    d = nftables.parse("table inet t {\n chain c {\n  type filter hook forward priority 0;\n"
+                       "  policy dorp;\n }\n}\n", "x.nft")
+    assert [(x.level, x.span.line if x.span else 0) for x in d.diagnostics] == [(Level.ERROR, 4)]
+
+
+JT = {"table": {"family": "inet", "name": "t", "handle": 1}}
+JC = {"chain": {"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter",
+                "hook": "forward", "prio": 0, "policy": "drop"}}
+MATCH = {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                   "right": 22}}
+
+
+def _jrule(*expr: object) -> dict[str, object]:
+    return {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2,
+                     "expr": list(expr)}}
+
+
+def _with(obj: Mapping[str, object], **changes: object) -> dict[str, object]:
+    (kind, body), = obj.items()
+    assert isinstance(body, dict)
+    return {kind: {**body, **changes}}
+
+
+@pytest.mark.parametrize("bad", [
+    _with(_jrule(), expr=None),
+    _with(_jrule(), chain=["c"]),
+    _jrule({"jump": {}}),
+    _jrule({"goto": "c"}),
+    _jrule(MATCH, {"accept": None}, 7),
+    _jrule({"match": {"op": "==", "left": {"payload": {"protocol": "tcp"}}, "right": 22}}),
+    _jrule({"match": {"left": {"meta": {"key": ["l4proto"]}}, "right": "tcp"}}),
+    _jrule({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                      "right": {"prefix": {"len": 8}}}}),
+    _jrule({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                      "right": {"range": [1, 2, 3]}}}),
+    _jrule({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}}}),
+    _jrule({"match": {"op": 5, "left": {"ct": {"key": "state"}}, "right": "new"}}),
+    _jrule({"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}},
+                     "data": {"set": [[22, {"accept": None}, 1]]}}}),
+    _with(JT, family=["inet"]),
+    _with(JT, name=None),
+    _with(JC, hook=["forward"]),
+    _with(JC, hook="froward"),
+    _with(JC, name={}),
+    _with(JC, prio="0"),
+    _with(JC, policy="dorp"),
+    {"set": {"family": "inet", "table": "t", "name": "s", "elem": {"a": 1}}},
+    {"map": {"family": "inet", "table": "t", "name": "m", "elem": [22]}},
+    {"table": {"family": "inet", "name": "t"}, "chain": {}},
+    ["table"],
+], ids=lambda bad: json.dumps(bad)[:60])
+def test_json_of_the_wrong_shape_is_a_parse_error_at_its_object(bad: object) -> None:
+    doc = {"nftables": [JT, JC, _jrule(MATCH, {"accept": None}), bad]}
+    text = json.dumps(doc)
+    with pytest.raises(ConfigParseError, match="malformed nft JSON") as info:
+        nftables.parse(text, "x.json")
+    span = info.value.span
+    assert span is not None
+    assert (span.line, span.col) == (1, text.rindex(json.dumps(bad)) + 1)
+
+
+def test_json_spans_follow_pretty_printed_lines() -> None:
+    doc = {"nftables": [JT, JC, _jrule(MATCH, {"accept": None}), _jrule({"jump": {}})]}
+    text = json.dumps(doc, indent=2)
+    items = [n for n, line in enumerate(text.splitlines(), 1) if line == "    {"]
+    assert len(items) == 4
+    with pytest.raises(ConfigParseError) as info:
+        nftables.parse(text, "x.json")
+    assert info.value.span is not None
+    assert (info.value.span.line, info.value.span.col) == (items[3], 5)
+    good = json.dumps({"nftables": doc["nftables"][:3]}, indent=2)
+    d = nftables.parse(good, "x.json")
+    assert d.filters["inet t/c"].rules[0].span.line == items[2]
+    assert d.filters["inet t/c"].default_span is not None
+    assert d.filters["inet t/c"].default_span.line == items[1]
+
+
+def test_well_formed_but_unmodelled_json_is_a_diagnostic() -> None:
+    """Shapes a real nft can print that segcheck does not model stay diagnostics: the rest
+    of the ruleset is still read."""
+    doc = {"nftables": [JT, JC,
+                        _jrule({"match": {"op": "==", "left": {"fib": {"flags": ["daddr"]}},
+                                          "right": "local"}}, {"drop": None}),
+                        _jrule({"match": {"op": "==", "left": {"payload": {
+                            "protocol": "tcp", "field": "flags"}}, "right": {"set": [
+                                "syn", "ack"]}}}, {"drop": None}),
+                        {"flowtable": {"family": "inet", "table": "t", "name": "f"}},
+                        _jrule(MATCH, {"accept": None})]}
+    d = nftables.parse(json.dumps(doc), "x.json")
+    assert not d.complete
+    assert len(d.filters["inet t/c"].rules) == 1
+    assert {x.code for x in d.diagnostics} == {"nftables.unsupported", "nftables.object"}
+
+
+# -- fuzz: real ``nft -j`` documents with values replaced by nulls, lists, objects, numbers --
+
+
+@functools.cache
+def _json_seeds() -> tuple[str, ...]:
+    """Real nft JSON: the corpus's JSON test inputs, and (as root, with nft) this module's
+    text fixtures loaded into a private network namespace and listed with ``nft -j``; plus
+    the hand-written documents above, so the fuzz never runs on nothing."""
+    seeds = [json.dumps({"nftables": [JT, JC, _jrule(MATCH, {"accept": None})]})]
+    json_dir = CORPUS / "firewalls" / "nftables" / "nftables-src" / "tests" / "shell" / \
+        "testcases" / "json"
+    if json_dir.is_dir():
+        for path in sorted(json_dir.iterdir()):
+            if path.is_file():
+                m = re.search(r"RULESET='(\{.*?\})'", path.read_text(errors="replace"), re.S)
+                if m:
+                    seeds.append(m.group(1))
+    if os.geteuid() == 0 and shutil.which("nft") and shutil.which("unshare"):
+        texts = [RULESET, "table ip nat {\n chain pre {\n  type nat hook prerouting priority "
+                 "dstnat;\n  tcp dport 80 dnat to 10.0.0.5\n }\n}\ntable ip6 f {\n set s {\n"
+                 "  type ipv6_addr . inet_service\n  elements = { 2001:db8::1 . 22 }\n }\n"
+                 " chain c {\n  type filter hook forward priority 0; policy drop;\n"
+                 "  ip6 saddr . tcp dport @s accept\n  tcp flags & (syn|ack) == syn counter"
+                 " drop\n  meta l4proto icmpv6 icmpv6 type { echo-request, nd-neighbor-solicit }"
+                 " accept\n  iifname \"eth*\" oifname != \"lo\" ct state new limit rate "
+                 "5/second reject\n }\n}\n"]
+        for text in texts:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                r = subprocess.run(["unshare", "--net", "sh", "-c",
+                                    "nft -f - && nft -j list ruleset"], input=text,
+                                   capture_output=True, text=True, timeout=20, check=True)
+                seeds.append(r.stdout)
+    return tuple(seeds)
+
+
+def _paths(v: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield at
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+    for k, x in items:
+        yield from _paths(x, (*at, k))
+
+
+def _replace(doc: Any, at: tuple[Any, ...], new: Any, delete: bool = False) -> Any:
+    if not at:
+        return new
+    parent = doc
+    for k in at[:-1]:
+        parent = parent[k]
+    if delete:
+        del parent[at[-1]]
+    else:
+        parent[at[-1]] = new
+    return doc
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(-3, 70_000)
+            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=4)
+            | st.sampled_from(["accept", "drop", "forward", "input", "inet", "ip", "t", "c",
+                               "@s", "10.0.0.0", "tcp", "dport", "state", "==", "!="]))
+_KEYS = st.sampled_from(["table", "chain", "rule", "expr", "match", "left", "right", "payload",
+                         "protocol", "field", "meta", "key", "ct", "op", "set", "range",
+                         "prefix", "addr", "len", "family", "name", "hook", "prio", "policy",
+                         "vmap", "data", "jump", "target", "elem", "val", "concat", "accept",
+                         "&", "|"])
+_REPLACEMENT = (_SCALARS | st.lists(_SCALARS, max_size=3)
+                | st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=2), max_size=2))
+
+
+def _parse_or_error(text: str) -> Device | ConfigParseError:
+    try:
+        return nftables.parse(text, "fuzz.json")
+    except ConfigParseError as exc:
+        return exc
+
+
+@settings(max_examples=400)
+@given(st.data())
+def test_mutated_real_json_gives_parse_errors_or_diagnostics_only(data: st.DataObject) -> None:
+    seeds = _json_seeds()
+    doc = json.loads(data.draw(st.sampled_from(seeds), label="seed"))
+    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+        paths = list(_paths(doc))
+        at = data.draw(st.sampled_from(paths), label="path")
+        how = data.draw(st.sampled_from(["replace", "replace", "graft", "delete"]), label="how")
+        if how == "delete" and at:
+            doc = _replace(doc, at, None, delete=True)
+        elif how == "graft":  # another part of the same document, in the wrong place
+            donor = data.draw(st.sampled_from(paths), label="donor")
+            piece = doc
+            for k in donor:
+                piece = piece[k]
+            doc = _replace(doc, at, copy.deepcopy(piece))
+        else:
+            doc = _replace(doc, at, data.draw(_REPLACEMENT, label="value"))
+    d = _parse_or_error(json.dumps(doc))
+    if isinstance(d, ConfigParseError):
+        assert d.span is not None
+        assert d.span.line >= 1
+        return
+    for diag in d.diagnostics:
+        assert diag.span is not None, diag
+        assert diag.span.line >= 1, diag
+    p = Packet.make("10.0.0.1", "10.0.0.2", "tcp", 1, 22)
+    for stage in (*d.forward, *d.local):
+        d.filters[stage.filter].decide(p, "new", IfaceContext("eth0"), IfaceContext("eth1"))
+
+
+def test_json_seeds_include_real_nft_output() -> None:
+    seeds = _json_seeds()
+    if len(seeds) < 3:
+        pytest.skip("no corpus JSON and no nft to list a ruleset with")
+    devices = [nftables.parse(text, "seed.json") for text in seeds]
+    assert sum(bool(d.forward) for d in devices) >= 2

@@ -118,6 +118,10 @@ class NTable:
     sets: dict[str, NSet] = field(default_factory=dict)
 
 
+HOOKS = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress",
+                   "egress"})
+"""The netfilter hooks a base chain may name (nft refuses any other)."""
+
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
               "srcnat": 100, "out": 100, "in": -200}
 

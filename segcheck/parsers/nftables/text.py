@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers.nftables.ir import (
+    HOOKS,
     PRIORITIES,
     Cond,
     Elem,
@@ -47,6 +48,7 @@ _OPS = {"==": "==", "eq": "==", "!=": "!=", "ne": "!=", "<": "<", "lt": "<", ">"
 _TWO_WORD = {"ip", "ip6", "tcp", "udp", "sctp", "dccp", "udplite", "th", "icmp", "icmpv6",
              "meta", "ct"}
 _SINGLE = {"iifname", "oifname", "iif", "oif", "l4proto", "nfproto", "mark"}
+_CHAIN_KEYS = {"type", "hook", "device", "priority", "policy"}
 _NOOP_STMT = {"counter", "log", "comment", "notrack", "limit", "quota", "meta", "ct", "add",
               "update", "dnat", "snat", "masquerade", "redirect", "set", "mark", "nftrace",
               "tproxy", "synproxy", "fwd", "dup", "secmark"}
@@ -216,20 +218,52 @@ class TextReader:
         for st in split_statements(toks):
             words = [t.text for t in st]
             if words[0] == "type" and "hook" in words:
-                chain.type = words[1]
-                chain.hook = words[words.index("hook") + 1]
-                if "device" in words:
-                    chain.device = words[words.index("device") + 1]
-                if "priority" in words:
-                    chain.priority = _priority(words[words.index("priority") + 1 :])
+                self._base_chain(chain, words, st[0].line)
             elif words[0] == "policy" and len(words) >= 2:
-                chain.policy = words[1]
-                chain.policy_span = self.span(st[0].line)
+                if words[1] in ("accept", "drop"):
+                    chain.policy = words[1]
+                    chain.policy_span = self.span(st[0].line)
+                else:
+                    self.diag(Level.ERROR, f"chain {chain.name!r}: policy must be accept or "
+                              f"drop, not {words[1]!r}; ignored", st[0].line, "nftables.syntax")
             elif words[0] in ("comment", "devices"):
                 continue
             else:
                 chain.rules.append(parse_rule(self._substitute(_flat(st)),
                                               self.span(st[0].line)))
+
+    def _base_chain(self, chain: NChain, words: list[str], line: int) -> None:
+        """``type T hook H [device D] [priority P]``. nft refuses a declaration whose keyword
+        lacks its value; here the chain stays what the rest makes it (no hook: a regular
+        chain, whose policy does not apply) with an ERROR, so the result is incomplete."""
+
+        def value(key: str) -> str | None:
+            if key not in words:
+                return None
+            k = words.index(key) + 1
+            if k < len(words) and words[k] not in _CHAIN_KEYS:
+                return words[k]
+            self.diag(Level.ERROR, f"chain {chain.name!r}: '{key}' without a value; "
+                      + ("read as a regular chain" if key in ("type", "hook") else "ignored"),
+                      line, "nftables.syntax")
+            return None
+
+        ctype, hook = value("type"), value("hook")
+        if ctype is None or hook is None:
+            return
+        if hook not in HOOKS:
+            self.diag(Level.ERROR, f"chain {chain.name!r}: unknown hook {hook!r}; read as a "
+                      "regular chain", line, "nftables.syntax")
+            return
+        chain.type, chain.hook = ctype, hook
+        chain.device = value("device") or chain.device
+        if "priority" in words:
+            prio = _priority(words[words.index("priority") + 1 :])
+            if prio is None:
+                self.diag(Level.ERROR, f"chain {chain.name!r}: priority not understood; "
+                          "taken as 0, so its order among the base chains may be wrong",
+                          line, "nftables.syntax")
+            chain.priority = prio or 0
 
     def _set(self, name: str, toks: list[Tok], line: int, kind: str) -> NSet:
         s = NSet(name, span=self.span(line), verdicts=[] if kind == "map" else None)
@@ -290,13 +324,17 @@ class TextReader:
                       st[0].line, "nftables.command")
 
 
-def _priority(words: list[str]) -> int:
+def _priority(words: list[str]) -> int | None:
+    """A chain priority (number, or standard name with an optional ``+``/``-`` offset);
+    None when it is neither."""
     expr = " ".join(words).split(";")[0].strip()
     m = re.fullmatch(r"(-?\w+)\s*(?:([+-])\s*(\d+))?", expr)
     if not m:
-        return 0
+        return None
     base = PRIORITIES.get(m.group(1))
-    n = int(m.group(1)) if base is None and re.fullmatch(r"-?\d+", m.group(1)) else (base or 0)
+    if base is None and not re.fullmatch(r"-?\d+", m.group(1)):
+        return None
+    n = int(m.group(1)) if base is None else base
     if m.group(2):
         n += int(m.group(3)) * (1 if m.group(2) == "+" else -1)
     return n
