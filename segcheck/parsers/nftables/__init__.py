@@ -23,6 +23,10 @@ Model (see ``ir`` for the meaning of each match):
   ``fib``, ``!=`` on a concatenation...) is dropped with an UNSUPPORTED diagnostic when it
   could decide (has a verdict); ``notrack`` (changes later ``ct state``) and ``queue``
   (user space decides) are UNSUPPORTED too.
+- Malformed input never escapes as another exception: JSON of a shape nft never prints is a
+  ``ConfigParseError`` at the offending top-level object (``jsonfmt``); in text, a base
+  chain declaration missing a value, an unknown hook or a policy other than accept/drop is
+  an ERROR diagnostic at its line (``text``).
 """
 
 from __future__ import annotations
