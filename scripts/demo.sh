@@ -34,3 +34,17 @@ echo
 echo "== segcheck check with captures (observed vs policy): out/riverbend-incident.txt"
 $bin/segcheck check --policy policies/riverbend.yaml --topology topologies/riverbend.yaml \
   --capture captures/riverbend-incident.pcapng -o out/riverbend-incident.txt --fail-on never
+head -3 out/riverbend-incident.txt | grep -v '^!!' || true
+
+# The same site on real vendors (BRIEF §2.3: fw-it a PAN-OS, fw-ot a FortiGate). Their exports
+# are equivalent to the iptables ones (tests/parsers/test_panos_riverbend_vendors.py), so the
+# same scenarios must come out.
+for site in riverbend-vendors riverbend-vendors-misconfigured; do
+  echo
+  echo "== segcheck check: $site (PAN-OS + FortiGate; reports in out/$site.*)"
+  $bin/segcheck check --policy policies/riverbend.yaml --topology "topologies/$site.yaml" \
+    -o "out/$site.txt" --fail-on never
+  $bin/segcheck check --policy policies/riverbend.yaml --topology "topologies/$site.yaml" \
+    --format html -o "out/$site.html" --fail-on never
+  head -3 "out/$site.txt" | grep -v '^!!' || true
+done
