@@ -300,4 +300,6 @@ def analyse(site: Site, *, today: date | None = None, captures: Sequence[str] = 
 
 def run_check(policy_path: str | Path, topology_path: str | Path, *,
               captures: Sequence[str] = (), today: date | None = None) -> Analysis:
-    return analyse(load_site(policy_path, topology_path), today=today, captures=captures)
+    """Load (and lint: ``LintError`` on lint errors) the site, then ``analyse`` it."""
+    return analyse(load_site(policy_path, topology_path, today=today), today=today,
+                   captures=captures)

@@ -7,21 +7,46 @@ export's first-match order *within its family*: every rule of an export is restr
 export's family and the export's default action becomes a final synthetic rule for that
 family. Two exports of the same family (or of unknown family) are concatenated in file
 order, which first-match makes "the first export wins" — a diagnostic says so.
+
+Lint: ``load_site`` runs the same policy/topology lint as ``segcheck validate``. An
+ERROR-level lint diagnostic (duplicate id, an address in two zones, ...) means the analysis
+could be wrong, so it raises ``LintError`` (exit 2, every error as ``path:line:col:
+message``); warnings join the site's diagnostics (non-blocking: they never make the result
+incomplete).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from segcheck.analysis.result import InputFile
+from segcheck.errors import PolicyError
 from segcheck.model.device import Device, Stage
 from segcheck.model.rules import Filter, Match, Rule
 from segcheck.model.source import Diagnostic, Level, SourceSpan
 from segcheck.parsers.registry import load_device
 from segcheck.policy import load_policy, load_topology
+from segcheck.policy.lint import lint_policy, lint_topology
+
+
+class LintError(PolicyError):
+    """The policy or topology has ERROR-level lint (what ``segcheck validate`` rejects).
+
+    The message cites the first error at the exception's span and lists the others, one
+    ``path:line:col: message`` a line; ``errors`` keeps them all."""
+
+    def __init__(self, errors: tuple[Diagnostic, ...]) -> None:
+        first, rest = errors[0], errors[1:]
+        code = f" [{first.code}]" if first.code else ""
+        lines = [f"{first.message}{code}", *(str(d) for d in rest),
+                 f"({len(errors)} lint error{'s' * (len(errors) != 1)}; the analysis would "
+                 "not be trustworthy — fix them, see: segcheck validate POLICY TOPOLOGY)"]
+        super().__init__("\n".join(lines), first.span)
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -119,14 +144,25 @@ def merge_devices(name: str, parts: list[Device]) -> tuple[Device, list[Diagnost
     return merged, diags
 
 
-def load_site(policy_path: str | Path, topology_path: str | Path) -> Site:
-    """Load and parse everything a ``check`` needs (errors: ``SegcheckError`` with a span)."""
+def lint_site(policy: Any, topology: Any, today: date | None = None) -> list[Diagnostic]:
+    """The lint warnings of ``policy``/``topology``; raises ``LintError`` on any lint error."""
+    lint = (*lint_policy(policy, today=today), *lint_topology(topology, policy))
+    errors = tuple(d for d in lint if d.level is Level.ERROR)
+    if errors:
+        raise LintError(errors)
+    return [d for d in lint if d.level is not Level.ERROR]
+
+
+def load_site(policy_path: str | Path, topology_path: str | Path, *,
+              today: date | None = None) -> Site:
+    """Load, lint and parse everything a ``check`` needs (errors: ``SegcheckError`` with a
+    span; ``LintError`` on lint errors). ``today`` dates the expiry lint (default: today)."""
     policy = load_policy(policy_path)
     topology = load_topology(topology_path, policy)
+    diags: list[Diagnostic] = lint_site(policy, topology, today)
     inputs = [InputFile(str(policy_path), sha256(policy_path), "policy"),
               InputFile(str(topology_path), sha256(topology_path), "topology")]
     devices: dict[str, Device] = {}
-    diags: list[Diagnostic] = []
     for td in topology.devices:
         parts = []
         for cfg in td.configs or (td.config,):

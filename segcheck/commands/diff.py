@@ -6,6 +6,13 @@ names are materialised with ``git show REV:path`` into a temporary directory) or
 topology file (``--base-topology``, same policy). Reports, per zone pair, the space added and
 removed (with witnesses) and the findings introduced and resolved (by ``Finding.key``).
 
+Git safety: ``--base`` is never handed to git as an option. It must not start with ``-``
+and must name a commit (``git rev-parse --verify --end-of-options REV^{commit}``); the files
+are then read with ``git show --end-of-options SHA:path`` from that commit id. The policy,
+the topology and the old topology's exports must lie inside the topology's repository.
+
+Messages about the base name ``REV:repo/relative/path:line``, never the temporary copy.
+
 Exit codes: 1 when the change introduces an active finding at or above ``--fail-on``
 (default ``high``), 0 otherwise, 2 bad input.
 """
@@ -15,6 +22,9 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,9 +34,9 @@ import yaml
 
 from segcheck.analysis.check import Analysis, run_check
 from segcheck.analysis.result import Finding
-from segcheck.commands.check import FAIL_ON, parse_today
+from segcheck.commands.check import FAIL_ON, check_target, parse_today
 from segcheck.engine.diff import PairDiff, matrix_diff
-from segcheck.errors import UsageError
+from segcheck.errors import SegcheckError, UsageError
 from segcheck.outputs import write_output
 
 
@@ -40,25 +50,87 @@ def _git(args: list[str], cwd: Path) -> bytes:
                          ) from exc
 
 
-def materialise(rev: str, policy: Path, topology: Path, into: Path) -> tuple[Path, Path]:
-    """Write the policy, topology and the old topology's exports at ``rev`` below ``into``."""
-    root = Path(_git(["rev-parse", "--show-toplevel"], topology.resolve().parent)
-                .decode().strip())
+def verify_rev(rev: str, root: Path) -> str:
+    """The commit id ``rev`` names in the repository at ``root`` (``UsageError`` otherwise).
+    A revision starting with ``-`` is refused outright: git would read it as an option."""
+    if not rev or rev.startswith("-"):
+        raise UsageError(f"--base {rev!r}: unknown revision (a revision cannot start with '-')")
+    try:
+        sha = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                   root).decode().strip()
+    except UsageError as exc:
+        raise UsageError(f"--base {rev!r}: unknown revision (no such commit in the git "
+                         f"repository at {root})") from exc
+    return sha
 
-    def show(path: Path) -> Path:
-        rel = path.resolve().relative_to(root)
+
+def _old_configs(text: bytes) -> list[str]:
+    """Export paths (as written) of the topology ``text`` at the base revision. Text that is
+    not a YAML mapping gives none: loading the old topology then reports it at its line."""
+    try:
+        doc = yaml.safe_load(text.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(doc, dict) or not isinstance(doc.get("devices"), list):
+        return []
+    out: list[str] = []
+    for dev in doc["devices"]:
+        cfgs = dev.get("config") if isinstance(dev, dict) else None
+        out.extend(c for c in ([cfgs] if isinstance(cfgs, str) else cfgs or [])
+                   if isinstance(c, str))
+    return out
+
+
+def materialise(rev: str, policy: Path, topology: Path, into: Path) -> tuple[Path, Path]:
+    """Write the policy, topology and the old topology's exports at ``rev`` below ``into``
+    (at their repository-relative paths)."""
+    root = Path(_git(["rev-parse", "--show-toplevel"], topology.resolve().parent)
+                .decode().strip()).resolve()
+    sha = verify_rev(rev, root)
+
+    def show(path: Path, what: str) -> Path:
+        try:
+            rel = path.resolve().relative_to(root)
+        except ValueError:
+            raise UsageError(f"--base {rev}: {what} {path} is not inside the git repository at "
+                             f"{root} (the topology's); --base compares files tracked there"
+                             ) from None
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_git(["show", f"{rev}:{rel.as_posix()}"], root))
+        try:
+            target.write_bytes(_git(["show", "--end-of-options", f"{sha}:{rel.as_posix()}"],
+                                    root))
+        except UsageError as exc:
+            raise UsageError(f"{rev}:{rel.as_posix()}: cannot read the {what} at revision "
+                             f"{rev}: {exc.message.splitlines()[-1]}") from exc
         return target
 
-    old_policy, old_topo = show(policy), show(topology)
-    doc = yaml.safe_load(old_topo.read_text()) or {}
-    for dev in doc.get("devices") or []:
-        cfgs = dev.get("config") if isinstance(dev, dict) else None
-        for cfg in [cfgs] if isinstance(cfgs, str) else (cfgs or []):
-            show(topology.resolve().parent / cfg)
+    old_policy = show(policy, "policy")
+    old_topo = show(topology, "topology")
+    for cfg in _old_configs(old_topo.read_bytes()):
+        show(topology.resolve().parent / cfg, "export")
     return old_policy, old_topo
+
+
+@contextmanager
+def base_names(rev: str, into: Path) -> Iterator[None]:
+    """Re-raise errors about files below ``into`` as ``REV:relative/path`` (the temporary
+    copy is gone by the time the message is read, and never what the user wrote)."""
+    prefixes = sorted({f"{into}/", f"{into.resolve()}/"}, key=len, reverse=True)
+
+    def fix(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, f"{rev}:")
+        return text
+
+    try:
+        yield
+    except SegcheckError as exc:
+        exc.message = fix(exc.message)
+        exc.args = (exc.message, *exc.args[1:])
+        if exc.span is not None:
+            exc.span = replace(exc.span, path=fix(exc.span.path))
+        raise
 
 
 def _findings_delta(old: Analysis, new: Analysis) -> tuple[list[Finding], list[Finding]]:
@@ -118,12 +190,14 @@ def command(policy: str, topology: str, base: str | None, base_topology: str | N
     """Compare the site with a baseline: reachability added/removed, findings in/out."""
     if (base is None) == (base_topology is None):
         raise UsageError("give exactly one of --base GIT_REV or --base-topology FILE")
+    check_target(output, "-o")
     day: date | None = parse_today(today)
     new = run_check(policy, topology, today=day)
     if base is not None:
         with tempfile.TemporaryDirectory(prefix="segcheck-base-") as tmp:
             old_p, old_t = materialise(base, Path(policy), Path(topology), Path(tmp))
-            old = run_check(old_p, old_t, today=day)
+            with base_names(base, Path(tmp)):
+                old = run_check(old_p, old_t, today=day)
     else:
         assert base_topology is not None
         old = run_check(policy, base_topology, today=day)
