@@ -12,6 +12,7 @@ are then read with ``git show --end-of-options SHA:path`` from that commit id. T
 the topology and the old topology's exports must lie inside the topology's repository.
 
 Messages about the base name ``REV:repo/relative/path:line``, never the temporary copy.
+The diff is ``complete`` only when both analyses are; stderr says which side is not.
 
 Exit codes: 1 when the change introduces an active finding at or above ``--fail-on``
 (default ``high``), 0 otherwise, 2 bad input.
@@ -203,7 +204,13 @@ def command(policy: str, topology: str, base: str | None, base_topology: str | N
         old = run_check(policy, base_topology, today=day)
     pairs = matrix_diff(old.reach, new.reach)
     introduced, resolved = _findings_delta(old, new)
-    text = (render_json(pairs, introduced, resolved, new.result.complete) if fmt == "json"
+    complete = new.result.complete and old.result.complete  # a diff is only as good as both
+    text = (render_json(pairs, introduced, resolved, complete) if fmt == "json"
             else render_text(pairs, introduced, resolved))
     write_output(text, output)
+    for side, analysis in (("current", new), ("base", old)):
+        if not analysis.result.complete:
+            click.echo(f"segcheck: WARNING: {side} analysis INCOMPLETE — some configuration "
+                       "lines were not understood (run `segcheck check` on it for the lines)",
+                       err=True)
     return 1 if any(f.severity.at_least(fail_on) for f in introduced) else 0

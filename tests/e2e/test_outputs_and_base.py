@@ -271,3 +271,24 @@ def test_diff_bad_output_refused_before_git(repo_site: Site, capsys: Cap) -> Non
     run = cli(capsys, "diff", "--policy", repo_site.policy, "--topology", repo_site.topology,
               "--base", "HEAD", "-o", repo_site.root / "taken.txt")
     assert_rejected(run, "taken.txt", "directory")
+
+
+def test_diff_incomplete_base_makes_diff_incomplete(repo_site: Site,  # noqa: F811
+                                                    capsys: Cap) -> None:
+    good = repo_site.fw_it.read_text()
+    repo_site.fw_it.write_text(good.replace(
+        "-A FORWARD -m conntrack --ctstate INVALID -j DROP",
+        "-A FORWARD -m frobmatch --frob 1 -j DROP", 1))
+    git(repo_site.root, "commit", "-q", "-am", "unknown match at the base")
+    repo_site.fw_it.write_text(good)
+    run = cli(capsys, "diff", "--policy", repo_site.policy, "--topology", repo_site.topology,
+              "--base", "HEAD", "--format", "json")
+    assert_clean(run)
+    assert json.loads(run.out)["complete"] is False
+    assert "base analysis INCOMPLETE" in run.err
+    assert "current analysis" not in run.err
+    # and the same files as base and current: complete
+    run = cli(capsys, "diff", "--policy", repo_site.policy, "--topology", repo_site.topology,
+              "--base-topology", repo_site.topology, "--format", "json")
+    assert json.loads(run.out)["complete"] is True
+    assert "INCOMPLETE" not in run.err
