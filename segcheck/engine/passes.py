@@ -14,7 +14,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 
-from segcheck.engine import mdd
 from segcheck.engine.mdd import FALSE, LEAF, TRUE, UNDECIDED, Universe, splice
 
 
@@ -66,21 +65,6 @@ def paint(u: Universe, c: int, m: int, leaf: int) -> int:
         return r
 
     return rec(c, m)
-
-
-def _parts(u: Universe, nodes: tuple[int, ...]) -> tuple[int, list[int], list[tuple[int, ...]]]:
-    """The joint partition of several nodes at their topmost level: (level, breaks, kids)."""
-    store = u.store
-    lv = min(LEAF if n < 0 else store.level[n] for n in nodes)
-    bs: list[int] = []
-    rows: list[tuple[int, ...]] = [()]
-    for n in nodes:
-        bn, kn = (store.breaks[n], store.kids[n]) if n >= 0 and store.level[n] == lv else (
-            (), (n,))
-        nb, pairs = mdd._merge(tuple(bs), tuple(range(len(rows))), bn, kn)
-        rows = [(*rows[i], k) for i, k in pairs]
-        bs = nb
-    return lv, bs, rows
 
 
 def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
@@ -254,20 +238,55 @@ def select(u: Universe, c: int, m: int, leaf: int) -> int:
 
 
 def witness(u: Universe, c: int, m: int, leaf: int) -> dict[int, int] | None:
-    """Digits (level -> value) of one point where ``c == leaf`` inside ``m``, if any."""
+    """Digits (level -> value) of one point where ``c == leaf`` inside ``m``, if any.
+
+    Depth first, ``m`` only prunes (``c == leaf`` lies inside ``m`` for a rule's leaf):
+    its FALSE intervals are skipped by bisection and failed pairs are not revisited."""
+    store = u.store
+    level, breaks, kids = store.level, store.breaks, store.kids
     failed: set[tuple[int, int]] = set()
     path: dict[int, int] = {}
 
     def rec(c: int, m: int) -> bool:
-        if m == FALSE or (c < 0 and c != leaf) or (c, m) in failed:
+        if m == FALSE:
             return False
-        if c == leaf:
-            return True
-        lv, bs, rows = _parts(u, (c, m))
-        for k, (x, y) in enumerate(rows):
-            if rec(x, y):
-                path[lv] = bs[k - 1] if k else 0
-                return True
+        if c < 0:
+            return c == leaf
+        if (c, m) in failed:
+            return False
+        lc = level[c]
+        lm = LEAF if m < 0 else level[m]
+        if lc < lm:
+            bc = breaks[c]
+            for k, x in enumerate(kids[c]):
+                if x < 0 and x != leaf:
+                    continue
+                if rec(x, m):
+                    path[lc] = bc[k - 1] if k else 0
+                    return True
+        elif lm < lc:
+            bm = breaks[m]
+            for j, y in enumerate(kids[m]):
+                if y != FALSE and rec(c, y):
+                    path[lm] = bm[j - 1] if j else 0
+                    return True
+        else:
+            bc, kc, bm, km = breaks[c], kids[c], breaks[m], kids[m]
+            nm = len(km)
+            for j in range(nm):
+                y = km[j]
+                if y == FALSE:
+                    continue
+                lo = bm[j - 1] if j else 0
+                i = bisect_right(bc, lo) if j else 0
+                iend = bisect_left(bc, bm[j]) + 1 if j < nm - 1 else len(kc)
+                for k in range(i, iend):
+                    x = kc[k]
+                    if x < 0 and x != leaf:
+                        continue
+                    if rec(x, y):
+                        path[lc] = max(lo, bc[k - 1]) if k else lo
+                        return True
         failed.add((c, m))
         return False
 
