@@ -38,8 +38,14 @@ Semantics checklist (STYLE.md habit 5):
   addresses) is not modelled and marks the result incomplete.
 - Interfaces without ``nameif`` pass no traffic: a forward stage ``unnamed ingress`` denies
   packets entering by any interface that is not a named one (also an unknown one).
-- No ACL bound and no global ACL: the security-level default above. Traffic to the ASA
-  itself (management) is not modelled (``ssh``/``http``/``icmp`` commands): no local stage.
+- No ACL bound and no global ACL: the security-level default above.
+- Traffic to the ASA itself (local stage ``management``): ACLs do not apply; the ASA
+  accepts ``ssh``/``telnet`` (tcp/22, tcp/23) only from the ``ssh|telnet ADDR MASK IF`` (or
+  ``ADDR/LEN IF``) entries and ``http`` (tcp/443 or ``http server enable PORT``) only from
+  ``http ADDR MASK IF`` entries once ``http server enable`` is configured; ``snmp-server
+  host IF ADDR`` (not ``trap``) may poll udp/161. ICMP to the interfaces is permitted (the
+  ``icmp`` rules are not modelled: an over-approximation). Everything else to the device
+  is denied.
 - Every other line: a top-level command in ``IRRELEVANT`` (logging, ntp, routes, VPN,
   management...) is ASA syntax that decides no new flow and is ignored; ``NOT_MODELLED``
   ones get a warning; anything else (``sysopt``, ``firewall transparent``, IOS
@@ -52,7 +58,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from segcheck.errors import ConfigParseError
 from segcheck.model import ranges as R
@@ -184,6 +190,8 @@ class _Parser:
         self.inter = False
         self.intra = False
         self.nat: list[NatRule] = []
+        self.mgmt: list[tuple[str, C.Addr, str, SourceSpan]] = []
+        self.http_port: int | None = None
         self._addr_cache: dict[str, C.Addr] = {}
         self._svc_cache: dict[str, list[C.Svc]] = {}
 
@@ -234,6 +242,8 @@ class _Parser:
             self._acl_line(w, sp)
         elif head == "access-group" and len(w) >= 3:
             self._access_group(w, sp)
+        elif head in ("ssh", "telnet", "http", "snmp-server") and self._mgmt(w, sp):
+            pass
         elif w[:2] == ["same-security-traffic", "permit"] and len(w) >= 3:
             if w[2] == "inter-interface":
                 self.inter = True
@@ -712,6 +722,51 @@ class _Parser:
             out.append(ps)
         return C.build_matches(src, dst, out)
 
+    def _mgmt(self, w: list[str], sp: SourceSpan) -> bool:
+        """A management-access command (``ssh|telnet|http ADDR [MASK] IF``, ``http server
+        enable [PORT]``, ``snmp-server host IF ADDR``); False for the other forms."""
+        if w[:3] == ["http", "server", "enable"]:
+            self.http_port = int(w[3]) if len(w) > 3 and w[3].isdigit() else 443
+            return True
+        if w[0] == "snmp-server":
+            if len(w) >= 4 and w[1] == "host" and "trap" not in w[4:]:
+                a = self.address(["host", w[3]], 0, sp)
+                if a is not None:
+                    self.mgmt.append(("snmp", a[0], w[2], sp))
+                    return True
+            return False
+        got = self.address(w, 1, sp)
+        if got is None or got[1] != len(w) - 1:
+            return False
+        self.mgmt.append((w[0], got[0], w[-1], sp))
+        return True
+
+    def _management(self, named: list[_Iface]) -> Filter:
+        """The local stage: what the ASA accepts for itself (see the module docstring)."""
+        ports = {"ssh": (6, 22), "telnet": (6, 23), "http": (6, self.http_port or 443),
+                 "snmp": (17, 161)}
+        rules: list[Rule] = []
+        for kind, src, nameif, sp in self.mgmt:
+            its = [it for it in named if it.nameif == nameif]
+            if not its:
+                self.diag(Level.ERROR, f"{kind} access on unknown interface {nameif}", sp,
+                          "undefined")
+                continue
+            if kind == "http" and self.http_port is None:
+                continue  # the HTTP server is disabled: the entry admits nothing
+            proto, port = ports[kind]
+            svc = C.with_ports(C.proto_svc(proto), None, R.single(port))
+            assert svc is not None
+            ms = C.build_matches(src, C.ANY, [svc])
+            rules.append(Rule(Action.PERMIT, tuple(replace(m, in_iface=(_iface_match(*its),))
+                                                   for m in ms), sp, name=f"{kind} {nameif}"))
+        anchor = named[0].span if named else SourceSpan(self.path, 1)
+        why = "ICMP to the interfaces (icmp rules not modelled)"
+        rules.append(Rule(Action.PERMIT, C.build_matches(
+            C.ANY, C.ANY, [C.icmp_svc(4, None, None), C.icmp_svc(6, None, None)]), anchor,
+            name=why, synthetic=True, detail=why))
+        return Filter("management", tuple(rules), Action.DENY, anchor)
+
     def _is_port_group(self, w: list[str], i: int) -> bool:
         return (w[i] == "object-group" and i + 1 < len(w)
                 and self.group_kind.get(w[i + 1], "").startswith("port:"))
@@ -793,9 +848,11 @@ class _Parser:
             if not any(it.nameif == nameif for it in named):
                 self.diag(Level.ERROR, f"access-group on unknown interface {nameif}", sp,
                           "undefined")
+        filters["management"] = self._management(named)
         return Device(
             name=name or self.hostname or self.path, vendor=VENDOR, path=self.path,
-            filters=filters, forward=tuple(forward), interfaces=interfaces,
+            filters=filters, forward=tuple(forward), local=(Stage("management"),),
+            interfaces=interfaces,
             nat=tuple(self.nat), diagnostics=tuple(self.diags),
         )
 

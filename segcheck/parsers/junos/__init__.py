@@ -15,7 +15,9 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   synthetic permit for a family without a filter. Filters on ``lo0`` are local stages
   (traffic to the routing engine); every other binding is a forward stage on its unit.
   An interface with no filter bound forwards everything (a router) — unless the device has
-  SRX zones/policies, whose stage then decides.
+  SRX zones/policies, whose stage then decides. With SRX zones, traffic to the device also
+  needs the zone's ``host-inbound-traffic`` (local stage ``host-inbound-traffic``,
+  ``srx.host_inbound``).
 - The SRX policy filter ``security-policy`` is a forward stage for every packet; its rules
   carry zone conditions, so packets on interfaces in no zone meet the default policy.
 - Empty address list: a policy without ``source-address`` is ``any``; an address-set
@@ -175,6 +177,9 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         sf = S.convert(s, ctx)
         filters[sf.name] = sf
         forward.append(Stage(sf.name))
+        hf = S.host_inbound(s, ctx)
+        filters[hf.name] = hf
+        local.append(Stage(hf.name))
     return Device(
         name=name or hostname or path, vendor=VENDOR, path=path, filters=filters,
         forward=tuple(forward), local=tuple(local), interfaces=interfaces, nat=tuple(s.nat),

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 
 from segcheck.model import ranges as R
 from segcheck.model.device import NatRule
-from segcheck.model.rules import Action, Filter, IfaceMatch, Rule
-from segcheck.model.source import Level
+from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
+from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers import _cisco as C
 from segcheck.parsers.junos import tables as T
 from segcheck.parsers.junos import values as V
@@ -59,6 +59,8 @@ class Srx:
     policies: list[Policy] = field(default_factory=list)
     default: tuple[Action, Statement] | None = None
     nat: list[NatRule] = field(default_factory=list)
+    host_inbound: dict[tuple[str, str | None], list[Statement]] = field(default_factory=dict)
+    """(zone, unit or None for the zone level) -> its ``host-inbound-traffic`` statements."""
 
     @property
     def present(self) -> bool:
@@ -75,7 +77,13 @@ def collect(stmts: Iterable[Statement], ctx: V.Ctx) -> Srx:
             zone = w[3]
             s.zones.setdefault(zone, [])
             if w[4] == "interfaces" and len(w) >= 6:
-                s.zones[zone].append((_unit(w[5]), st))
+                if all(u != _unit(w[5]) for u, _ in s.zones[zone]):
+                    s.zones[zone].append((_unit(w[5]), st))
+                if len(w) >= 8 and w[6] == "host-inbound-traffic" and not st.inactive:
+                    s.host_inbound.setdefault((zone, _unit(w[5])), []).append(st)
+            elif w[4] == "host-inbound-traffic" and len(w) >= 6:
+                if not st.inactive:
+                    s.host_inbound.setdefault((zone, None), []).append(st)
             elif w[4] == "address-book" and len(w) >= 8:
                 s.books.setdefault(f"zone:{zone}", {}).setdefault(_entry_key(w[5:]), []).append(st)
         elif w[:2] == ("security", "address-book") and len(w) >= 5:
@@ -121,6 +129,76 @@ def collect(stmts: Iterable[Statement], ctx: V.Ctx) -> Srx:
             ctx.diag(Level.WARNING, "policies to junos-host (traffic to the device) are not "
                      "modelled", key_pol.first, "junos-host")
     return s
+
+
+# host-inbound-traffic system-services -> (protocol, destination ports or None).
+HOST_SERVICES: dict[str, tuple[tuple[int, tuple[tuple[int, int], ...] | None], ...]] = {
+    "ssh": ((6, ((22, 22),)),), "telnet": ((6, ((23, 23),)),), "http": ((6, ((80, 80),)),),
+    "https": ((6, ((443, 443),)),), "netconf": ((6, ((830, 830), (22, 22))),),
+    "snmp": ((17, ((161, 161),)),), "ping": ((1, None), (58, None)),
+    "traceroute": ((1, None), (58, None), (17, ((33434, 33534),))),
+    "dns": ((17, ((53, 53),)), (6, ((53, 53),))), "ntp": ((17, ((123, 123),)),),
+    "ike": ((17, ((500, 500), (4500, 4500))),), "dhcp": ((17, ((67, 68),)),),
+    "ftp": ((6, ((21, 21),)),), "xnm-ssl": ((6, ((3220, 3220),)),),
+    "xnm-clear-text": ((6, ((3221, 3221),)),), "tftp": ((17, ((69, 69),)),),
+}
+
+
+def host_inbound(s: Srx, ctx: V.Ctx) -> Filter:
+    """Traffic to the device itself through its zone interfaces (a local stage).
+
+    SRX accepts on an interface of a security zone only the ``host-inbound-traffic
+    system-services`` configured for that interface, else those of its zone (the interface
+    level replaces the zone level); ``all`` is every service, ``all`` followed by ``S
+    except`` removes S. Interfaces in no zone accept nothing, except the out-of-band
+    management ports (``fxp0``, ``em0``, ``me0``), which the security zones do not govern.
+    ``protocols`` (routing protocols) and unknown service names are reported UNSUPPORTED
+    and not modelled."""
+    rules: list[Rule] = []
+    for zone, members in s.zones.items():
+        for unit, _zst in members:
+            ifd = unit.partition(".")[0]
+            cond = IfaceMatch(names=(unit, ifd) if unit.endswith(".0") else (unit,))
+            stmts = s.host_inbound.get((zone, unit)) or s.host_inbound.get((zone, None), [])
+            allow: dict[str, Statement] = {}
+            excepted: set[str] = set()
+            for st in stmts:
+                w = st.words
+                kind = w[-2] if w[-1] == "except" else w[-1]
+                if "protocols" in w:
+                    ctx.diag(Level.UNSUPPORTED, "host-inbound-traffic protocols are not "
+                             "modelled", st, "host-inbound")
+                elif w[-1] == "except":
+                    excepted.add(kind)
+                elif kind == "all" or kind in HOST_SERVICES:
+                    allow.setdefault(kind, st)
+                else:
+                    ctx.diag(Level.UNSUPPORTED, f"host-inbound service {kind} is not "
+                             "modelled", st, "host-inbound")
+            for kind, st in allow.items():
+                if kind == "all":
+                    xs = tuple(m for k in sorted(excepted) for m in _host_matches(k, cond))
+                    rules.append(Rule(Action.PERMIT, (Match(in_iface=(cond,)),), ctx.span(st),
+                                      excludes=xs, name=f"{zone} {unit} host-inbound all"))
+                elif kind not in excepted:
+                    rules.append(Rule(Action.PERMIT, _host_matches(kind, cond), ctx.span(st),
+                                      name=f"{zone} {unit} host-inbound {kind}"))
+    oob = IfaceMatch(names=("fxp0", "fxp0.0", "em0", "em0.0", "me0", "me0.0"))
+    why = "out-of-band management port (not in a security zone)"
+    candidates = [st for ms in s.zones.values() for _u, st in ms]
+    candidates += [p.first for p in s.policies] + ([s.default[1]] if s.default else [])
+    candidates += [st for book in s.books.values() for sts in book.values() for st in sts]
+    sp = ctx.span(min(candidates, key=lambda st: st.line)) if candidates else \
+        SourceSpan(ctx.path, 1)
+    rules.append(Rule(Action.PERMIT, (Match(in_iface=(oob,)),), sp, name=why,
+                      synthetic=True, detail=why))
+    return Filter("host-inbound-traffic", tuple(rules), Action.DENY, sp)
+
+
+def _host_matches(kind: str, cond: IfaceMatch) -> tuple[Match, ...]:
+    return tuple(Match(protocols=R.single(p), dports=ports, in_iface=(cond,),
+                       family=4 if p == 1 else 6 if p == 58 else None)
+                 for p, ports in HOST_SERVICES.get(kind, ()))
 
 
 def _unit(name: str) -> str:
