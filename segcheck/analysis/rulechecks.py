@@ -8,7 +8,9 @@ unspecialized filter (``kept`` maps indices back):
   different zones whose effective set is non-empty there, with an ``any`` source,
   destination or service (when ``no_any_in_cross_zone_rules``), or a destination-port span
   above ``max_port_span``. The witness comes from the effective set scoped to the crossing's
-  zones when that is non-empty.
+  zones when that is non-empty; when no crossing's own zones hold the rule's packets (they
+  transit from/to zones behind other devices), the finding names the zones of the
+  witness's addresses instead of an interface pair the packets never use.
 - SHADOWED / REDUNDANT: the rule decides nothing on *every* crossing it sits on and some
   *earlier* rule covers it (the engine also calls a rule redundant when a later rule would
   decide its packets alike; of two duplicates only the later one is reported). Shadowed
@@ -18,6 +20,7 @@ unspecialized filter (``kept`` maps indices back):
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +89,10 @@ def rule_findings(an: Analyzer) -> None:
                                 cross[key] = (zi, ze, scoped, ra.rule, ra.effective)
     for key, (zi, ze, scoped, rule, eff) in sorted(cross.items(), key=lambda kv: kv[0]):
         dev = key[0]
+        if scoped.is_empty():
+            # no crossing's own zones hold the rule's packets: they come from / go to zones
+            # behind other devices (transit), so name the zones the addresses belong to
+            zi, ze = _witness_zones(an, eff, zi, ze)
         ev = [Evidence(dev, rule.span, rule.name or (rule.span.text or ""), "permit")]
         offending = scoped if not scoped.is_empty() else eff
         if gr.no_any_in_cross_zone_rules:
@@ -138,6 +145,17 @@ def rule_findings(an: Analyzer) -> None:
             + ", ".join(f"{flt.rules[c].label} ({flt.rules[c].action.value})" for c in covers),
             src=zones[0], dst=zones[1], offending=witness_set, evidence=ev,
             obj=rule_object(dev, rule), severity=severity)
+
+def _witness_zones(an: Analyzer, eff: PacketSet, zi: str, ze: str) -> tuple[str, str]:
+    """The policy zones of the source and destination of ``eff``'s witness packet (each
+    falling back to the crossing's zone when the address resolves to no zone)."""
+    w = eff.sample()
+    if w is None:
+        return zi, ze
+    ip = ipaddress.IPv4Address if w.version == 4 else ipaddress.IPv6Address
+    src, dst = an.policy.resolve(ip(w.src)), an.policy.resolve(ip(w.dst))
+    return (src[0] if src else zi), (dst[0] if dst else ze)
+
 
 def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
     """Whether the rule is an ANY-RULE or BROAD-PORTS candidate (cheap, on its matches)."""
