@@ -578,22 +578,37 @@ class Universe:
                         self.protocols, self.digit_bits)
 
     def copy_from(self, other: Universe, roots: Sequence[int]) -> list[int]:
-        """The nodes of ``other``'s ``roots`` rebuilt in this universe (same layout)."""
+        """The nodes of ``other``'s ``roots`` rebuilt in this universe (same layout).
+
+        Nodes of ``other`` are reduced and unique there, so each copy is a plain unique-table
+        lookup (no re-reduction); ``breaks`` tuples and known ``undecided`` flags are shared.
+        """
         if other is self:
             return list(roots)
-        level, breaks, kids = other.store.level, other.store.breaks, other.store.kids
-        mk = self.store.mk_reduced
+        level, breaks, kids, und = (other.store.level, other.store.breaks, other.store.kids,
+                                    other.store.und)
+        store = self.store
+        unique, n_level, n_breaks, n_kids, n_und = (store.unique, store.level, store.breaks,
+                                                    store.kids, store.und)
         memo: dict[int, int] = {}
 
         def rec(n: int) -> int:
-            if n < 0:
-                return n
-            r = memo.get(n)
+            nk = tuple([
+                k if k < 0 else (memo[k] if k in memo else rec(k)) for k in kids[n]
+            ])
+            key = (level[n], breaks[n], nk)
+            r = unique.get(key)
             if r is None:
-                r = memo[n] = mk(level[n], list(breaks[n]), [rec(k) for k in kids[n]])
+                r = len(n_level)
+                n_level.append(key[0])
+                n_breaks.append(key[1])
+                n_kids.append(nk)
+                n_und.append(und[n])
+                unique[key] = r
+            memo[n] = r
             return r
 
-        return [rec(r) for r in roots]
+        return [r if r < 0 else (memo[r] if r in memo else rec(r)) for r in roots]
 
     def union_all(self, nodes: Iterable[int]) -> int:
         """OR of many diagrams, combined pairwise (balanced) to keep operands small."""
