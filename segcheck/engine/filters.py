@@ -20,9 +20,11 @@ Algorithms (diagrams from ``segcheck.engine.mdd``; n = enabled rules):
   would permit. A live rule i is *removable* iff ``S_{i+1}`` gives its action on all of
   its effective set: first tested on one witness point of that set (a lookup, which settles
   almost every rule), then exactly (``passes.other_verdict``, which skips subtrees whose
-  verdict is uniform). ``S_0`` is the permitted set.
+  verdict is uniform). This pass runs once, on the first read of a live rule's status
+  (``analyze`` itself runs only the forward pass, so callers that need the permitted set,
+  effective sets or ``decides`` never pay for it).
 - dead rules: shadowed vs redundant from the verdicts ``C`` takes inside their match
-  (``passes.other_verdict`` with a per-node verdict memo; early exit).
+  (``passes.other_verdict`` with a per-node verdict memo; early exit), per rule on first read.
 
 Cost per rule is the part of the diagram inside its match that is still undecided (forward)
 or not constant (backward); rules that are "any" on an upper field but specific below fan
@@ -104,18 +106,72 @@ def disagreement(f1: Filter, f2: Filter, universe: Universe | None = None) -> Pa
 
 @dataclass(frozen=True, eq=False)
 class _Shared:
-    """State shared by the rule analyses of one filter: effective sets and covering rules
-    are computed on first use (``rules`` needs the latter, most callers neither)."""
+    """State shared by the rule analyses of one filter. Statuses, effective sets and
+    covering rules are computed on first use: dead rules' statuses from the classification
+    alone (per rule), live rules' statuses by one backward pass over the whole filter (its
+    suffix verdicts ``S``), which callers that only need the permitted set, effective sets or
+    ``decides`` never pay for."""
 
     universe: Universe
     filter: Filter
     classification: int
     live: frozenset[int]
+    compact_at: int = 200_000
     cache: dict[int, PacketSet] = field(default_factory=dict)
     covers: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    statuses: dict[int, str] = field(default_factory=dict)
+    verdicts: list[passes.Verdicts] = field(default_factory=list)
 
     def match(self, index: int) -> int:
         return rule_node(self.universe, self.filter.rules[index])
+
+    def status(self, index: int) -> str:
+        got = self.statuses.get(index)
+        if got is not None:
+            return got
+        rule = self.filter.rules[index]
+        if not rule.enabled:
+            got = "disabled"
+        elif index not in self.live:
+            if not self.verdicts:
+                self.verdicts.append(passes.Verdicts(self.universe, _permit_fn(self.filter)))
+            bit = 1 if rule.action is Action.PERMIT else 2
+            other = passes.other_verdict(
+                self.universe, [(self.classification, self.match(index))], self.verdicts[0], bit)
+            got = "shadowed" if other else "redundant"
+        else:
+            self._backward()
+            return self.statuses[index]
+        self.statuses[index] = got
+        return got
+
+    def _backward(self) -> None:
+        """Statuses of every live rule: ``s`` = what the rules after ``i`` permit; a live
+        rule is removable iff ``s`` gives its action on all of its effective set (tested on
+        one witness point first, then exactly). Runs in a ``Workspace``."""
+        flt = self.filter
+        work = mdd.Workspace(self.universe, minimum=self.compact_at)
+        (c,) = work.u.copy_from(self.universe, [self.classification])
+        s = TRUE if flt.default_action is Action.PERMIT else FALSE
+        bools: passes.Verdicts | None = None
+        for i, rule in reversed(_enabled(flt)):
+            w = work.u
+            if bools is None or bools.u is not w:  # verdict memos are per node store
+                bools = passes.Verdicts(w, lambda t: t)
+            m = rule_node(w, rule)
+            permit = rule.action is Action.PERMIT
+            if i in self.live:
+                leaf = mdd.rule_leaf(i)
+                point = passes.witness(w, c, m, leaf)
+                assert point is not None, "a live rule decides some packet"
+                if (passes.lookup_levels(w, s, point) == TRUE) != permit:
+                    self.statuses[i] = "ok"
+                else:
+                    eff = passes.select(w, c, m, leaf)
+                    other = passes.other_verdict(w, [(s, eff)], bools, 1 if permit else 2)
+                    self.statuses[i] = "ok" if other else "redundant"
+            s = w.apply(OR, s, m) if permit else w.apply(DIFF, s, m)
+            c, s = work.compact([c, s])
 
     def effective(self, index: int) -> PacketSet:
         if index not in self.live:
@@ -163,9 +219,13 @@ class _Shared:
 class RuleAnalysis:
     rule: Rule
     index: int
-    status: str
-    """``ok``, ``shadowed``, ``redundant`` or ``disabled`` (module docstring)."""
     _shared: _Shared = field(repr=False)
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``shadowed``, ``redundant`` or ``disabled`` (module docstring; computed on
+        first use: the first live rule's status runs the backward pass for all of them)."""
+        return self._shared.status(self.index)
 
     @property
     def effective(self) -> PacketSet:
@@ -199,54 +259,24 @@ def analyze(
 ) -> FilterAnalysis:
     """Permitted set and per-rule status of a specialized filter (module docstring).
 
-    The passes run in a ``Workspace`` (``compact_at``: its compaction threshold); only the
-    classification and the permitted set are copied into ``universe``.
+    Runs the forward pass (classification, live rules) in a ``Workspace`` (``compact_at``:
+    its compaction threshold) and copies the classification and the permitted set into
+    ``universe``; statuses, effective sets and covers are computed when first read.
     """
     u = universe or mdd.default_universe()
     work = mdd.Workspace(u, minimum=compact_at)
-    enabled = _enabled(flt)
     c = UNDECIDED
     live: set[int] = set()
-    for i, rule in enabled:  # forward: who decides what
+    for i, rule in _enabled(flt):  # forward: who decides what
         nc = passes.paint(work.u, c, rule_node(work.u, rule), mdd.rule_leaf(i))
         if nc != c:
             live.add(i)
         (c,) = work.compact([nc])
-    permit_of = _permit_fn(flt)
-    status: dict[int, str] = {}
-    s = TRUE if flt.default_action is Action.PERMIT else FALSE
-    epoch: tuple[Universe, passes.Verdicts, passes.Verdicts] | None = None
-    for i, rule in reversed(enabled):  # backward: s = what the rules after i permit
-        w = work.u
-        if epoch is None or epoch[0] is not w:  # verdict memos are per node store
-            epoch = (w, passes.Verdicts(w, permit_of), passes.Verdicts(w, lambda t: t))
-        _, verdicts, bools = epoch
-        m = rule_node(w, rule)
-        permit = rule.action is Action.PERMIT
-        bit = 1 if permit else 2
-        leaf = mdd.rule_leaf(i)
-        if i not in live:
-            other = passes.other_verdict(w, [(c, m)], verdicts, bit)
-            status[i] = "shadowed" if other else "redundant"
-        else:
-            point = passes.witness(w, c, m, leaf)
-            assert point is not None, "a live rule decides some packet"
-            if (passes.lookup_levels(w, s, point) == TRUE) != permit:
-                status[i] = "ok"
-            else:
-                eff = passes.select(w, c, m, leaf)
-                other = passes.other_verdict(w, [(s, eff)], bools, bit)
-                status[i] = "ok" if other else "redundant"
-        s = w.apply(OR, s, m) if permit else w.apply(DIFF, s, m)
-        c, s = work.compact([c, s])
-    perm = work.u.apply(mdd.AND, s, work.u.canonical)
+    perm = _permitted_of(work.u, flt, c).node
     c, perm = u.copy_from(work.u, [c, perm])
-    shared = _Shared(u, flt, c, frozenset(live))
-    out = [
-        RuleAnalysis(rule, i, status[i] if rule.enabled else "disabled", shared)
-        for i, rule in enumerate(flt.rules)
-    ]
-    return FilterAnalysis(flt, PacketSet(perm, u), tuple(out))
+    shared = _Shared(u, flt, c, frozenset(live), compact_at)
+    out = tuple(RuleAnalysis(rule, i, shared) for i, rule in enumerate(flt.rules))
+    return FilterAnalysis(flt, PacketSet(perm, u), out)
 
 
 # -- classifier -----------------------------------------------------------------------------
