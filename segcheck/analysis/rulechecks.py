@@ -42,6 +42,12 @@ def rule_object(device: str, rule: Rule) -> str:
     return f"{device}:{PurePath(rule.span.path).name}:{rule.span.line}"
 
 
+def rule_label(rule: Rule) -> str:
+    """The rule's name, or ``file-basename:line`` for unnamed rules: finding messages must
+    not depend on where the checkout lives (``Rule.label`` carries the full path)."""
+    return rule.name or f"{PurePath(rule.span.path).name}:{rule.span.line}"
+
+
 def decides(ra: Any) -> bool:
     """Whether the rule decides some packet on its crossing (non-empty effective set)."""
     flag = getattr(ra, "decides", None)
@@ -100,7 +106,7 @@ def rule_findings(an: Analyzer) -> None:
             if anys:
                 an.finding(
                     "SC-ANY-RULE",
-                    f"{dev} rule {rule.label} permits {zi}->{ze} with any "
+                    f"{dev} rule {rule_label(rule)} permits {zi}->{ze} with any "
                     f"{', '.join(anys)}",
                     src=zi, dst=ze, offending=offending, evidence=ev,
                     obj=rule_object(dev, rule))
@@ -109,7 +115,7 @@ def rule_findings(an: Analyzer) -> None:
             if span > gr.max_port_span:
                 an.finding(
                     "SC-BROAD-PORTS",
-                    f"{dev} rule {rule.label} opens {span} ports from {zi} to {ze} "
+                    f"{dev} rule {rule_label(rule)} opens {span} ports from {zi} to {ze} "
                     f"(max_port_span {gr.max_port_span})",
                     src=zi, dst=ze, offending=offending, evidence=ev,
                     obj=rule_object(dev, rule))
@@ -141,8 +147,9 @@ def rule_findings(an: Analyzer) -> None:
         zones = _rule_zones(an, dev, items)
         an.finding(
             code,
-            f"{dev} rule {rule.label} ({rule.action.value}) never decides: covered by "
-            + ", ".join(f"{flt.rules[c].label} ({flt.rules[c].action.value})" for c in covers),
+            f"{dev} rule {rule_label(rule)} ({rule.action.value}) never decides: covered by "
+            + ", ".join(f"{rule_label(flt.rules[c])} ({flt.rules[c].action.value})"
+                        for c in covers),
             src=zones[0], dst=zones[1], offending=witness_set, evidence=ev,
             obj=rule_object(dev, rule), severity=severity)
 

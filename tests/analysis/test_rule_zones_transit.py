@@ -69,3 +69,7 @@ def test_transit_rule_names_the_zones_of_its_packets(tmp_path: Path) -> None:
     # eth1->eth0; ot.rules:5 (1001 ports) crosses fw-ot z-dmz -> z-ot with z-it sources.
     assert got == {("SC-ANY-RULE", "z-it", "z-ot", "fw-edge", 6),
                    ("SC-BROAD-PORTS", "z-it", "z-ot", "fw-ot", 5)}
+    # unnamed rules are named file-basename:line, never by the checkout's absolute path
+    msgs = [f.message for f in result.findings]
+    assert any("rule edge.rules:6 permits" in m for m in msgs)
+    assert not any(str(tmp_path) in m for m in msgs)
