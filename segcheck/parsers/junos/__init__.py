@@ -23,6 +23,8 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
 - Empty address list: a policy without ``source-address`` is ``any``; an address-set
   without members matches nothing. ICMP vs ICMPv6: ``icmp``/``icmp-type`` in ``inet``,
   ``icmp6``/``icmpv6`` and ``icmp-type`` in ``inet6``. Names vs numbers: ``tables``.
+- ``Device.interfaces`` holds every unit (``ge-0/0/0.0``) and, for unit 0, its physical
+  name too (``ge-0/0/0``, same zone and addresses).
 - Filter keys in ``Device.filters``: ``inet:<name>``, ``inet6:<name>``, ``security-policy``
   and the interface-direction filters.
 - Configuration groups applied at the root (``apply-groups``) are expanded; wildcard or
@@ -173,6 +175,12 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         for unit, st in members:
             old = interfaces.get(unit)
             interfaces[unit] = Interface(unit, zone, old.addresses if old else (), ctx.span(st))
+    for unit, itf in list(interfaces.items()):
+        ifd, _, u = unit.partition(".")
+        if u == "0" and ifd not in interfaces:
+            # unit 0 answers to its physical name too (``ge-0/0/0``), as the filter
+            # bindings already do: a topology naming the port must see the unit's zone
+            interfaces[ifd] = Interface(ifd, itf.zone, itf.addresses, itf.span)
     if s.present:
         sf = S.convert(s, ctx)
         filters[sf.name] = sf
