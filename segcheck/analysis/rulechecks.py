@@ -98,7 +98,7 @@ def rule_findings(an: Analyzer) -> None:
         if scoped.is_empty():
             # no crossing's own zones hold the rule's packets: they come from / go to zones
             # behind other devices (transit), so name the zones the addresses belong to
-            zi, ze = _witness_zones(an, eff, zi, ze)
+            zi, ze, eff = _witness_zones(an, eff, zi, ze)
         ev = [Evidence(dev, rule.span, rule.name or (rule.span.text or ""), "permit")]
         offending = scoped if not scoped.is_empty() else eff
         if gr.no_any_in_cross_zone_rules:
@@ -153,15 +153,23 @@ def rule_findings(an: Analyzer) -> None:
             src=zones[0], dst=zones[1], offending=witness_set, evidence=ev,
             obj=rule_object(dev, rule), severity=severity)
 
-def _witness_zones(an: Analyzer, eff: PacketSet, zi: str, ze: str) -> tuple[str, str]:
-    """The policy zones of the source and destination of ``eff``'s witness packet (each
-    falling back to the crossing's zone when the address resolves to no zone)."""
-    w = eff.sample()
+def _witness_zones(an: Analyzer, eff: PacketSet, zi: str,
+                   ze: str) -> tuple[str, str, PacketSet]:
+    """Zones for a rule whose packets the crossing's own zones do not both hold: each side
+    keeps the crossing's zone when the rule's packets touch it, else takes the policy zone
+    of the witness's address (falling back to the crossing's zone when that resolves to
+    none). Also returns the part of ``eff`` the witness is drawn from."""
+    src_part = eff & an.reach.src_of(zi)
+    base = eff if src_part.is_empty() else src_part
+    dst_part = base & an.reach.dst_of(ze)
+    part = base if dst_part.is_empty() else dst_part
+    w = part.sample()
     if w is None:
-        return zi, ze
+        return zi, ze, eff
     ip = ipaddress.IPv4Address if w.version == 4 else ipaddress.IPv6Address
     src, dst = an.policy.resolve(ip(w.src)), an.policy.resolve(ip(w.dst))
-    return (src[0] if src else zi), (dst[0] if dst else ze)
+    return ((zi if not src_part.is_empty() or src is None else src[0]),
+            (ze if not dst_part.is_empty() or dst is None else dst[0]), part)
 
 
 def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
