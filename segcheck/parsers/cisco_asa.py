@@ -36,6 +36,8 @@ Semantics checklist (STYLE.md habit 5):
   twice NAT do not change the verdict for real addresses; they are parsed into
   ``Device.nat`` with a warning. Pre-8.3 ``static``/``global`` NAT (ACLs on mapped
   addresses) is not modelled and marks the result incomplete.
+- ``Device.interfaces``: every physical interface, and each ``nameif`` as an alias of its
+  interface (same addresses), so a topology may name either.
 - Interfaces without ``nameif`` pass no traffic: a forward stage ``unnamed ingress`` denies
   packets entering by any interface that is not a named one (also an unknown one).
 - No ACL bound and no global ACL: the security-level default above.
@@ -788,6 +790,10 @@ class _Parser:
             it.phys: Interface(it.phys, it.nameif, tuple(it.addresses), it.span)
             for it in self.ifaces
         }
+        for it in named:  # the nameif names the interface too (ACLs, routes, topologies)
+            if it.nameif and it.nameif not in interfaces:
+                interfaces[it.nameif] = Interface(it.nameif, it.nameif, tuple(it.addresses),
+                                                  it.span)
         forward: list[Stage] = []
         glob = self.bind_global
         if glob and glob[0] not in rules_of:

@@ -108,3 +108,13 @@ def test_asa_http_server_enable_port() -> None:
 def test_srx_host_inbound_traffic(iface: str, proto: int, dport: int, want: Action) -> None:
     dev = junos.parse(SRX, "srx.conf")
     assert local_verdict(dev, iface, "10.3.0.50", "10.3.0.1", proto, dport) is want
+
+
+def test_asa_nameif_names_the_interface() -> None:
+    """Regression (substation site): a topology naming ASA interfaces by nameif got an
+    'interface not in the export' warning and no vendor zone; nameif is an alias."""
+    dev = cisco_asa.parse(ASA, "fw.cfg")
+    assert dev.context("inside").zone == dev.context("GigabitEthernet0/1").zone == "inside"
+    assert dev.interfaces["inside"].addresses == dev.interfaces["GigabitEthernet0/1"].addresses
+    assert local_verdict(dev, "inside", "10.9.0.5", "10.1.0.1", 6, 22) is Action.PERMIT
+    assert local_verdict(dev, "outside", "10.9.0.5", "198.51.100.1", 6, 22) is Action.DENY
