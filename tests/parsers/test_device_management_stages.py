@@ -45,6 +45,7 @@ SRX = """\
 set interfaces ge-0/0/0 unit 0 family inet address 10.2.0.2/24
 set interfaces ge-0/0/1 unit 0 family inet address 10.3.0.1/24
 set interfaces ge-0/0/2 unit 0 family inet address 10.5.0.1/24
+set interfaces fxp0 unit 0 family inet address 192.0.2.1/24
 set security zones security-zone dmz interfaces ge-0/0/0.0
 set security zones security-zone station host-inbound-traffic system-services ssh
 set security zones security-zone station host-inbound-traffic system-services ping
@@ -104,6 +105,8 @@ def test_asa_http_server_enable_port() -> None:
     ("ge-0/0/2.0", 6, 23, Action.DENY),       # ... except telnet
     ("ge-0/0/3.0", 6, 22, Action.DENY),       # in no zone
     ("fxp0.0", 6, 22, Action.PERMIT),         # out-of-band management port
+    ("fxp0", 6, 22, Action.PERMIT),
+    ("em0.0", 6, 22, Action.DENY),            # not configured here
 ])
 def test_srx_host_inbound_traffic(iface: str, proto: int, dport: int, want: Action) -> None:
     dev = junos.parse(SRX, "srx.conf")

@@ -185,7 +185,7 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         sf = S.convert(s, ctx)
         filters[sf.name] = sf
         forward.append(Stage(sf.name))
-        hf = S.host_inbound(s, ctx)
+        hf = S.host_inbound(s, ctx, interfaces)
         filters[hf.name] = hf
         local.append(Stage(hf.name))
     return Device(

@@ -144,14 +144,15 @@ HOST_SERVICES: dict[str, tuple[tuple[int, tuple[tuple[int, int], ...] | None], .
 }
 
 
-def host_inbound(s: Srx, ctx: V.Ctx) -> Filter:
+def host_inbound(s: Srx, ctx: V.Ctx, units: Iterable[str] = ()) -> Filter:
     """Traffic to the device itself through its zone interfaces (a local stage).
 
     SRX accepts on an interface of a security zone only the ``host-inbound-traffic
     system-services`` configured for that interface, else those of its zone (the interface
     level replaces the zone level); ``all`` is every service, ``all`` followed by ``S
     except`` removes S. Interfaces in no zone accept nothing, except the out-of-band
-    management ports (``fxp0``, ``em0``, ``me0``), which the security zones do not govern.
+    management ports (``fxp0``, ``em0``, ``me0``, when ``units`` — the configured
+    interface units — has one), which the security zones do not govern.
     ``protocols`` (routing protocols) and unknown service names are reported UNSUPPORTED
     and not modelled."""
     rules: list[Rule] = []
@@ -183,15 +184,17 @@ def host_inbound(s: Srx, ctx: V.Ctx) -> Filter:
                 elif kind not in excepted:
                     rules.append(Rule(Action.PERMIT, _host_matches(kind, cond), ctx.span(st),
                                       name=f"{zone} {unit} host-inbound {kind}"))
-    oob = IfaceMatch(names=("fxp0", "fxp0.0", "em0", "em0.0", "me0", "me0.0"))
-    why = "out-of-band management port (not in a security zone)"
+    oob_names = tuple(n for u in units if u.partition(".")[0] in ("fxp0", "em0", "me0")
+                      for n in (u, u.partition(".")[0]))
     candidates = [st for ms in s.zones.values() for _u, st in ms]
     candidates += [p.first for p in s.policies] + ([s.default[1]] if s.default else [])
     candidates += [st for book in s.books.values() for sts in book.values() for st in sts]
     sp = ctx.span(min(candidates, key=lambda st: st.line)) if candidates else \
         SourceSpan(ctx.path, 1)
-    rules.append(Rule(Action.PERMIT, (Match(in_iface=(oob,)),), sp, name=why,
-                      synthetic=True, detail=why))
+    if oob_names:
+        why = "out-of-band management port (not in a security zone)"
+        rules.append(Rule(Action.PERMIT, (Match(in_iface=(IfaceMatch(names=oob_names),)),),
+                          sp, name=why, synthetic=True, detail=why))
     return Filter("host-inbound-traffic", tuple(rules), Action.DENY, sp)
 
 
