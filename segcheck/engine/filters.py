@@ -19,10 +19,11 @@ Algorithms (diagrams from ``segcheck.engine.mdd``; n = enabled rules):
   ``S_i = (M_i ∧ a_i) ∨ (¬M_i ∧ S_{i+1})`` as a boolean diagram: what the rules after i
   would permit. A live rule i is *removable* iff ``S_{i+1}`` gives its action on all of
   its effective set: first tested on one witness point of that set (a lookup, which settles
-  almost every rule), then exactly (``passes.other_verdict``, which skips subtrees whose
-  verdict is uniform). This pass runs once, on the first read of a live rule's status
-  (``analyze`` itself runs only the forward pass, so callers that need the permitted set,
-  effective sets or ``decides`` never pay for it).
+  almost every rule), then exactly (``passes.other_verdict_where``, a walk over
+  (S, C, M) that skips subtrees whose verdict is uniform, without building the set).
+  This pass runs once, on the first read of a live rule's status (``analyze`` itself runs
+  only the forward pass, so callers that need the permitted set, effective sets or
+  ``decides`` never pay for it).
 - dead rules: shadowed vs redundant from the verdicts ``C`` takes inside their match
   (``passes.other_verdict`` with a per-node verdict memo; early exit), per rule on first read.
 
@@ -167,8 +168,8 @@ class _Shared:
                 if (passes.lookup_levels(w, s, point) == TRUE) != permit:
                     self.statuses[i] = "ok"
                 else:
-                    eff = passes.select(w, c, m, leaf)
-                    other = passes.other_verdict(w, [(s, eff)], bools, 1 if permit else 2)
+                    other = passes.other_verdict_where(w, s, c, m, leaf, bools,
+                                                       1 if permit else 2)
                     self.statuses[i] = "ok" if other else "redundant"
             s = w.apply(OR, s, m) if permit else w.apply(DIFF, s, m)
             c, s = work.compact([c, s])

@@ -175,6 +175,61 @@ def other_verdict(
     return False
 
 
+def _split(u: Universe, n: int, lv: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Node ``n``'s partition at level ``lv`` (a single interval if ``n`` is below it)."""
+    if n < 0 or u.store.level[n] != lv:
+        return (), (n,)
+    return u.store.breaks[n], u.store.kids[n]
+
+
+def other_verdict_where(
+    u: Universe, s: int, c: int, m: int, leaf: int, verdicts: Verdicts, bit: int
+) -> bool:
+    """``other_verdict(u, [(s, select(u, c, m, leaf))], verdicts, bit)`` without building
+    the selection: a walk over (s, c, m) triples, pruned where ``m`` is FALSE, where ``c``
+    is another terminal, and where ``s`` has only verdict ``bit`` (``c == leaf`` lies
+    inside ``m`` for a rule's leaf, so ``m`` only prunes)."""
+    store = u.store
+    level = store.level
+    todo = [(s, c, m)]
+    seen: set[tuple[int, int, int]] = set()
+    while todo:
+        t = todo.pop()
+        x, y, z = t
+        if z == FALSE or (y < 0 and y != leaf) or t in seen:
+            continue
+        seen.add(t)
+        if not verdicts.of(x) & ~bit:
+            continue
+        if y < 0:  # y == leaf: every point below is in the set, and x has another verdict
+            return True
+        lv = min(LEAF if x < 0 else level[x], level[y], LEAF if z < 0 else level[z])
+        bx, kx = _split(u, x, lv)
+        by, ky = _split(u, y, lv)
+        bz, kz = _split(u, z, lv)
+        nz, ny = len(kz), len(ky)
+        for j in range(nz):
+            zz = kz[j]
+            if zz == FALSE:
+                continue
+            zlo = bz[j - 1] if j else 0
+            zend = bz[j] if j < nz - 1 else None
+            a0 = bisect_right(by, zlo) if j else 0
+            a1 = bisect_left(by, zend) + 1 if zend is not None else ny
+            for a in range(a0, a1):
+                yy = ky[a]
+                if yy < 0 and yy != leaf:
+                    continue
+                ylo = max(zlo, by[a - 1]) if a else zlo
+                yend = by[a] if a < ny - 1 else None
+                if zend is not None and (yend is None or zend < yend):
+                    yend = zend
+                b0 = bisect_right(bx, ylo)
+                b1 = bisect_left(bx, yend) + 1 if yend is not None else len(kx)
+                todo.extend((kx[b], yy, zz) for b in range(b0, b1))
+    return False
+
+
 def deciders(u: Universe, pairs: list[tuple[int, int]], cap: int) -> set[int]:
     """Up to ``cap`` terminals ``c`` takes on the points of ``m``, over (c, m) pairs."""
     out: set[int] = set()
