@@ -43,7 +43,8 @@ Semantics checklist (STYLE.md habit 5):
 - No ACL bound and no global ACL: the security-level default above.
 - Traffic to the ASA itself (local stage ``management``): ACLs do not apply; the ASA
   accepts ``ssh``/``telnet`` (tcp/22, tcp/23) only from the ``ssh|telnet ADDR MASK IF`` (or
-  ``ADDR/LEN IF``) entries and ``http`` (tcp/443 or ``http server enable PORT``) only from
+  ``ADDR/LEN IF``) entries, to the addresses of interface ``IF`` itself (any address when
+  the export gives it none) and ``http`` (tcp/443 or ``http server enable PORT``) only from
   ``http ADDR MASK IF`` entries once ``http server enable`` is configured; ``snmp-server
   host IF ADDR`` (not ``trap``) may poll udp/161. ICMP to the interfaces is permitted (the
   ``icmp`` rules are not modelled: an over-approximation). Everything else to the device
@@ -759,7 +760,11 @@ class _Parser:
             proto, port = ports[kind]
             svc = C.with_ports(C.proto_svc(proto), None, R.single(port))
             assert svc is not None
-            ms = C.build_matches(src, C.ANY, [svc])
+            addrs = [a.ip for it in its for a in it.addresses]
+            dst = C.ANY if not addrs else C.Addr(
+                R.normalize((int(a), int(a)) for a in addrs if a.version == 4),
+                R.normalize((int(a), int(a)) for a in addrs if a.version == 6))
+            ms = C.build_matches(src, dst, [svc])
             rules.append(Rule(Action.PERMIT, tuple(replace(m, in_iface=(_iface_match(*its),))
                                                    for m in ms), sp, name=f"{kind} {nameif}"))
         anchor = named[0].span if named else SourceSpan(self.path, 1)

@@ -81,6 +81,8 @@ def local_verdict(dev: Device, iface: str, src: str, dst: str, proto: int,
     ("GigabitEthernet0/1", "10.9.0.20", "10.1.0.1", 17, 161, Action.PERMIT),   # snmp poll
     ("GigabitEthernet0/1", "10.9.0.21", "10.1.0.1", 17, 161, Action.DENY),     # trap only
     ("GigabitEthernet0/0", "203.0.113.9", "198.51.100.1", 6, 3389, Action.DENY),
+    # only to the address of the interface the entry names (not across the box)
+    ("GigabitEthernet0/1", "10.9.0.5", "198.51.100.1", 6, 22, Action.DENY),
 ])
 def test_asa_management_access(iface: str, src: str, dst: str, proto: int, dport: int,
                                want: Action) -> None:
