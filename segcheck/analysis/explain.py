@@ -21,6 +21,7 @@ from segcheck.engine.reach import device_addresses, route_spaces, zone_spaces
 from segcheck.model import ranges as R
 from segcheck.model.packet import Packet, has_ports, protocol_number
 from segcheck.model.rules import Action, IfaceContext
+from segcheck.report.summary import rel_path
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def explain(site: Site, packet: Packet) -> Explanation:
             action, rule = flt.decide(packet, "new", ci, ce)
             span = rule.span if rule is not None else flt.default_span
             ds.append(Decision(dev, i, e, st.filter, action.value,
-                               span.path if span else None, span.line if span else None,
+                               rel_path(span.path) if span else None,
+                               span.line if span else None,
                                rule.label if rule is not None else "(default action)"))
         if not ds:
             ds.append(Decision(dev, i, e, "(no filter)", "permit", None, None,
