@@ -59,8 +59,10 @@ def earlier_status(ra: Any) -> tuple[str, tuple[int, ...]]:
     but could be removed because later rules would decide them alike (the engine's
     "redundant" for a live rule) is ``ok`` here — of two duplicates the later one is the
     anomaly. Covers are read only for rules that decide nothing (cheap for the engine)."""
-    if ra.status not in ("shadowed", "redundant") or decides(ra):
-        return ("ok" if ra.status in ("shadowed", "redundant") else ra.status), ()
+    if decides(ra):  # first: a live rule is "ok" here, and this skips the engine's costly
+        return "ok", ()  # backward (removability) pass that reading ``status`` would trigger
+    if ra.status not in ("shadowed", "redundant"):
+        return ra.status, ()
     return ra.status, tuple(ra.covered_by)
 
 
