@@ -73,7 +73,12 @@ def rule_flags(rule: Rule, max_port_span: int = DEFAULT_MAX_PORT_SPAN) -> tuple[
     flags: list[str] = []
     if not rule.enabled:
         flags.append("disabled")
-    ms = rule.matches
+    if is_return_traffic(rule):
+        # ``ct state established,related accept``: no connection starts here, so "any" and
+        # port spans say nothing about what the rule opens.
+        flags.append("return-traffic")
+        return tuple(flags)
+    ms = [m for m in rule.matches if m.matches_new()]
     if any(m.src is None and m.dst is None and m.protocols is None for m in ms):
         flags.append("any")
     if any(m.src is None for m in ms):
@@ -85,6 +90,13 @@ def rule_flags(rule: Rule, max_port_span: int = DEFAULT_MAX_PORT_SPAN) -> tuple[
     if any(_broad_ports(m, max_port_span) for m in ms):
         flags.append("broad-ports")
     return tuple(flags)
+
+
+def is_return_traffic(rule: Rule) -> bool:
+    """True when no match of ``rule`` can match a connection-initiating (``new``) packet: a
+    stateful return-traffic rule. Statuses are about which *connections* a rule decides, so
+    such a rule is reported ``ok`` (it serves replies), never shadowed or redundant."""
+    return bool(rule.matches) and not any(m.matches_new() for m in rule.matches)
 
 
 def _broad_ports(m: Match, max_span: int) -> bool:
@@ -171,7 +183,7 @@ def audit_filter(
         seen = per_rule[i]
         if not rule.enabled:
             status = "disabled"
-        elif "ok" in seen:
+        elif "ok" in seen or is_return_traffic(rule):
             status = "ok"
         elif "live" in seen or not seen:  # removable wherever it decides, or never applies
             status = "redundant"
