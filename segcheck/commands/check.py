@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ import click
 from segcheck.analysis.check import run_check
 from segcheck.analysis.result import CheckResult
 from segcheck.errors import SegcheckError, UsageError
-from segcheck.outputs import write_output
+from segcheck.outputs import stage_output, write_output
 from segcheck.report import registry
 
 FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
@@ -77,25 +76,6 @@ def render_graph(result: CheckResult, graph: str) -> bytes:
         raise type(exc)(f"--graph {graph}: {exc.message} (nothing was written; "
                         f"'--graph FILE.dot' needs no graphviz)", exc.span) from exc
     return data
-
-
-def stage_file(data: bytes, target: Path) -> Path:
-    """Write ``data`` to a temporary file next to ``target`` (moved into place later)."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as exc:
-        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    return Path(tmp)
 
 
 def blocking_lines(result: CheckResult, limit: int = STRICT_SHOWN) -> list[str]:
@@ -168,7 +148,7 @@ def command(policy: str, topology: str, captures: tuple[str, ...], fmt: str,
     report = registry.render(result, fmt)
     staged: tuple[Path, Path] | None = None  # (temporary file, graph target)
     if graph:
-        staged = (stage_file(render_graph(result, graph), Path(graph)), Path(graph))
+        staged = (stage_output(render_graph(result, graph), Path(graph)), Path(graph))
     try:
         write_output(report, output)
         if staged is not None:
