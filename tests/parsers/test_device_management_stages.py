@@ -77,7 +77,9 @@ def local_verdict(dev: Device, iface: str, src: str, dst: str, proto: int,
     ("GigabitEthernet0/0", "10.9.0.5", "198.51.100.1", 6, 22, Action.DENY),    # other nameif
     ("GigabitEthernet0/1", "2001:db8:1:9::5", "2001:db8:1::1", 6, 22, Action.PERMIT),
     ("GigabitEthernet0/1", "10.9.0.10", "10.1.0.1", 6, 443, Action.DENY),      # no http server
-    ("GigabitEthernet0/0", "10.9.0.10", "198.51.100.1", 6, 23, Action.PERMIT),  # telnet entry
+    # telnet entry, but outside is the lowest-security interface: the ASA refuses Telnet
+    # there (outside a VPN tunnel) — see _asa_mgmt; test_asa_mgmt.py has the permitted case
+    ("GigabitEthernet0/0", "10.9.0.10", "198.51.100.1", 6, 23, Action.DENY),
     ("GigabitEthernet0/1", "10.9.0.20", "10.1.0.1", 17, 161, Action.PERMIT),   # snmp poll
     ("GigabitEthernet0/1", "10.9.0.21", "10.1.0.1", 17, 161, Action.DENY),     # trap only
     ("GigabitEthernet0/0", "203.0.113.9", "198.51.100.1", 6, 3389, Action.DENY),
