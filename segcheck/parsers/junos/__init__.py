@@ -16,8 +16,10 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   (traffic to the routing engine); every other binding is a forward stage on its unit.
   An interface with no filter bound forwards everything (a router) — unless the device has
   SRX zones/policies, whose stage then decides. With SRX zones, traffic to the device also
-  needs the zone's ``host-inbound-traffic`` (local stage ``host-inbound-traffic``,
-  ``srx.host_inbound``).
+  needs the zone's (or the interface's) ``host-inbound-traffic`` (local stage
+  ``host-inbound-traffic``, ``host_inbound``); ``functional-zone management`` interfaces
+  forward nothing (forward stages ``functional-zone management``). Only ``lo0.0`` filters
+  guard the device itself; filters on other ``lo0`` units (routing instances) are reported.
 - The SRX policy filter ``security-policy`` is a forward stage for every packet; its rules
   carry zone conditions, so packets on interfaces in no zone meet the default policy.
 - Empty address list: a policy without ``source-address`` is ``any``; an address-set
@@ -49,6 +51,7 @@ from segcheck.model.device import Device, Interface, Stage
 from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
 from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers.junos import filters as F
+from segcheck.parsers.junos import host_inbound as H
 from segcheck.parsers.junos import srx as S
 from segcheck.parsers.junos import values as V
 from segcheck.parsers.junos.lexer import Statement, is_set_format, statements
@@ -185,14 +188,31 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         sf = S.convert(s, ctx)
         filters[sf.name] = sf
         forward.append(Stage(sf.name))
-        hf = S.host_inbound(s, ctx, interfaces)
+        hf = H.build(s.zones, s.host_inbound, interfaces, S.anchor(s, ctx), ctx,
+                     H.web_ports(stmts))
         filters[hf.name] = hf
         local.append(Stage(hf.name))
+        if s.functional:
+            forward.extend(_functional_zone(s, filters, ctx))
     return Device(
         name=name or hostname or path, vendor=VENDOR, path=path, filters=filters,
         forward=tuple(forward), local=tuple(local), interfaces=interfaces, nat=tuple(s.nat),
         diagnostics=tuple(ctx.diags),
     )
+
+
+def _functional_zone(s: S.Srx, filters: dict[str, Filter], ctx: V.Ctx) -> list[Stage]:
+    """Transit through a ``functional-zone management`` interface is dropped, both ways (see
+    ``host_inbound``)."""
+    names = tuple(n for u, _ in s.functional
+                  for n in ((u, u.partition(".")[0]) if u.endswith(".0") else (u,)))
+    sp = ctx.span(s.functional[0][1])
+    why = "functional-zone management interfaces carry management traffic only, no transit"
+    name = "functional-zone management"
+    filters[name] = Filter(name, (Rule(Action.DENY, (Match(),), sp, name=why, synthetic=True,
+                                       detail=why),), Action.DENY, sp)
+    cond = IfaceMatch(names=names)
+    return [Stage(name, ingress=cond), Stage(name, egress=cond)]
 
 
 def _apply_groups(stmts: list[Statement], ctx: V.Ctx) -> list[Statement]:
@@ -298,8 +318,11 @@ def _bindings(stmts: list[Statement], filters: dict[str, Filter], ctx: V.Ctx
         ifd, _, u = unit.partition(".")
         cond = IfaceMatch(names=(unit, ifd) if u == "0" else (unit,))
         if ifd == "lo0":
-            if direction == "input":
+            if direction == "input" and u == "0":
                 local.append(Stage(key))
+            elif direction == "input":
+                ctx.diag(Level.UNSUPPORTED, f"input filter on {unit} (a routing instance's "
+                         "loopback) is not modelled", fams[min(fams)][1], "loopback")
         elif direction == "input":
             forward.append(Stage(key, ingress=cond))
             local.append(Stage(key, ingress=cond))

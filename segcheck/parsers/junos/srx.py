@@ -17,7 +17,10 @@ Semantics (SRX flow mode):
 - Applications: ``any``, custom applications (top-level attributes or ``term``s), nested
   ``application-set``s (cycles reported) and the predefined ``junos-*`` table
   (``tables.JUNOS_APPLICATIONS``). ``icmp`` is ICMP (v4), ``icmp6`` ICMPv6.
-- Policies towards ``junos-host`` (traffic to the device) are not modelled (warning).
+- Policies towards ``junos-host`` (traffic to the device) are not modelled (warning; they
+  can only take away what ``host-inbound-traffic`` admits, see ``host_inbound``).
+- ``functional-zone management`` interfaces are collected as the zone
+  ``host_inbound.FUNCTIONAL_ZONE`` (their host-inbound rules: ``host_inbound``).
 - NAT: SRX applies destination NAT before the policy lookup and source NAT after it, so
   policies are written against real addresses; NAT is parsed into ``Device.nat`` with a
   warning that mapped addresses are not modelled.
@@ -30,11 +33,12 @@ from dataclasses import dataclass, field, replace
 
 from segcheck.model import ranges as R
 from segcheck.model.device import NatRule
-from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
+from segcheck.model.rules import Action, Filter, IfaceMatch, Rule
 from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers import _cisco as C
 from segcheck.parsers.junos import tables as T
 from segcheck.parsers.junos import values as V
+from segcheck.parsers.junos.host_inbound import FUNCTIONAL_ZONE
 from segcheck.parsers.junos.lexer import Statement
 
 
@@ -61,6 +65,8 @@ class Srx:
     nat: list[NatRule] = field(default_factory=list)
     host_inbound: dict[tuple[str, str | None], list[Statement]] = field(default_factory=dict)
     """(zone, unit or None for the zone level) -> its ``host-inbound-traffic`` statements."""
+    functional: list[tuple[str, Statement]] = field(default_factory=list)
+    """Units of the ``functional-zone management`` (management only: they forward nothing)."""
 
     @property
     def present(self) -> bool:
@@ -73,7 +79,12 @@ def collect(stmts: Iterable[Statement], ctx: V.Ctx) -> Srx:
     nat_seen: set[tuple[str, ...]] = set()
     for st in stmts:
         w = st.words
-        if w[:3] == ("security", "zones", "security-zone") and len(w) >= 5:
+        if w[:4] == ("security", "zones", "functional-zone", "management") and len(w) >= 6:
+            _functional(s, st, ctx)
+        elif w[:3] == ("security", "zones", "functional-zone"):
+            ctx.diag(Level.UNSUPPORTED, "functional-zone other than management not modelled",
+                     st, "zone")
+        elif w[:3] == ("security", "zones", "security-zone") and len(w) >= 5:
             zone = w[3]
             s.zones.setdefault(zone, [])
             if w[4] == "interfaces" and len(w) >= 6:
@@ -131,77 +142,35 @@ def collect(stmts: Iterable[Statement], ctx: V.Ctx) -> Srx:
     return s
 
 
-# host-inbound-traffic system-services -> (protocol, destination ports or None).
-HOST_SERVICES: dict[str, tuple[tuple[int, tuple[tuple[int, int], ...] | None], ...]] = {
-    "ssh": ((6, ((22, 22),)),), "telnet": ((6, ((23, 23),)),), "http": ((6, ((80, 80),)),),
-    "https": ((6, ((443, 443),)),), "netconf": ((6, ((830, 830), (22, 22))),),
-    "snmp": ((17, ((161, 161),)),), "ping": ((1, None), (58, None)),
-    "traceroute": ((1, None), (58, None), (17, ((33434, 33534),))),
-    "dns": ((17, ((53, 53),)), (6, ((53, 53),))), "ntp": ((17, ((123, 123),)),),
-    "ike": ((17, ((500, 500), (4500, 4500))),), "dhcp": ((17, ((67, 68),)),),
-    "ftp": ((6, ((21, 21),)),), "xnm-ssl": ((6, ((3220, 3220),)),),
-    "xnm-clear-text": ((6, ((3221, 3221),)),), "tftp": ((17, ((69, 69),)),),
-}
-
-
-def host_inbound(s: Srx, ctx: V.Ctx, units: Iterable[str] = ()) -> Filter:
-    """Traffic to the device itself through its zone interfaces (a local stage).
-
-    SRX accepts on an interface of a security zone only the ``host-inbound-traffic
-    system-services`` configured for that interface, else those of its zone (the interface
-    level replaces the zone level); ``all`` is every service, ``all`` followed by ``S
-    except`` removes S. Interfaces in no zone accept nothing, except the out-of-band
-    management ports (``fxp0``, ``em0``, ``me0``, when ``units`` — the configured
-    interface units — has one), which the security zones do not govern.
-    ``protocols`` (routing protocols) and unknown service names are reported UNSUPPORTED
-    and not modelled."""
-    rules: list[Rule] = []
-    for zone, members in s.zones.items():
-        for unit, _zst in members:
-            ifd = unit.partition(".")[0]
-            cond = IfaceMatch(names=(unit, ifd) if unit.endswith(".0") else (unit,))
-            stmts = s.host_inbound.get((zone, unit)) or s.host_inbound.get((zone, None), [])
-            allow: dict[str, Statement] = {}
-            excepted: set[str] = set()
-            for st in stmts:
-                w = st.words
-                kind = w[-2] if w[-1] == "except" else w[-1]
-                if "protocols" in w:
-                    ctx.diag(Level.UNSUPPORTED, "host-inbound-traffic protocols are not "
-                             "modelled", st, "host-inbound")
-                elif w[-1] == "except":
-                    excepted.add(kind)
-                elif kind == "all" or kind in HOST_SERVICES:
-                    allow.setdefault(kind, st)
-                else:
-                    ctx.diag(Level.UNSUPPORTED, f"host-inbound service {kind} is not "
-                             "modelled", st, "host-inbound")
-            for kind, st in allow.items():
-                if kind == "all":
-                    xs = tuple(m for k in sorted(excepted) for m in _host_matches(k, cond))
-                    rules.append(Rule(Action.PERMIT, (Match(in_iface=(cond,)),), ctx.span(st),
-                                      excludes=xs, name=f"{zone} {unit} host-inbound all"))
-                elif kind not in excepted:
-                    rules.append(Rule(Action.PERMIT, _host_matches(kind, cond), ctx.span(st),
-                                      name=f"{zone} {unit} host-inbound {kind}"))
-    oob_names = tuple(n for u in units if u.partition(".")[0] in ("fxp0", "em0", "me0")
-                      for n in (u, u.partition(".")[0]))
+def anchor(s: Srx, ctx: V.Ctx) -> SourceSpan:
+    """The first SRX statement of the file: where implicit device behaviour is attributed."""
     candidates = [st for ms in s.zones.values() for _u, st in ms]
     candidates += [p.first for p in s.policies] + ([s.default[1]] if s.default else [])
     candidates += [st for book in s.books.values() for sts in book.values() for st in sts]
-    sp = ctx.span(min(candidates, key=lambda st: st.line)) if candidates else \
-        SourceSpan(ctx.path, 1)
-    if oob_names:
-        why = "out-of-band management port (not in a security zone)"
-        rules.append(Rule(Action.PERMIT, (Match(in_iface=(IfaceMatch(names=oob_names),)),),
-                          sp, name=why, synthetic=True, detail=why))
-    return Filter("host-inbound-traffic", tuple(rules), Action.DENY, sp)
+    if not candidates:
+        return SourceSpan(ctx.path, 1)
+    return ctx.span(min(candidates, key=lambda st: st.line))
 
 
-def _host_matches(kind: str, cond: IfaceMatch) -> tuple[Match, ...]:
-    return tuple(Match(protocols=R.single(p), dports=ports, in_iface=(cond,),
-                       family=4 if p == 1 else 6 if p == 58 else None)
-                 for p, ports in HOST_SERVICES.get(kind, ()))
+def _functional(s: Srx, st: Statement, ctx: V.Ctx) -> None:
+    """``security zones functional-zone management ...``: its interfaces join the zone
+    ``host_inbound.FUNCTIONAL_ZONE`` (management only, see ``host_inbound``)."""
+    w = st.words
+    zone = FUNCTIONAL_ZONE
+    s.zones.setdefault(zone, [])
+    if w[4] == "interfaces":
+        unit = _unit(w[5])
+        if all(u != unit for u, _ in s.zones[zone]):
+            s.zones[zone].append((unit, st))
+            s.functional.append((unit, st))
+        if len(w) >= 8 and w[6] == "host-inbound-traffic" and not st.inactive:
+            s.host_inbound.setdefault((zone, unit), []).append(st)
+    elif w[4] == "host-inbound-traffic":
+        if not st.inactive:
+            s.host_inbound.setdefault((zone, None), []).append(st)
+    elif w[4] not in ("description", "screen", "tcp-rst", "application-tracking"):
+        ctx.diag(Level.UNSUPPORTED, "functional-zone management statement not modelled", st,
+                 "zone")
 
 
 def _unit(name: str) -> str:
