@@ -29,7 +29,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from segcheck.capture.reader import open_capture, pcap_split_points, walk
+from segcheck.capture import native
+from segcheck.capture.reader import (
+    PcapngState,
+    open_capture,
+    pcap_split_points,
+    pcapng_split_points,
+    walk,
+)
 from segcheck.capture.scan import (
     FIRST_FRAMES,
     MAX_EVENTS,
@@ -47,7 +54,7 @@ __all__ = ["FIRST_FRAMES", "MAX_EVENTS", "CaptureSummary", "Flow", "FlowsResult"
            "extract_flows", "scan"]
 
 SPLIT_BYTES = 64 << 20
-"""A pcap larger than this is split among the workers."""
+"""A capture (pcap or pcapng) larger than this is split among the workers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,19 +164,35 @@ class FlowsResult:
     captures: tuple[CaptureSummary, ...] = field(default=())
 
 
-def scan(path: str, start: int | None = None, stop: int | None = None, first_frame: int = 1,
-         progress: Callable[[int], None] | None = None, *, engine: str = "vector") -> Scan:
-    """Walk one capture (or the pcap records starting in ``[start, stop)``) into flow states.
+def default_engine() -> str:
+    """``native`` when the C extension is built and not disabled (``SEGCHECK_NATIVE=0``),
+    else ``vector``."""
+    return "native" if native.module() is not None else "vector"
 
-    ``engine="vector"`` (default) is ``vector.scan_vector``; ``engine="packet"`` sends every
-    frame through ``Scanner.packet`` (the reference the vectorised scan is tested against)."""
+
+def scan(path: str, start: int | None = None, stop: int | None = None, first_frame: int = 1,
+         progress: Callable[[int], None] | None = None, *, engine: str | None = None,
+         state: PcapngState | None = None) -> Scan:
+    """Walk one capture (or its records starting in ``[start, stop)``: pcap numbered from
+    ``first_frame``, pcapng continuing from ``state``) into flow states.
+
+    ``engine="native"`` is ``native.scan_native`` (C walk/decode/grouping),
+    ``engine="vector"`` is ``vector.scan_vector`` (numpy), ``engine="packet"`` sends every
+    frame through ``Scanner.packet`` — the reference both are tested against. Default:
+    ``default_engine()``. All three give the same result."""
+    engine = engine or default_engine()
     with open_capture(path) as cap:
+        if engine == "native":
+            mod = native.module()
+            if mod is None:
+                raise RuntimeError("the native capture scan is not available")
+            return native.scan_native(mod, cap, start, stop, first_frame, state, progress)
         if engine == "vector":
             from segcheck.capture.vector import scan_vector
 
-            return scan_vector(cap, start, stop, first_frame, progress)
+            return scan_vector(cap, start, stop, first_frame, progress, state)
         sc = Scanner(cap.data)
-        for frame, lt, ts, d, caplen, wirelen in walk(cap, start, stop, first_frame):
+        for frame, lt, ts, d, caplen, wirelen in walk(cap, start, stop, first_frame, state):
             sc.packets += 1
             sc.bytes += wirelen
             sc.packet(frame, lt, ts, d, d + caplen, wirelen)
@@ -278,25 +301,30 @@ def _summary(path: str, s: Scan, n_flows: int, flows: Sequence[Flow]) -> Capture
         last_seen=max((f.last_seen for f in flows), default=None))
 
 
-Task = tuple[int, str, int | None, int | None, int]
-"""(file index, path, start offset, stop offset, first frame number)."""
+Task = tuple[int, str, int | None, int | None, int, PcapngState | None]
+"""(file index, path, start offset, stop offset, first frame number (pcap), walk state at
+the start offset (pcapng))."""
 
 
 def _tasks(paths: Sequence[str], workers: int) -> list[Task]:
     tasks: list[Task] = []
     for i, p in enumerate(paths):
         with open_capture(p) as cap:
-            if workers > 1 and cap.format == "pcap" and len(cap.data) > SPLIT_BYTES:
-                for s, e, ff in pcap_split_points(cap, workers):
-                    tasks.append((i, p, s, e, ff))
+            if workers > 1 and len(cap.data) > SPLIT_BYTES:
+                if cap.format == "pcap":
+                    for s, e, ff in pcap_split_points(cap, workers):
+                        tasks.append((i, p, s, e, ff, None))
+                else:
+                    for s, e, st in pcapng_split_points(cap, workers):
+                        tasks.append((i, p, s, e, 1, st))
                 continue
-        tasks.append((i, p, None, None, 1))
+        tasks.append((i, p, None, None, 1, None))
     return tasks
 
 
 def _scan_task(task: Task) -> Scan:
-    _, p, s, e, ff = task
-    return scan(p, s, e, ff)
+    _, p, s, e, ff, st = task
+    return scan(p, s, e, ff, state=st)
 
 
 def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None = None,
@@ -323,7 +351,7 @@ def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None =
         for done, t in enumerate(tasks, 1):
             size = os.path.getsize(t[1]) or 1
             cb = (lambda off, size=size: progress(off, size)) if progress else None
-            results.append(scan(t[1], t[2], t[3], t[4], cb))
+            results.append(scan(t[1], t[2], t[3], t[4], cb, state=t[5]))
             if progress:
                 progress(done, total)
     flows: list[Flow] = []

@@ -10,6 +10,11 @@ The format is detected from the magic number, never from the file extension. Sup
 
 ``walk(capture)`` yields ``(frame, linktype, ts, data_offset, caplen, wirelen)`` for every
 packet record, ``frame`` counting from 1 in file order (as Wireshark numbers frames).
+A file can be walked in record-aligned pieces (one per worker): pcap from a record offset
+with its first frame number (``pcap_split_points``); pcapng from a block offset with the
+``PcapngState`` there — byte order, interfaces, frames so far, last timestamp
+(``pcapng_split_points``). Walking the pieces one after the other yields exactly the
+records (and problems) of one walk over the whole file.
 Invariant: ``data_offset + caplen`` never exceeds the mapped size; a record that would
 (a cut-off file) ends the walk and is counted in ``Capture.problems`` — never raised.
 """
@@ -38,6 +43,12 @@ PCAP_MAGICS: dict[bytes, tuple[str, float, int]] = {
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_BOM = 0x1A2B3C4D
 Record = tuple[int, int, float, int, int, int]
+Iface = tuple[int, float]
+"""(link type, seconds per timestamp tick) of a pcapng interface."""
+PcapngState = tuple[int, tuple[Iface, ...], int, float]
+"""Walk state at a pcapng block boundary: (big-endian 0/1, interfaces of the current
+section, frames numbered so far, timestamp of the last timestamped packet)."""
+PCAPNG_START: PcapngState = (0, (), 0, 0.0)
 
 
 @dataclass
@@ -97,12 +108,13 @@ def pcap_header(cap: Capture) -> tuple[str, float, int, int]:
 
 
 def walk(cap: Capture, start: int | None = None, stop: int | None = None,
-         first_frame: int = 1) -> Iterator[Record]:
-    """Every packet record of ``cap`` (pcap: optionally only records starting in
-    ``[start, stop)``, numbered from ``first_frame`` — used to split one file among workers)."""
+         first_frame: int = 1, state: PcapngState | None = None) -> Iterator[Record]:
+    """Every packet record of ``cap`` (optionally only records starting in ``[start, stop)``;
+    pcap numbered from ``first_frame``, pcapng continuing from ``state`` — used to split one
+    file among workers)."""
     if cap.format == "pcap":
         return _walk_pcap(cap, start, stop, first_frame)
-    return _walk_pcapng(cap)
+    return _walk_pcapng(cap, start, stop, state)
 
 
 def _walk_pcap(cap: Capture, start: int | None, stop: int | None,
@@ -154,16 +166,61 @@ def pcap_split_points(cap: Capture, parts: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _walk_pcapng(cap: Capture) -> Iterator[Record]:
+def pcapng_split_points(cap: Capture, parts: int,
+                        ) -> list[tuple[int, int, PcapngState]]:
+    """Split a pcapng into ``parts`` block-aligned byte ranges ``(start, stop, state)``.
+
+    Walks only the block headers (and IDB options, EPB timestamps) serially; the native
+    walker does it when available."""
+    size = len(cap.data)
+    step = max(1, size // parts)
+    targets = [step * k for k in range(1, parts)]
+    from segcheck.capture import native
+
+    mod = native.module()
+    if mod is not None:
+        points: list[tuple[int, PcapngState]] = mod.pcapng_split(cap.data, 0, PCAPNG_START,
+                                                                  targets)
+    else:
+        points = _pcapng_points(cap, targets)
+    bounds = [(0, PCAPNG_START)] + [p for p in points if 0 < p[0] < size]
+    out = []
+    for i, (s, st) in enumerate(bounds):
+        e = bounds[i + 1][0] if i + 1 < len(bounds) else size
+        if e > s:
+            out.append((s, e, st))
+    return out
+
+
+def _pcapng_points(cap: Capture, targets: list[int]) -> list[tuple[int, PcapngState]]:
+    out: list[tuple[int, PcapngState]] = []
+    it = _walk_pcapng(cap, None, None, None, out, targets)
+    for _ in it:
+        pass
+    return out
+
+
+def _walk_pcapng(cap: Capture, start: int | None, stop: int | None,
+                 state: PcapngState | None,
+                 points: list[tuple[int, PcapngState]] | None = None,
+                 targets: list[int] | None = None) -> Iterator[Record]:
+    """The pcapng walk (see the module docstring); with ``points``/``targets`` it records the
+    state at the first block boundary at or after each target instead of being split."""
     data = cap.data
     size = len(data)
-    off = 0
-    frame = 0
-    order = "<"
-    ifaces: list[tuple[int, float]] = []  # (linktype, seconds per tick)
-    last_ts = 0.0
-    u32 = struct.Struct("<I").unpack_from
-    while off + 12 <= size:
+    off = start or 0
+    end = size if stop is None else min(stop, size)
+    big, ifs, frame, last_ts = state or PCAPNG_START
+    order = ">" if big else "<"
+    ifaces: list[tuple[int, float]] = list(ifs)  # (linktype, seconds per tick)
+    u32 = struct.Struct(order + "I").unpack_from
+    tgt = list(targets or [])
+    while off + 12 <= size and off < end:
+        while points is not None and tgt and off >= tgt[0]:
+            points.append((off, (int(order == ">"), tuple(ifaces), frame, last_ts)))
+            tgt.pop(0)
+        if points is not None and not tgt:
+            return
         (btype,) = u32(data, off)
         if btype == PCAPNG_SHB:
             (bom,) = struct.unpack_from("<I", data, off + 8)
@@ -184,9 +241,13 @@ def _walk_pcapng(cap: Capture) -> Iterator[Record]:
             return
         body = off + 8
         if btype == 6:  # Enhanced Packet Block
-            iface, hi, lo, caplen, wirelen = struct.unpack_from(order + "IIIII", data, body)
             frame += 1
             d = body + 20
+            if d > off + blen - 4:  # too short for its fixed fields
+                cap.problems["pcapng packet with unknown interface or bad length"] += 1
+                off += blen
+                continue
+            iface, hi, lo, caplen, wirelen = struct.unpack_from(order + "IIIII", data, body)
             if iface >= len(ifaces) or d + caplen > off + blen - 4:
                 cap.problems["pcapng packet with unknown interface or bad length"] += 1
             else:
@@ -202,9 +263,13 @@ def _walk_pcapng(cap: Capture) -> Iterator[Record]:
             else:
                 yield frame, ifaces[0][0], last_ts, body + 4, caplen, wirelen
         elif btype == 2:  # obsolete Packet Block
+            frame += 1
+            if body + 20 > off + blen - 4:
+                cap.problems["pcapng packet with unknown interface or bad length"] += 1
+                off += blen
+                continue
             iface, _drops, hi, lo, caplen, wirelen = struct.unpack_from(
                 order + "HHIIII", data, body)
-            frame += 1
             if iface >= len(ifaces) or body + 20 + caplen > off + blen - 4:
                 cap.problems["pcapng packet with unknown interface or bad length"] += 1
             else:
@@ -215,7 +280,7 @@ def _walk_pcapng(cap: Capture) -> Iterator[Record]:
             linktype = struct.unpack_from(order + "H", data, body)[0]
             ifaces.append((linktype, _tsresol(data, body + 8, off + blen - 4, order)))
         off += blen
-    if off < size:
+    if off < size and off + 12 > size and points is None:
         cap.problems["cut-off pcapng block"] += 1
 
 

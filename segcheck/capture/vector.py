@@ -38,7 +38,7 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
-from segcheck.capture.reader import Capture, pcap_header, walk
+from segcheck.capture.reader import Capture, PcapngState, pcap_header, walk
 from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, Deferred, FlowState, Scan, Scanner
 from segcheck.capture.tables import DNP3_FC, MODBUS_FC, OPERATIONS, S7_JOB_FUNCTION
 
@@ -50,11 +50,12 @@ I64 = npt.NDArray[np.int64]
 
 
 def scan_vector(cap: Capture, start: int | None, stop: int | None, first_frame: int,
-                progress: Callable[[int], None] | None) -> Scan:
+                progress: Callable[[int], None] | None,
+                state: PcapngState | None = None) -> Scan:
     sc = Scanner(cap.data)
     mem = Mem(cap.data)
     chunks = (_pcap_chunks(cap, start, stop, first_frame, mem.u8) if cap.format == "pcap"
-              else _pcapng_chunks(cap))
+              else _pcapng_chunks(cap, start, stop, state))
     for frame0, d, cl, wl, ts, lt in chunks:
         _process(sc, mem, frame0, d, cl, wl, ts, lt)
         if progress is not None and len(d):
@@ -162,8 +163,9 @@ def _walk(data: mmap.mmap | bytes, off: int, end: int, rec: int,
     return np.array(caps, dtype=np.int64), off, problem
 
 
-def _pcapng_chunks(cap: Capture) -> Iterator[Chunk]:
-    it = walk(cap)
+def _pcapng_chunks(cap: Capture, start: int | None, stop: int | None,
+                   state: PcapngState | None) -> Iterator[Chunk]:
+    it = walk(cap, start, stop, state=state)
     first_done = False
     while True:
         recs = list(islice(it, CHUNK if first_done else FIRST_CHUNK))
@@ -283,9 +285,8 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
     call = np.bincount(inv, minlength=ngroups)
     b1 = np.bincount(inv, weights=wl * pdir, minlength=ngroups).astype(np.int64)
     ball = np.bincount(inv, weights=wl, minlength=ngroups).astype(np.int64)
-    idx = np.arange(n)
-    lastpos = np.zeros(ngroups, dtype=np.int64)
-    np.maximum.at(lastpos, inv, idx)
+    tsmax = np.full(ngroups, -np.inf)
+    np.maximum.at(tsmax, inv, ts)  # the latest time, as the per-packet path keeps it
     first_other = np.full(ngroups, n, dtype=np.int64)
     other = np.flatnonzero(pdir)
     np.minimum.at(first_other, inv[other], other)
@@ -299,7 +300,7 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
     data = sc.data
     gflow: list[FlowState] = []
     tables = sc.tables
-    firsts, lasts = first.tolist(), lastpos.tolist()
+    firsts, tsmax_l = first.tolist(), tsmax.tolist()
     frames_l = frames.tolist()
     a_l, proto_l, ts_l, d_l = a0.tolist(), proto.tolist(), ts.tolist(), d.tolist()
     c1_l, call_l, b1_l, ball_l = c1.tolist(), call.tolist(), b1.tolist(), ball.tolist()
@@ -341,7 +342,7 @@ def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,
             f.pkts1 += n1
             f.bytes0 += by0
             f.bytes1 += by1
-        tl = ts_l[lasts[g]]
+        tl = tsmax_l[g]
         if tl > f.last:
             f.last = tl
         if len(f.frames) < FIRST_FRAMES or fr0 < f.frames[-1]:

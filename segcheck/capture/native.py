@@ -1,0 +1,247 @@
+"""The native scan: ``_pcapc`` (C) walks records, decodes link/IP/L4 headers and groups each
+chunk's records by flow; Python updates each flow once per chunk and inspects payloads.
+
+Division of work per chunk of ``CHUNK`` records (the first is ``FIRST_CHUNK``, as in
+``vector``):
+
+1. ``_pcapc.pcap_chunk`` / ``pcapng_chunk`` walk the records (the reader's semantics and
+   problem counting) and decode every frame that ``dissect`` would decode to an unfragmented
+   IPv4/IPv6 packet outside GRE — every link type, VLAN/QinQ tags, MPLS (with PW Ethernet),
+   PPPoE, SNAP, SLL/SLL2, raw, loopback, IPv6 extension headers. Every other frame (fragments,
+   GRE/ERSPAN, L2 ICS ethertypes, non-IP, truncated, invalid, unknown link types) is *slow*:
+   it goes through ``Scanner.packet``, so those are decoded and counted by the reference code.
+2. The C code groups the decoded records by bidirectional flow with an exact hash table and
+   returns per group what ``vector._fast`` computes with numpy (counts and bytes each way,
+   first frames, first SYN, MACs, latest time).
+3. Python applies each group to the scanner's flow table (``apply_groups``), classifies the
+   plain single-PDU Modbus/DNP3/S7comm payloads with ``_pcapc.bulk`` (``vector._bulk``'s
+   rules), queues the payloads flows still need (``vector._inspect_each``), runs the slow
+   records and inspects the queue in frame order (``Scanner.run_deferred``).
+
+The result equals the per-packet scan (``flows.scan(engine="packet")``): the tests compare
+them on the corpus, the repo's captures and generated and hypothesis-damaged captures.
+
+``SEGCHECK_NATIVE=0`` in the environment disables the extension (``module()`` is None);
+``SEGCHECK_REQUIRE_NATIVE=1`` makes a missing extension a test failure (see tests).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from segcheck.capture.reader import PCAPNG_START, Capture, PcapngState, pcap_header
+from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
+from segcheck.capture.tables import OPERATIONS
+from segcheck.capture.vector import (
+    _DNP3_OPS,
+    _MB_OPS,
+    _S7_OPS,
+    BULK_APPS,
+    CHUNK,
+    CUT_HEADER,
+    CUT_RECORD,
+    FIRST_CHUNK,
+    _inspect_each,
+)
+
+NG_PROBLEMS = ("bad pcapng section header", "bad or cut-off pcapng block",
+               "pcapng packet with unknown interface or bad length", "cut-off pcapng block")
+"""The reader's problem names, in the order ``pcapng_chunk`` counts them."""
+_TABLES = tuple(np.ascontiguousarray(t, dtype=np.int64).tobytes()
+                for t in (_MB_OPS, _DNP3_OPS, _S7_OPS))
+_cached: list[ModuleType | None] = []
+
+
+def built() -> ModuleType | None:
+    """The ``_pcapc`` extension if it is built (whatever ``SEGCHECK_NATIVE`` says)."""
+    if not _cached:
+        try:
+            _cached.append(importlib.import_module("segcheck.capture._pcapc"))
+        except ImportError:
+            _cached.append(None)
+    return _cached[0]
+
+
+def module() -> ModuleType | None:
+    """The ``_pcapc`` extension, or None when it is not built or ``SEGCHECK_NATIVE=0``."""
+    if os.environ.get("SEGCHECK_NATIVE", "1") == "0":
+        return None
+    return built()
+
+
+def scan_native(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
+                first_frame: int, state: PcapngState | None,
+                progress: Callable[[int], None] | None) -> Scan:
+    """Scan ``cap`` (or its records starting in ``[start, stop)``) with the extension."""
+    sc = Scanner(cap.data)
+    chunks = (_pcap_chunks(mod, cap, start, stop, first_frame) if cap.format == "pcap"
+              else _pcapng_chunks(mod, cap, start, stop, state))
+    for next_off, chunk in chunks:
+        if chunk[0]:
+            _process(mod, sc, chunk)
+        if progress is not None:
+            progress(next_off)
+    for reason, n in cap.problems.items():
+        sc.bad[reason] += n
+    return sc.result(cap.format)
+
+
+Chunk = tuple[Any, ...]
+
+
+def _pcap_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
+                 first_frame: int) -> Iterator[tuple[int, Chunk]]:
+    order, unit, rec, linktype = pcap_header(cap)
+    size = len(cap.data)
+    end = size if stop is None else min(stop, size)
+    off = 24 if start is None else start
+    frame = first_frame
+    limit = FIRST_CHUNK
+    while off < end:
+        off, problem, chunk = mod.pcap_chunk(cap.data, off, end, rec, order == ">", unit,
+                                             linktype, frame, limit)
+        limit = CHUNK
+        frame += chunk[0]
+        if problem:
+            cap.problems[CUT_HEADER if problem == 1 else CUT_RECORD] += 1
+            off = end
+        yield off, chunk
+        if not chunk[0]:
+            break
+
+
+def _pcapng_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
+                   state: PcapngState | None) -> Iterator[tuple[int, Chunk]]:
+    size = len(cap.data)
+    end = size if stop is None else min(stop, size)
+    off = start or 0
+    st = state or PCAPNG_START
+    limit = FIRST_CHUNK
+    while True:
+        off, st, problems, ended, chunk = mod.pcapng_chunk(cap.data, off, end, st, limit)
+        limit = CHUNK
+        for name, n in zip(NG_PROBLEMS, problems, strict=True):
+            if n:
+                cap.problems[name] += n
+        yield off, chunk
+        if ended or off >= end or off + 12 > size:
+            return
+
+
+def _np(raw: bytes, dtype: type | str) -> npt.NDArray[Any]:
+    return np.frombuffer(raw, dtype=dtype)
+
+
+def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
+    n, frame_b, ts_b, wl_b, d_b, cl_b, lt_b, gid_b, pdir_b, po_b, pe_b, sp_b, dp_b, groups = chunk
+    sc.defer = []
+    sc.packets += n
+    wl = _np(wl_b, np.int64)
+    sc.bytes += int(wl.sum())
+    gid = _np(gid_b, np.int32)
+    gflow, gdir = apply_groups(sc, groups)
+    if gflow:
+        pdir = _np(pdir_b, np.uint8)
+        po, pe = _np(po_b, np.int64), _np(pe_b, np.int64)
+        need = np.array([f.decoder is not None or (f.app is None and f.tries > 0)
+                         for f in gflow] + [False], dtype=bool)
+        payload = (po < pe) & need[gid]  # gid -1 (slow) picks the False at the end
+        apps = [BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
+                for f in gflow]
+        if any(apps):
+            payload &= ~_bulk(mod, sc, gflow, gdir, apps, gid_b, pdir_b, po_b, pe_b)
+        sel = np.flatnonzero(payload)
+        if len(sel):
+            inv = gid.astype(np.int64)
+            _inspect_each(sc, gflow, gdir, sel, inv, pdir.astype(np.int64),
+                          _np(sp_b, np.int32).astype(np.int64),
+                          _np(dp_b, np.int32).astype(np.int64), po, pe,
+                          _np(frame_b, np.int64).tolist())
+    slow = np.flatnonzero(gid < 0)
+    if len(slow):
+        frames = _np(frame_b, np.int64)[slow].tolist()
+        lts = _np(lt_b, np.int64)[slow].tolist()
+        tss = _np(ts_b, np.float64)[slow].tolist()
+        ds = _np(d_b, np.int64)[slow].tolist()
+        cls = _np(cl_b, np.int64)[slow].tolist()
+        wls = wl[slow].tolist()
+        packet = sc.packet
+        for fr, lt, ts, d, cl, w in zip(frames, lts, tss, ds, cls, wls, strict=True):
+            packet(fr, lt, ts, d, d + cl, w)
+    sc.run_deferred()
+
+
+Group = tuple[int, int, bytes, int, float, float, int, int, int, int, bytes | None, int,
+              bytes | None, int, int, tuple[int, ...]]
+
+
+def apply_groups(sc: Scanner, groups: list[Group]) -> tuple[list[FlowState], list[int]]:
+    """Update the flow table with one chunk's groups (``vector._fast``'s per-group step):
+    returns each group's flow and the flow direction of the group's first record."""
+    tables = sc.tables
+    gflow: list[FlowState] = []
+    gdir: list[int] = []
+    for (version, pr, key, fr0, ts0, tsmax, n0, n1, by0, by1, mac0, fro, maco, frs, sd,
+         firsts) in groups:
+        table = tables.get(pr)
+        if table is None:
+            table = tables[pr] = {}
+        hit = table.get(key)
+        if hit is None:
+            alen = len(key) // 2 - 2
+            f = FlowState(version, key[:alen], key[alen:2 * alen], pr,
+                          key[-4] << 8 | key[-3], key[-2] << 8 | key[-1], ts0, fr0)
+            sc.add_flow(table, key, f)
+            dg = 0
+        else:
+            f, dg = hit
+            if fr0 < f.first_frame:
+                dg = sc.orient(table, key, f, dg, fr0, ts0)
+        gdir.append(dg)
+        gflow.append(f)
+        if dg:
+            f.pkts1 += n0
+            f.pkts0 += n1
+            f.bytes1 += by0
+            f.bytes0 += by1
+        else:
+            f.pkts0 += n0
+            f.pkts1 += n1
+            f.bytes0 += by0
+            f.bytes1 += by1
+        if tsmax > f.last:
+            f.last = tsmax
+        fr = f.frames
+        if len(fr) < FIRST_FRAMES or fr0 < fr[-1]:
+            f.frames = sorted(set(fr) | set(firsts))[:FIRST_FRAMES] if fr else list(firsts)
+        if sd >= 0 and frs < f.synf:
+            f.syn, f.synf = sd ^ dg, frs
+        f.see_mac(dg, mac0, fr0)
+        if fro >= 0:
+            f.see_mac(dg ^ 1, maco, fro)
+    return gflow, gdir
+
+
+def _bulk(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int],
+          apps: list[int], gid_b: bytes, pdir_b: bytes, po_b: bytes, pe_b: bytes,
+          ) -> npt.NDArray[np.bool_]:
+    """``vector._bulk`` in C: the mask of records counted (or without an operation) there."""
+    ncls = len(OPERATIONS)
+    room = np.array([[max(MAX_EVENTS - f.evn.get(op, 0), 0) for op in OPERATIONS]
+                     for f in gflow], dtype=np.int64).reshape(len(gflow), ncls)
+    client = bytes((f.client ^ g) & 1 for f, g in zip(gflow, gdir, strict=True))
+    n = len(gid_b) // 4
+    handled_b, counts_b = mod.bulk(sc.data, gid_b, pdir_b, po_b, pe_b,
+                                   np.array(apps, dtype=np.int8).tobytes(), client,
+                                   room.tobytes(), *_TABLES, n, len(gflow), ncls)
+    counts = _np(counts_b, np.int64).reshape(len(gflow), ncls)
+    for g, c in zip(*np.nonzero(counts), strict=True):
+        gflow[int(g)].ops[OPERATIONS[int(c)]] += int(counts[g, c])
+    return _np(handled_b, np.uint8).astype(bool)
