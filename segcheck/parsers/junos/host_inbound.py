@@ -28,7 +28,8 @@ Semantics (each fact with the document it comes from):
 - ``system-services``: the ports of ``SYSTEM_SERVICES`` (IANA / Junos port names); ``http``
   and ``https`` follow ``system services web-management http|https port N`` when set.
   ``system-services all`` (and ``any-service``) is modelled as every TCP, UDP, ICMP and
-  ICMPv6 packet: an over-approximation of "every system service" (it contains every
+  ICMPv6 packet except those of the ``protocols`` (a BGP packet is the protocols category's
+  to admit): an over-approximation of "every system service" (it contains every
   management port, so management exposure is never missed). A service name not in the
   table is UNSUPPORTED at its line (its ports are not known here), never silently dropped.
 - ``ping`` admits all ICMP/ICMPv6 and ``traceroute`` ICMP plus udp/33434-33534: kept from
@@ -189,6 +190,9 @@ def _unit_rules(zone: str, unit: str, zst: Statement, cond: IfaceMatch,
                 else EVERYTHING
             xs = tuple(m for c, k in sorted(excepted) if c == cat
                        for m in _matches(known.get(k, ()), cond))
+            if cat == "system-services":
+                # packets of a routing protocol are the protocols category's to admit
+                xs += _matches((s for k in sorted(PROTOCOLS) for s in PROTOCOLS[k]), cond)
             rules.append(Rule(Action.PERMIT, _matches(svcs, cond), ctx.span(st), excludes=xs,
                               name=f"{zone} {unit} host-inbound {cat} {name}"))
         elif (cat, name) not in excepted:
