@@ -393,102 +393,120 @@ static int same_flow(const uint8_t *b, const Cols *c, int64_t i, int64_t j) {
            memcmp(b + hi1, b + hi2, (size_t)n) == 0;
 }
 
-/* Dissect every record of ``c`` and group the accepted ones; returns groups (malloced). */
-static Grp *group_chunk(const Buf *buf, Cols *c, int64_t *ngroups) {
-    const uint8_t *b = buf->b;
-    int64_t n = c->n, i, size = 1, ng = 0;
+/* The flow grouping of one chunk, filled record by record while walking (the record's
+ * headers are still in cache). */
+typedef struct {
     int32_t *table;
+    int64_t size, ng;
     Grp *g;
-    while (size < 2 * n + 2)
+} Grouper;
+
+static int grouper_init(Grouper *gp, int64_t limit) {
+    int64_t size = 1;
+    while (size < 2 * limit + 2)
         size <<= 1;
-    table = (int32_t *)PyMem_Malloc((size_t)size * sizeof(int32_t));
-    g = (Grp *)PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(Grp));
-    if (!table || !g) {
-        PyMem_Free(table);
-        PyMem_Free(g);
+    gp->size = size;
+    gp->ng = 0;
+    gp->table = (int32_t *)PyMem_Malloc((size_t)size * sizeof(int32_t));
+    gp->g = (Grp *)PyMem_Malloc((size_t)(limit > 0 ? limit : 1) * sizeof(Grp));
+    if (!gp->table || !gp->g) {
+        PyMem_Free(gp->table);
+        PyMem_Free(gp->g);
+        gp->table = NULL;
+        gp->g = NULL;
         PyErr_NoMemory();
-        return NULL;
+        return -1;
     }
-    memset(table, 0xFF, (size_t)size * sizeof(int32_t));
-    for (i = 0; i < n; i++) {
-        Dis o;
-        int64_t d = c->d[i], cl = c->cl[i];
-        int cmpv, alen;
-        uint64_t h;
-        int64_t lo, hi, slot;
-        int32_t plo, phi;
-        c->gid[i] = -1;
-        c->pdir[i] = 0;
-        c->po[i] = c->pe[i] = 0;
-        c->sp[i] = c->dp[i] = 0;
-        memset(&o, 0, sizeof(o));
-        o.smac = -1;
-        if (cl < 0 || d < 0 || d + cl > buf->n || !dis_frame(b, d, d + cl, c->lt[i], 0, &o))
-            continue;
-        alen = o.version == 4 ? 4 : 16;
-        c->src[i] = o.src;
-        c->dst[i] = o.dst;
-        c->sp[i] = o.sp;
-        c->dp[i] = o.dp;
-        c->po[i] = o.po;
-        c->pe[i] = o.pe;
-        c->alen[i] = (uint8_t)alen;
-        c->proto[i] = (uint8_t)o.proto;
-        c->flags[i] = (uint8_t)o.flags;
-        c->smac[i] = o.smac;
-        c->smac_len[i] = (int8_t)o.smac_len;
-        cmpv = memcmp(b + o.src, b + o.dst, (size_t)alen);
-        c->swap[i] = (uint8_t)(cmpv > 0 || (cmpv == 0 && o.sp > o.dp));
-        canon(c, i, &lo, &hi, &plo, &phi);
-        h = hash_bytes(0, b + lo, alen);
-        h = hash_bytes(h, b + hi, alen);
-        h = mix(h, (uint64_t)plo << 16 | (uint64_t)phi | (uint64_t)o.proto << 32 | (uint64_t)alen << 40);
-        slot = (int64_t)(h & (uint64_t)(size - 1));
-        for (;;) {
-            int32_t k = table[slot];
-            if (k < 0) {
-                Grp *gr = &g[ng];
-                table[slot] = (int32_t)ng;
-                memset(gr, 0, sizeof(*gr));
-                gr->i0 = i;
-                gr->io = gr->isyn = -1;
-                gr->syndir = -1;
-                gr->tsmax = c->ts[i];
-                c->gid[i] = (int32_t)ng;
-                ng++;
-                break;
-            }
-            if (same_flow(b, c, g[k].i0, i)) {
-                c->gid[i] = k;
-                break;
-            }
-            slot = (slot + 1) & (size - 1);
+    memset(gp->table, 0xFF, (size_t)size * sizeof(int32_t));
+    return 0;
+}
+
+static void grouper_free(Grouper *gp) {
+    PyMem_Free(gp->table);
+    PyMem_Free(gp->g);
+    gp->table = NULL;
+    gp->g = NULL;
+}
+
+/* Dissect record ``i`` of ``c`` and, when accepted, add it to its group (gid -1: slow). */
+static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
+    const uint8_t *b = buf->b;
+    Grp *g = gp->g;
+    int64_t size = gp->size;
+    int32_t *table = gp->table;
+    Dis o;
+    int64_t d = c->d[i], cl = c->cl[i];
+    int cmpv, alen, pd;
+    uint64_t h;
+    int64_t lo, hi, slot;
+    int32_t plo, phi;
+    Grp *gr;
+    c->gid[i] = -1;
+    c->pdir[i] = 0;
+    c->po[i] = c->pe[i] = 0;
+    c->sp[i] = c->dp[i] = 0;
+    memset(&o, 0, sizeof(o));
+    o.smac = -1;
+    if (cl < 0 || d < 0 || d + cl > buf->n || !dis_frame(b, d, d + cl, c->lt[i], 0, &o))
+        return;
+    alen = o.version == 4 ? 4 : 16;
+    c->src[i] = o.src;
+    c->dst[i] = o.dst;
+    c->sp[i] = o.sp;
+    c->dp[i] = o.dp;
+    c->po[i] = o.po;
+    c->pe[i] = o.pe;
+    c->alen[i] = (uint8_t)alen;
+    c->proto[i] = (uint8_t)o.proto;
+    c->flags[i] = (uint8_t)o.flags;
+    c->smac[i] = o.smac;
+    c->smac_len[i] = (int8_t)o.smac_len;
+    cmpv = memcmp(b + o.src, b + o.dst, (size_t)alen);
+    c->swap[i] = (uint8_t)(cmpv > 0 || (cmpv == 0 && o.sp > o.dp));
+    canon(c, i, &lo, &hi, &plo, &phi);
+    h = hash_bytes(0, b + lo, alen);
+    h = hash_bytes(h, b + hi, alen);
+    h = mix(h, (uint64_t)plo << 16 | (uint64_t)phi | (uint64_t)o.proto << 32 | (uint64_t)alen << 40);
+    slot = (int64_t)(h & (uint64_t)(size - 1));
+    for (;;) {
+        int32_t k = table[slot];
+        if (k < 0) {
+            gr = &g[gp->ng];
+            table[slot] = (int32_t)gp->ng;
+            memset(gr, 0, sizeof(*gr));
+            gr->i0 = i;
+            gr->io = gr->isyn = -1;
+            gr->syndir = -1;
+            gr->tsmax = c->ts[i];
+            c->gid[i] = (int32_t)gp->ng;
+            gp->ng++;
+            break;
         }
-        {
-            Grp *gr = &g[c->gid[i]];
-            int pd = c->swap[i] ^ c->swap[gr->i0];
-            c->pdir[i] = (uint8_t)pd;
-            gr->nall++;
-            gr->ball += c->wl[i];
-            if (pd) {
-                gr->n1++;
-                gr->b1 += c->wl[i];
-                if (gr->io < 0)
-                    gr->io = i;
-            }
-            if (c->ts[i] > gr->tsmax)
-                gr->tsmax = c->ts[i];
-            if (gr->isyn < 0 && o.proto == 6 && (o.flags & 2)) {
-                gr->isyn = i;
-                gr->syndir = pd ^ ((o.flags & 0x10) != 0);
-            }
-            if (gr->nff < FIRST_FRAMES)
-                gr->ff[gr->nff++] = c->frame[i];
+        if (same_flow(b, c, g[k].i0, i)) {
+            c->gid[i] = k;
+            break;
         }
+        slot = (slot + 1) & (size - 1);
     }
-    PyMem_Free(table);
-    *ngroups = ng;
-    return g;
+    gr = &g[c->gid[i]];
+    pd = c->swap[i] ^ c->swap[gr->i0];
+    c->pdir[i] = (uint8_t)pd;
+    gr->nall++;
+    gr->ball += c->wl[i];
+    if (pd) {
+        gr->n1++;
+        gr->b1 += c->wl[i];
+        if (gr->io < 0)
+            gr->io = i;
+    }
+    if (c->ts[i] > gr->tsmax)
+        gr->tsmax = c->ts[i];
+    if (gr->isyn < 0 && o.proto == 6 && (o.flags & 2)) {
+        gr->isyn = i;
+        gr->syndir = pd ^ ((o.flags & 0x10) != 0);
+    }
+    if (gr->nff < FIRST_FRAMES)
+        gr->ff[gr->nff++] = c->frame[i];
 }
 
 static PyObject *mac_obj(const uint8_t *b, const Cols *c, int64_t i) {
@@ -534,27 +552,20 @@ static PyObject *make_group(const uint8_t *b, const Cols *c, const Grp *g) {
 
 #define COL(arr, t) PyBytes_FromStringAndSize((const char *)(arr), (Py_ssize_t)(c->n * (int64_t)sizeof(t)))
 
-static PyObject *chunk_result(const Buf *buf, Cols *c) {
-    int64_t ng = 0, k;
-    Grp *g = group_chunk(buf, c, &ng);
+static PyObject *chunk_result(const Buf *buf, Cols *c, const Grouper *gp) {
+    int64_t ng = gp->ng, k;
     PyObject *groups, *res;
-    if (!g)
-        return NULL;
     groups = PyList_New((Py_ssize_t)ng);
-    if (!groups) {
-        PyMem_Free(g);
+    if (!groups)
         return NULL;
-    }
     for (k = 0; k < ng; k++) {
-        PyObject *t = make_group(buf->b, c, &g[k]);
+        PyObject *t = make_group(buf->b, c, &gp->g[k]);
         if (!t) {
             Py_DECREF(groups);
-            PyMem_Free(g);
             return NULL;
         }
         PyList_SET_ITEM(groups, (Py_ssize_t)k, t);
     }
-    PyMem_Free(g);
     res = Py_BuildValue("(LNNNNNNNNNNNNN)", (long long)c->n, COL(c->frame, int64_t),
                         COL(c->ts, double), COL(c->wl, int64_t), COL(c->d, int64_t),
                         COL(c->cl, int64_t), COL(c->lt, int64_t), COL(c->gid, int32_t),
@@ -580,6 +591,7 @@ static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
     Py_buffer view;
     Buf buf;
     Cols c;
+    Grouper gp;
     int problem = 0;
     (void)self;
     if (!PyArg_ParseTuple(args, "OLLLLdLLL", &obj, &off, &end, &rec, &big, &unit, &linktype,
@@ -594,6 +606,11 @@ static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
     if (end > buf.n)
         end = buf.n;
     if (cols_init(&c, limit) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (grouper_init(&gp, limit) < 0) {
+        cols_free(&c);
         PyBuffer_Release(&view);
         return NULL;
     }
@@ -613,10 +630,12 @@ static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
         cols_add(&c, frame0 + c.n, linktype,
                  (double)rd32(buf.b, off, (int)big) + (double)rd32(buf.b, off + 4, (int)big) * unit,
                  off + rec, caplen, rd32(buf.b, off + 12, (int)big));
+        group_add(&buf, &c, &gp, c.n - 1);
         off = nxt;
     }
     Py_END_ALLOW_THREADS
-    chunk = chunk_result(&buf, &c);
+    chunk = chunk_result(&buf, &c, &gp);
+    grouper_free(&gp);
     cols_free(&c);
     PyBuffer_Release(&view);
     if (!chunk)
@@ -834,6 +853,7 @@ static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
     Py_buffer view;
     Buf buf;
     Cols c;
+    Grouper gp;
     Ng s;
     int ended = 0, oom = 0, rc;
     (void)self;
@@ -856,6 +876,12 @@ static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
+    if (grouper_init(&gp, limit) < 0) {
+        cols_free(&c);
+        ng_free(&s);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
     while (c.n < limit) {
         int64_t o = off;
@@ -870,18 +896,22 @@ static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
             ended = 1;
             break;
         }
+        if (rc == 1)
+            group_add(&buf, &c, &gp, c.n - 1);
         off = o;
     }
     if (!ended && !oom && c.n < limit && off + 12 > buf.n && off < buf.n)
         s.problems[3]++;
     Py_END_ALLOW_THREADS
     if (oom) {
+        grouper_free(&gp);
         cols_free(&c);
         ng_free(&s);
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
-    chunk = chunk_result(&buf, &c);
+    chunk = chunk_result(&buf, &c, &gp);
+    grouper_free(&gp);
     cols_free(&c);
     PyBuffer_Release(&view);
     if (!chunk) {
