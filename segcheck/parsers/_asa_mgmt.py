@@ -25,6 +25,13 @@ and the device's local stages say so explicitly:
     own addresses (synthetic permit). ICMP to the address of another interface (the far
     side) is not answered (default deny).
 
+- ``vpn`` entries of ``management`` too: ``crypto ikev1|ikev2|isakmp enable IF`` admits IKE
+  (udp/500 and NAT-T udp/4500) from anywhere to ``IF``'s addresses; ``crypto ikev2 enable IF
+  client-services [port N]`` also tcp/443 (or N); a ``webvpn`` block's ``enable IF`` admits
+  the SSL VPN portal (tcp/443, or the block's ``port N``) and, with ``anyconnect enable``,
+  DTLS (udp/443, or ``dtls port N``). These are to-the-box services, not device management,
+  but a portal on a management port is exposed like one (SC-MGMT-EXPOSED reports it).
+
 - ``control-plane <nameif>`` (one filter per ``access-group ACL in interface IF
   control-plane``, a local stage for packets entering on ``IF``): the ACL's entries then its
   implicit deny. A permit there grants nothing by itself: the packet must still pass
@@ -52,8 +59,15 @@ Vendor facts relied on (sources found with the search tool):
   directed at an interface — Firewall CLI Configuration Guide, "Access Rules" (Controlling
   Network Access; Configure an Access Group); every access list ends in an implicit deny —
   ASA CLI Configuration Guide, "Information About Access Lists", "Access Control Implicit Deny".
-- ``snmp-server host`` without ``trap`` admits polls; ``poll``/``trap`` restrict the entry to
-  one direction — ASA command reference (``snmp-server host``), as the parser already read it.
+- VPN termination ports: IKE udp/500, IPsec NAT traversal udp/4500 (IANA ``isakmp``,
+  ``ipsec-nat-t``); the clientless/AnyConnect SSL VPN listens on tcp/443 unless the
+  ``webvpn`` ``port`` command moves it, and DTLS on udp/443 unless ``dtls port`` does —
+  Cisco ASA Series Command Reference (``webvpn`` mode ``port``, ``dtls port``; ``crypto
+  ikev2 enable ... client-services port``).
+- ``snmp-server host`` without ``trap`` admits polls (``poll``/``trap`` restrict the entry
+  to one direction), ``snmp-server community`` admits no source by itself: kept from the
+  first version of this reader; no vendor text was found for it this time (search tool:
+  ASA SNMP chapters describe polling by "the NMS" of ``snmp-server host`` without the rule).
 """
 
 from __future__ import annotations
@@ -104,6 +118,13 @@ class _IcmpRule:
     span: SourceSpan
 
 
+@dataclass(frozen=True)
+class _Vpn:
+    nameif: str
+    svcs: tuple[C.Svc, ...]
+    span: SourceSpan
+
+
 @dataclass
 class Management:
     """What the command reader collected about to-the-box access (see the module docstring)."""
@@ -115,6 +136,7 @@ class Management:
     snmp_port: int = 161
     snmp_off: SourceSpan | None = None
     control_plane: dict[str, tuple[str, SourceSpan]] = field(default_factory=dict)
+    vpn: list[_Vpn] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
     def command(self, w: list[str], sp: SourceSpan) -> bool:
@@ -130,12 +152,45 @@ class Management:
             self.snmp_off = sp
         elif head == "no" and len(w) >= 2 and (w[1] in MGMT_HEADS or w[1:3] == ["ipv6", "icmp"]):
             pass  # a default turned off (``no snmp-server location``): admits nothing
+        elif w[:1] == ["crypto"] and len(w) >= 4 and w[1] in ("ikev1", "ikev2", "isakmp") \
+                and w[2] == "enable":
+            self._ike(w, sp)
         elif head == "management-access":
             self._diag(Level.WARNING, "management-access (management through a VPN tunnel "
                        "entering by another interface) is not modelled", sp, "mgmt")
         else:
             return False
         return True
+
+    def _ike(self, w: list[str], sp: SourceSpan) -> None:
+        """``crypto ikev1|ikev2|isakmp enable IF [client-services [port N]]``."""
+        nameif, rest = w[3], w[4:]
+        self.vpn.append(_Vpn(nameif, _udp(500, 4500), sp))
+        if not rest:
+            return
+        if rest[:1] == ["client-services"] and (len(rest) == 1 or (
+                len(rest) == 3 and rest[1] == "port" and _port(rest[2]))):
+            self.vpn.append(_Vpn(nameif, _tcp(int(rest[2]) if len(rest) == 3 else 443), sp))
+            return
+        self._diag(Level.UNSUPPORTED, "crypto enable option not understood", sp, "mgmt")
+
+    def webvpn(self, children: list[tuple[list[str], SourceSpan]]) -> None:
+        """The ``webvpn`` block: ``enable IF``, ``port N``, ``anyconnect enable``,
+        ``dtls port N`` (its other sub-commands admit nothing)."""
+        port, dtls, anyconnect = 443, 443, False
+        enabled: list[tuple[str, SourceSpan]] = []
+        for cw, csp in children:
+            if cw[:1] == ["enable"] and len(cw) == 2:
+                enabled.append((cw[1], csp))
+            elif cw[:1] == ["port"] and len(cw) == 2 and _port(cw[1]):
+                port = int(cw[1])
+            elif cw[:2] == ["dtls", "port"] and len(cw) == 3 and _port(cw[2]):
+                dtls = int(cw[2])
+            elif cw[:2] in (["anyconnect", "enable"], ["svc", "enable"]):
+                anyconnect = True
+        for nameif, csp in enabled:
+            svcs = _tcp(port) + (_udp(dtls) if anyconnect else ())
+            self.vpn.append(_Vpn(nameif, svcs, csp))
 
     def bind_control_plane(self, acl: str, nameif: str, sp: SourceSpan) -> None:
         self.control_plane[nameif] = (acl, sp)
@@ -265,6 +320,14 @@ class Management:
                                   a.span, name=why, synthetic=True, detail=why))
             rules.append(Rule(Action.PERMIT, _on(C.build_matches(a.src, dst, [svc]), cond),
                               a.span, name=f"{a.kind} {a.nameif}"))
+        for v in self.vpn:
+            its = [it for it in named if it.nameif == v.nameif]
+            if not its:
+                self._diag(Level.ERROR, f"VPN enabled on unknown interface {v.nameif}", v.span,
+                           "undefined")
+                continue
+            rules.append(Rule(Action.PERMIT, _on(C.build_matches(C.ANY, _own(its), list(
+                v.svcs)), iface_match(*its)), v.span, name=f"vpn {v.nameif}"))
         for fam in (4, 6):
             rules.extend(self._icmp_rules(named, fam))
         anchor = named[0].span if named else SourceSpan(self.objs.path, 1)
@@ -311,3 +374,21 @@ def _own(its: list[_Iface]) -> C.Addr:
 
 def _on(ms: tuple[Match, ...], cond: IfaceMatch) -> tuple[Match, ...]:
     return tuple(replace(m, in_iface=(cond,)) for m in ms)
+
+
+def _port(word: str) -> bool:
+    return word.isdigit() and 0 < int(word) <= 65535
+
+
+def _tcp(*ports: int) -> tuple[C.Svc, ...]:
+    return _ported(6, ports)
+
+
+def _udp(*ports: int) -> tuple[C.Svc, ...]:
+    return _ported(17, ports)
+
+
+def _ported(proto: int, ports: tuple[int, ...]) -> tuple[C.Svc, ...]:
+    svc = C.with_ports(C.proto_svc(proto), None, R.normalize((p, p) for p in ports))
+    assert svc is not None
+    return (svc,)

@@ -197,6 +197,8 @@ class _Parser(AsaObjects):
             self._access_group(w, sp)
         elif self.mgmt.command(w, sp):
             pass
+        elif head == "webvpn" and len(w) == 1:
+            self.mgmt.webvpn([(c.text.split(), self.span(c)) for c in n.children])
         elif w[:2] == ["same-security-traffic", "permit"] and len(w) >= 3:
             if w[2] == "inter-interface":
                 self.inter = True

@@ -255,3 +255,35 @@ def test_query_local_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         ("deny", "management", LINE["icmp permit 203.0.113.0 255.255.255.0 outside"]),
     ]
     assert all(a["rule"] is None or a["rule"]["file"] == str(cfg) for a in out)
+
+
+VPN = """\
+crypto ikev1 enable outside
+crypto ikev2 enable outside client-services port 4443
+webvpn
+ enable outside
+ anyconnect enable
+"""
+
+
+@pytest.mark.parametrize(("iface", "src", "proto", "dport", "want", "at"), [
+    ("outside", "192.0.2.7", 17, 500, Action.PERMIT, "crypto ikev1 enable outside"),
+    ("outside", "192.0.2.7", 17, 4500, Action.PERMIT, "crypto ikev1 enable outside"),
+    ("outside", "192.0.2.7", 6, 4443, Action.PERMIT,
+     "crypto ikev2 enable outside client-services port 4443"),
+    ("outside", "192.0.2.7", 6, 443, Action.PERMIT, "enable outside"),    # SSL VPN portal
+    ("outside", "192.0.2.7", 17, 443, Action.PERMIT, "enable outside"),   # DTLS (anyconnect)
+    ("outside", "198.51.100.66", 17, 500, Action.DENY,                     # control plane
+     "access-list CP extended deny ip host 198.51.100.66 any"),
+    ("dmz", "10.2.0.50", 17, 500, Action.DENY, None),                     # not enabled there
+])
+def test_vpn_termination(iface: str, src: str, proto: int, dport: int, want: Action,
+                         at: str | None) -> None:
+    cfg = CFG + VPN
+    dev = cisco_asa.parse(cfg, "fw.cfg")
+    dst = {"outside": "198.51.100.1", "dmz": "10.2.0.1"}[iface]
+    action, rule, _ = local(dev, iface, packet(src, dst, proto, dport))
+    assert action is want
+    lines = cfg.splitlines()
+    assert (lines[rule.span.line - 1].strip() if rule else None) == at
+    assert dev.diagnostics == ()
