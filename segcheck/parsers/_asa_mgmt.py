@@ -175,21 +175,23 @@ class Management:
         self._diag(Level.UNSUPPORTED, "crypto enable option not understood", sp, "mgmt")
 
     def webvpn(self, children: list[tuple[list[str], SourceSpan]]) -> None:
-        """The ``webvpn`` block: ``enable IF``, ``port N``, ``anyconnect enable``,
+        """The ``webvpn`` block: ``enable IF [tls-only]``, ``port N``, ``anyconnect enable``,
         ``dtls port N`` (its other sub-commands admit nothing)."""
         port, dtls, anyconnect = 443, 443, False
-        enabled: list[tuple[str, SourceSpan]] = []
+        enabled: list[tuple[str, bool, SourceSpan]] = []
         for cw, csp in children:
-            if cw[:1] == ["enable"] and len(cw) == 2:
-                enabled.append((cw[1], csp))
+            if cw[:1] == ["enable"] and (len(cw) == 2 or cw[2:] == ["tls-only"]):
+                enabled.append((cw[1], len(cw) == 2, csp))  # tls-only: no DTLS there
+            elif cw[:1] == ["enable"]:
+                self._diag(Level.UNSUPPORTED, "webvpn enable form not understood", csp, "mgmt")
             elif cw[:1] == ["port"] and len(cw) == 2 and _port(cw[1]):
                 port = int(cw[1])
             elif cw[:2] == ["dtls", "port"] and len(cw) == 3 and _port(cw[2]):
                 dtls = int(cw[2])
             elif cw[:2] in (["anyconnect", "enable"], ["svc", "enable"]):
                 anyconnect = True
-        for nameif, csp in enabled:
-            svcs = _tcp(port) + (_udp(dtls) if anyconnect else ())
+        for nameif, with_dtls, csp in enabled:
+            svcs = _tcp(port) + (_udp(dtls) if anyconnect and with_dtls else ())
             self.vpn.append(_Vpn(nameif, svcs, csp))
 
     def bind_control_plane(self, acl: str, nameif: str, sp: SourceSpan) -> None:

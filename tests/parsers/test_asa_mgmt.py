@@ -287,3 +287,12 @@ def test_vpn_termination(iface: str, src: str, proto: int, dport: int, want: Act
     lines = cfg.splitlines()
     assert (lines[rule.span.line - 1].strip() if rule else None) == at
     assert dev.diagnostics == ()
+
+
+def test_webvpn_tls_only_has_no_dtls() -> None:
+    dev = cisco_asa.parse(CFG + "webvpn\n enable outside tls-only\n anyconnect enable\n",
+                          "fw.cfg")
+    assert local(dev, "outside", packet("192.0.2.7", "198.51.100.1", 6, 443))[0] \
+        is Action.PERMIT
+    assert local(dev, "outside", packet("192.0.2.7", "198.51.100.1", 17, 443))[0] \
+        is Action.DENY
