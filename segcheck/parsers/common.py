@@ -16,8 +16,10 @@ Semantics fixed here (parsers rely on them):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -110,9 +112,41 @@ def network(text: str) -> Network:
         raise ValueError(f"bad address {text!r}") from exc
 
 
+_V4_PREFIX = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
+
+
+def _v4_prefix(t: str) -> tuple[int, int] | None:
+    """Fast path of ``address_ranges`` for a canonical dotted IPv4 address or ``a.b.c.d/len``
+    (no leading zeros, octets <= 255, len <= 32): its (first, last) address. ``None`` for
+    anything else, which then takes the general (``ipaddress``) path — so results and errors
+    are exactly the general path's."""
+    m = _V4_PREFIX.fullmatch(t)
+    if m is None:
+        return None
+    value = 0
+    for octet in m.group(1, 2, 3, 4):
+        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
+            return None
+        value = (value << 8) | int(octet)
+    plen_s = m.group(5)
+    if plen_s is None:
+        return value, value
+    if (len(plen_s) > 1 and plen_s[0] == "0") or int(plen_s) > 32:
+        return None
+    host = (1 << (32 - int(plen_s))) - 1
+    lo = value & ~host & 0xFFFFFFFF
+    return lo, lo | host
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def address_ranges(text: str, family: int) -> R.Ranges:
-    """One address, prefix or ``a-b`` range of ``family`` as normalized ranges."""
+    """One address, prefix or ``a-b`` range of ``family`` as normalized ranges (cached:
+    configurations repeat their addresses; the result is immutable)."""
     t = text.strip()
+    if family == 4:
+        fast = _v4_prefix(t)
+        if fast is not None:
+            return (fast,)
     if "-" in t and "/" not in t:
         lo_s, hi_s = t.split("-", 1)
         try:

@@ -52,6 +52,7 @@ FORWARD_PATH = (("raw", "PREROUTING"), ("mangle", "PREROUTING"), ("mangle", "FOR
 LOCAL_PATH = (("raw", "PREROUTING"), ("mangle", "PREROUTING"), ("mangle", "INPUT"),
               ("filter", "INPUT"), ("security", "INPUT"))
 MAX_DEPTH = 64
+_ACTIONS = {target: Action(verdict) for target, verdict in TERMINAL.items()}
 
 Report = Callable[[Level, str, SourceSpan | None, str], None]
 
@@ -129,7 +130,7 @@ def _flatten(
             if target == "REJECT" and spec.target_opts.get("--reject-with"):
                 detail += " --reject-with " + spec.target_opts["--reject-with"]
             out.append(Rule(
-                Action(TERMINAL[target]), ms, span, name=spec.name, excludes=tuple(local_ex),
+                _ACTIONS[target], ms, span, name=spec.name, excludes=tuple(local_ex),
                 detail=detail, extra_spans=via,
             ))
         elif target == "RETURN":

@@ -25,6 +25,7 @@ decide (``LOG``...), in which case the rule is irrelevant to verdicts anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from segcheck.model import ranges as R
 from segcheck.model.packet import PORT_PROTOCOLS, STATES, icmp_protocol, protocol_number
@@ -61,6 +62,8 @@ _KNOWN_MODULES = frozenset({
     "tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmp6", "icmpv6", "multiport", "state",
     "conntrack", "comment", "iprange", "set",
 })
+_BOX_FIELDS = ("src", "dst", "protocols", "sports", "dports", "icmp_types", "icmp_codes",
+               "states")
 _CT_STATES = {"NEW": "new", "ESTABLISHED": "established", "RELATED": "related",
               "INVALID": "invalid", "UNTRACKED": "untracked"}
 
@@ -208,6 +211,12 @@ class _Collector:
         self.family = family
         self.ipsets = ipsets
         self.parts: list[tuple[Match, ...]] = []
+        """Conditions with several (or no) alternatives, conjoined in ``build``."""
+        self.box: dict[str, Any] = {}
+        """Single-box conditions met field by field as they come (``meet``): the common case,
+        built into one ``Match`` at the end instead of one ``Match`` per condition."""
+        self.in_iface: list[IfaceMatch] = []
+        self.out_iface: list[IfaceMatch] = []
         self.protocols: R.Ranges | None = None
         self.proto_negated = False
         self.deferred: list[tuple[str, list[str], bool]] = []
@@ -216,6 +225,18 @@ class _Collector:
 
     def addr_max(self) -> int:
         return (1 << R.ADDRESS_BITS[self.family]) - 1
+
+    def meet(self, name: str, value: Any) -> None:
+        """Conjoin a one-box condition on one field (``states`` or a ``Ranges`` field): the
+        same field-wise meet ``Match.intersect`` performs, without the intermediate boxes."""
+        box = self.box
+        cur = box.get(name)
+        if cur is None:
+            box[name] = value
+        elif name == "states":
+            box[name] = cur & value
+        else:
+            box[name] = R.intersect(cur, value)
 
     def add_basic(self, kind: str, value: str, neg: bool) -> None:
         f = self.family
@@ -227,12 +248,13 @@ class _Collector:
             if self.multi_addr and self.addr_negated:
                 raise SpecError("'!' is not allowed with several source or destination addresses")
             try:
-                rs = R.normalize(iv for v in items for iv in common.address_ranges(v, f))
+                rs = (common.address_ranges(items[0], f) if len(items) == 1 else
+                      R.normalize(iv for v in items for iv in common.address_ranges(v, f)))
             except ValueError as exc:
                 raise SpecError(str(exc)) from exc
             if neg:
                 rs = R.complement(rs, self.addr_max())
-            self.parts.append((common.addr_match(f, kind, rs),))
+            self.meet(kind, rs)
         elif kind == "proto":
             low = value.lower()
             if low in ("all", "0"):
@@ -247,13 +269,13 @@ class _Collector:
             self.proto_negated = neg
             if self.protocols is not None:
                 prot = R.complement(self.protocols, R.PROTO_MAX) if neg else self.protocols
-                self.parts.append((Match(family=f, protocols=prot),))
+                self.meet("protocols", prot)
         else:
             name = value
             if not name or len(name) > 15 or "/" in name or " " in name:
                 raise SpecError(f"bad interface name {value!r}")
-            cond = (IfaceMatch(names=(name,), negate=neg),)
-            self.parts.append((Match(in_iface=cond) if kind == "in" else Match(out_iface=cond),))
+            cond = IfaceMatch(names=(name,), negate=neg)
+            (self.in_iface if kind == "in" else self.out_iface).append(cond)
 
     def add_module_option(self, module: str, opt: str, args: list[str], neg: bool) -> None:
         if opt in ("--state", "--ctstate"):
@@ -265,10 +287,9 @@ class _Collector:
                     raise SpecError(f"unknown state {s!r}")
                 states.add(_CT_STATES[s.upper()])
             final = frozenset(STATES - states) if neg else frozenset(states)
-            self.parts.append((Match(states=final),))
+            self.meet("states", final)
         elif opt == "--syn":
-            self.parts.append((Match(states=frozenset(STATES - {"new"}) if neg else
-                                     frozenset({"new"})),))
+            self.meet("states", frozenset(STATES - {"new"}) if neg else frozenset({"new"}))
             self.deferred.append(("--need-tcp", [], False))
         elif opt == "--tcp-flags":
             mask, comp = (set(a.upper().split(",")) for a in args)
@@ -283,8 +304,7 @@ class _Collector:
                 raise SpecError(str(exc)) from exc
             if neg:
                 rs = R.complement(rs, self.addr_max())
-            side = "src" if opt == "--src-range" else "dst"
-            self.parts.append((common.addr_match(self.family, side, rs),))
+            self.meet("src" if opt == "--src-range" else "dst", rs)
         elif opt == "--match-set":
             self._match_set(args, neg)
         else:
@@ -313,12 +333,50 @@ class _Collector:
         self.parts.append(ms)
 
     def build(self) -> tuple[Match, ...]:
+        """The rule's DNF: ``common.conjoin`` of every condition, in condition order.
+
+        One-box conditions were met field by field into ``box`` (meets commute, interface
+        conditions keep their order); the result equals conjoining them one by one because
+        a conjunction is empty as soon as one step is, and ICMP fields only ever come with
+        protocols equal to the family's ICMP protocol (so the final compatibility check is
+        the stepwise one)."""
         f = self.family
         for opt, args, neg in self.deferred:
-            self.parts.append(self._port_or_icmp(opt, args, neg))  # may raise _Unsupported
-        return common.conjoin([(Match(family=f),), *self.parts])
+            alts = self._port_or_icmp(opt, args, neg)  # may raise _Unsupported
+            if isinstance(alts, dict):
+                for name, value in alts.items():
+                    self.meet(name, value)
+            elif len(alts) == 1:
+                self._meet_match(alts[0])
+            else:
+                self.parts.append(alts)
+        box = self.box
+        if (box.get("icmp_types") is not None or box.get("icmp_codes") is not None) and (
+            box.get("protocols") != R.single(icmp_protocol(f))
+        ):
+            return ()
+        base = Match(family=f, in_iface=tuple(self.in_iface), out_iface=tuple(self.out_iface),
+                     **box)
+        if base.is_empty:
+            return ()
+        if not self.parts:
+            return (base,)
+        return common.conjoin([(base,), *self.parts])
 
-    def _port_or_icmp(self, opt: str, args: list[str], neg: bool) -> tuple[Match, ...]:
+    def _meet_match(self, m: Match) -> None:
+        """Meet a one-box condition given as a ``Match`` (ports, ICMP: family-free or of the
+        rule's family, no interface conditions)."""
+        if m.family is not None and m.family != self.family:
+            self.parts.append(())
+            return
+        for name in _BOX_FIELDS:
+            value = getattr(m, name)
+            if value is not None:
+                self.meet(name, value)
+
+    def _port_or_icmp(
+        self, opt: str, args: list[str], neg: bool,
+    ) -> tuple[Match, ...] | dict[str, R.Ranges]:
         f = self.family
         prots = self.protocols
         if opt in ("--icmp-type", "--icmpv6-type"):
@@ -360,7 +418,7 @@ class _Collector:
         if multiport and any(":" in a and r[0][0] >= r[0][1]
                              for a, r in zip(args[0].split(","), items, strict=True)):
             raise SpecError("invalid port range in multiport (need low < high)")
-        ports = R.normalize(iv for r in items for iv in r)
+        ports = items[0] if len(items) == 1 else R.normalize(iv for r in items for iv in r)
         if opt in ("--dports", "--destination-ports", "--sports", "--source-ports", "--ports") and (
             sum(2 if ":" in a else 1 for a in args[0].split(",")) > 15
         ):
@@ -378,5 +436,6 @@ class _Collector:
             if neg:
                 return (Match(protocols=prots, sports=inv, dports=inv),)
             return (Match(protocols=prots, sports=ports), Match(protocols=prots, dports=ports))
-        side = "src" if opt in ("--sport", "--source-port", "--sports", "--source-ports") else "dst"
-        return (common.port_match(prots, side, sel),)
+        side = "sports" if opt in ("--sport", "--source-port", "--sports", "--source-ports") else (
+            "dports")
+        return {"protocols": prots, side: sel}  # one box: met field-wise by ``build``
