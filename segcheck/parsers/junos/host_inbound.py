@@ -32,8 +32,9 @@ Semantics (each fact with the document it comes from):
   to admit): an over-approximation of "every system service" (it contains every
   management port, so management exposure is never missed). A service name not in the
   table is UNSUPPORTED at its line (its ports are not known here), never silently dropped.
-- ``ping`` admits all ICMP/ICMPv6 and ``traceroute`` ICMP plus udp/33434-33534: kept from
-  the first version (an over-approximation of echo requests; ICMP is no management port).
+- ``ping`` admits all ICMP/ICMPv6, ``traceroute`` ICMP plus udp/33434-33534 and ``netconf``
+  tcp/830 plus tcp/22: kept from the first version of this reader, not checked against a
+  document this time (over-approximations; only the netconf one touches a management port).
 - The ``functional-zone management`` interfaces accept management traffic by the same rules
   and forward nothing (a forward stage denies transit through them) — DISA STIG SV-223228
   (Juniper SRX): an interface placed in the functional zone management "will not
