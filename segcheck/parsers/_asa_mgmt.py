@@ -35,7 +35,7 @@ and the device's local stages say so explicitly:
 - ``control-plane <nameif>`` (one filter per ``access-group ACL in interface IF
   control-plane``, a local stage for packets entering on ``IF``): the ACL's entries then its
   implicit deny. A permit there grants nothing by itself: the packet must still pass
-  ``management``.
+  ``management`` (the stage after it; a packet both drop is reported as the ACL's).
 
 Not modelled (diagnostics): ``management-access IF`` (management of ``IF`` through a VPN
 tunnel entering elsewhere: WARNING), ``http redirect`` (WARNING: redirects to HTTPS, grants no
@@ -289,7 +289,7 @@ class Management:
                                            "deny",))
             stages.append(Stage(fname, ingress=iface_match(*its)))
         filters[MGMT_FILTER] = self._management(named)
-        stages.insert(0, Stage(MGMT_FILTER))
+        stages.append(Stage(MGMT_FILTER))  # after the control-plane ACLs, which drop first
         return filters, tuple(stages)
 
     def _management(self, named: list[_Iface]) -> Filter:

@@ -107,6 +107,9 @@ CASES = [
     # the control-plane ACL denies its host first (whatever the management entries say)
     ("outside", "198.51.100.66", "198.51.100.1", 6, 22, Action.DENY,
      "access-list CP extended deny ip host 198.51.100.66 any"),
+    # dropped by both stages: the control-plane ACL, evaluated first, is the reason
+    ("outside", "198.51.100.66", "198.51.100.1", 6, 443, Action.DENY,
+     "access-list CP extended deny ip host 198.51.100.66 any"),
     # its 'permit ip any any' grants nothing: no http entry on outside
     ("outside", "192.0.2.7", "198.51.100.1", 6, 443, Action.DENY, None),
     # dmz has no ssh line: SSH to the box denied (management default)
@@ -161,7 +164,7 @@ def test_control_plane_is_not_a_transit_acl(dev: Device) -> None:
     assert "inbound outside" in dev.filters
     transit = dev.filters["inbound outside"]
     assert all(not r.name.startswith("CP:") for r in transit.rules)
-    assert [s.filter for s in dev.local] == ["management", "control-plane outside"]
+    assert [s.filter for s in dev.local] == ["control-plane outside", "management"]
     cp = dev.filters["control-plane outside"]
     assert cp.default_action is Action.DENY
     assert not [d for d in dev.diagnostics if d.level.makes_incomplete]
@@ -248,7 +251,7 @@ def test_query_local_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
     assert code == 0
     assert [(a["verdict"], a["filter"], a["rule"] and a["rule"]["line"]) for a in out] == [
-        ("permit", "control-plane outside", LINE["access-list CP extended permit ip any any"]),
+        ("permit", "management", LINE["ssh 0 0 outside"]),
         ("deny", "control-plane outside",
          LINE["access-list CP extended deny ip host 198.51.100.66 any"]),
         ("deny", "management", None),
