@@ -41,10 +41,12 @@ Semantics checklist (STYLE.md habit 5):
 - Interfaces without ``nameif`` pass no traffic: a forward stage ``unnamed ingress`` denies
   packets entering by any interface that is not a named one (also an unknown one).
 - No ACL bound and no global ACL: the security-level default above.
-- Traffic to the ASA itself (local stages, ``_asa_mgmt``): ACLs do not apply; the
-  ``ssh``/``telnet``/``http``/``snmp-server`` access entries, the per-interface ``icmp`` and
-  ``ipv6 icmp`` rule lists (implicit deny after them; all ICMP when an interface has none)
-  and ``access-group ACL in interface IF control-plane`` decide it, each rule at its line.
+- Traffic to the ASA itself (local stages, ``_asa_mgmt``): transit ACLs do not apply; the
+  ``ssh``/``telnet``/``http``/``snmp-server`` access entries, VPN termination (``crypto ...
+  enable IF``, ``webvpn`` ``enable IF``), the per-interface ``icmp`` and ``ipv6 icmp`` rule
+  lists (implicit deny after them; all ICMP when an interface has none) and ``access-group
+  ACL in interface IF control-plane`` decide it, each rule at its line; ``crypto``/``webvpn``
+  lines other than these stay in ``IRRELEVANT`` (tunnels, not who reaches the box).
 - Objects, groups and ACL entries are resolved in ``_asa_objects``.
 - Every other line: a top-level command in ``IRRELEVANT`` (logging, ntp, routes, VPN,
   management...) is ASA syntax that decides no new flow and is ignored; ``NOT_MODELLED``
