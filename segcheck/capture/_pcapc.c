@@ -8,16 +8,18 @@
  * to Scanner.packet, so counting of undecodable and non-IP frames is the Python code's.
  *
  * Functions (all take the capture as a read-only buffer; every read is bounds-checked):
- *   pcap_chunk(buf, off, end, rec, big, unit, linktype, frame0, limit)
+ *   pcap_chunk(buf, off, end, rec, big, unit, linktype, frame0, limit[, part, parts])
  *       -> (next_off, problem, chunk)       problem: 0, 1 cut-off header, 2 cut-off record
- *   pcapng_chunk(buf, off, stop, state, limit)
- *       -> (next_off, state, problems, chunk)
+ *   pcapng_chunk(buf, off, stop, state, limit[, part, parts])
+ *       -> (next_off, state, problems, ended, chunk)
  *   pcapng_split(buf, targets) -> list of (offset, state)   (record-aligned split points)
  *   bulk(buf, gid, pdir, po, pe, app, client, room, mb, dnp, s7, ncls)
  *       -> (handled, counts)
  * chunk = (n, frame, ts, wl, d, cl, lt, gid, pdir, po, pe, sp, dp, groups): per-record
- * columns as bytes (int64, float64, int32 gid (-1: slow), uint8 pdir, int32 ports) and one
- * tuple per flow group of the chunk (see make_group).
+ * columns as bytes (int64, float64, int32 gid (-1: slow, -2: a flow of another partition),
+ * uint8 pdir, int32 ports) and one tuple per flow group of the chunk (see make_group).
+ * With ``parts`` > 1 only flows whose partition() is ``part`` are grouped: workers each
+ * walk the whole file and take a disjoint share of the flows.
  * A pcapng state is (big, ((linktype, tick), ...), frame, last_ts).
  * No global mutable state; all memory is freed before returning.
  */
@@ -399,10 +401,29 @@ typedef struct {
     int32_t *table;
     int64_t size, ng;
     Grp *g;
+    int64_t part, parts; /* keep only flows with partition(flow) == part (parts > 1) */
 } Grouper;
 
-static int grouper_init(Grouper *gp, int64_t limit) {
+/* The flow's partition among ``parts`` workers: a function of its canonical key only, the
+ * same as flows.partition() computes in Python (big-endian 32-bit words of the lower then
+ * the higher address, their ports, the protocol). */
+static int64_t partition(const uint8_t *b, int64_t lo, int64_t hi, int alen, int32_t plo,
+                         int32_t phi, int proto, int64_t parts) {
+    uint64_t s = 0;
+    int k;
+    for (k = 0; k < alen; k += 4) {
+        s += (uint64_t)b[lo + k] << 24 | (uint64_t)b[lo + k + 1] << 16 | (uint64_t)b[lo + k + 2] << 8 | b[lo + k + 3];
+        s += ((uint64_t)b[hi + k] << 24 | (uint64_t)b[hi + k + 1] << 16 | (uint64_t)b[hi + k + 2] << 8 | b[hi + k + 3]) * 3;
+    }
+    s += (uint64_t)plo * 65537 + (uint64_t)phi * 31 + (uint64_t)proto * 7919;
+    s *= 0x9E3779B97F4A7C15ULL;
+    return (int64_t)((s >> 33) % (uint64_t)parts);
+}
+
+static int grouper_init(Grouper *gp, int64_t limit, int64_t part, int64_t parts) {
     int64_t size = 1;
+    gp->part = part;
+    gp->parts = parts;
     while (size < 2 * limit + 2)
         size <<= 1;
     gp->size = size;
@@ -464,6 +485,10 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
     cmpv = memcmp(b + o.src, b + o.dst, (size_t)alen);
     c->swap[i] = (uint8_t)(cmpv > 0 || (cmpv == 0 && o.sp > o.dp));
     canon(c, i, &lo, &hi, &plo, &phi);
+    if (gp->parts > 1 && partition(b, lo, hi, alen, plo, phi, o.proto, gp->parts) != gp->part) {
+        c->gid[i] = -2; /* another worker's flow */
+        return;
+    }
     h = hash_bytes(0, b + lo, alen);
     h = hash_bytes(h, b + hi, alen);
     h = mix(h, (uint64_t)plo << 16 | (uint64_t)phi | (uint64_t)o.proto << 32 | (uint64_t)alen << 40);
@@ -586,7 +611,7 @@ static int get_buf(PyObject *obj, Py_buffer *view, Buf *buf) {
 
 static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
     PyObject *obj, *chunk, *res;
-    long long off, end, rec, big, linktype, frame0, limit;
+    long long off, end, rec, big, linktype, frame0, limit, part = 0, parts = 1;
     double unit;
     Py_buffer view;
     Buf buf;
@@ -594,10 +619,10 @@ static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
     Grouper gp;
     int problem = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OLLLLdLLL", &obj, &off, &end, &rec, &big, &unit, &linktype,
-                          &frame0, &limit))
+    if (!PyArg_ParseTuple(args, "OLLLLdLLL|LL", &obj, &off, &end, &rec, &big, &unit,
+                          &linktype, &frame0, &limit, &part, &parts))
         return NULL;
-    if (rec < 16 || limit < 1 || off < 0) {
+    if (rec < 16 || limit < 1 || off < 0 || parts < 1 || part < 0 || part >= parts) {
         PyErr_SetString(PyExc_ValueError, "bad pcap_chunk arguments");
         return NULL;
     }
@@ -609,7 +634,7 @@ static PyObject *pcap_chunk(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    if (grouper_init(&gp, limit) < 0) {
+    if (grouper_init(&gp, limit, part, parts) < 0) {
         cols_free(&c);
         PyBuffer_Release(&view);
         return NULL;
@@ -849,7 +874,7 @@ static int ng_block(const Buf *buf, Ng *s, int64_t *offp, Cols *c) {
 
 static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
     PyObject *obj, *state, *chunk, *st, *res;
-    long long off, stop, limit;
+    long long off, stop, limit, part = 0, parts = 1;
     Py_buffer view;
     Buf buf;
     Cols c;
@@ -857,9 +882,9 @@ static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
     Ng s;
     int ended = 0, oom = 0, rc;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OLLOL", &obj, &off, &stop, &state, &limit))
+    if (!PyArg_ParseTuple(args, "OLLOL|LL", &obj, &off, &stop, &state, &limit, &part, &parts))
         return NULL;
-    if (limit < 1 || off < 0) {
+    if (limit < 1 || off < 0 || parts < 1 || part < 0 || part >= parts) {
         PyErr_SetString(PyExc_ValueError, "bad pcapng_chunk arguments");
         return NULL;
     }
@@ -876,7 +901,7 @@ static PyObject *pcapng_chunk(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    if (grouper_init(&gp, limit) < 0) {
+    if (grouper_init(&gp, limit, part, parts) < 0) {
         cols_free(&c);
         ng_free(&s);
         PyBuffer_Release(&view);

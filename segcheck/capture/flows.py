@@ -172,21 +172,25 @@ def default_engine() -> str:
 
 def scan(path: str, start: int | None = None, stop: int | None = None, first_frame: int = 1,
          progress: Callable[[int], None] | None = None, *, engine: str | None = None,
-         state: PcapngState | None = None) -> Scan:
+         state: PcapngState | None = None, part: tuple[int, int] | None = None) -> Scan:
     """Walk one capture (or its records starting in ``[start, stop)``: pcap numbered from
-    ``first_frame``, pcapng continuing from ``state``) into flow states.
+    ``first_frame``, pcapng continuing from ``state``) into flow states; with
+    ``part=(index, count)`` (native engine) only the flows of that partition.
 
     ``engine="native"`` is ``native.scan_native`` (C walk/decode/grouping),
     ``engine="vector"`` is ``vector.scan_vector`` (numpy), ``engine="packet"`` sends every
     frame through ``Scanner.packet`` — the reference both are tested against. Default:
     ``default_engine()``. All three give the same result."""
     engine = engine or default_engine()
+    if part is not None and engine != "native":
+        raise ValueError("flow partitions need the native engine")
     with open_capture(path) as cap:
         if engine == "native":
             mod = native.module()
             if mod is None:
                 raise RuntimeError("the native capture scan is not available")
-            return native.scan_native(mod, cap, start, stop, first_frame, state, progress)
+            return native.scan_native(mod, cap, start, stop, first_frame, state, progress,
+                                      part)
         if engine == "vector":
             from segcheck.capture.vector import scan_vector
 
@@ -301,39 +305,48 @@ def _summary(path: str, s: Scan, n_flows: int, flows: Sequence[Flow]) -> Capture
         last_seen=max((f.last_seen for f in flows), default=None))
 
 
-Task = tuple[int, str, int | None, int | None, int, PcapngState | None]
+Task = tuple[int, str, int | None, int | None, int, PcapngState | None,
+             tuple[int, int] | None]
 """(file index, path, start offset, stop offset, first frame number (pcap), walk state at
-the start offset (pcapng))."""
+the start offset (pcapng), flow partition (index, count))."""
 
 
 def _tasks(paths: Sequence[str], workers: int) -> list[Task]:
+    """One task per file; a file over ``SPLIT_BYTES`` becomes ``workers`` tasks. Natively
+    they are flow partitions: each task walks the whole file (the C walk is the cheap part)
+    and takes the flows of its partition, so no flow is shared and the merge is exact.
+    Without the extension they are record-aligned byte ranges (pcap records, pcapng blocks),
+    merged by ``_merge`` (application detection restarts per range)."""
     tasks: list[Task] = []
+    use_parts = native.module() is not None
     for i, p in enumerate(paths):
         with open_capture(p) as cap:
             if workers > 1 and len(cap.data) > SPLIT_BYTES:
-                if cap.format == "pcap":
+                if use_parts:
+                    tasks += [(i, p, None, None, 1, None, (k, workers)) for k in range(workers)]
+                elif cap.format == "pcap":
                     for s, e, ff in pcap_split_points(cap, workers):
-                        tasks.append((i, p, s, e, ff, None))
+                        tasks.append((i, p, s, e, ff, None, None))
                 else:
                     for s, e, st in pcapng_split_points(cap, workers):
-                        tasks.append((i, p, s, e, 1, st))
+                        tasks.append((i, p, s, e, 1, st, None))
                 continue
-        tasks.append((i, p, None, None, 1, None))
+        tasks.append((i, p, None, None, 1, None, None))
     return tasks
 
 
 def _scan_task(task: Task) -> Scan:
-    _, p, s, e, ff, st = task
-    return scan(p, s, e, ff, state=st)
+    _, p, s, e, ff, st, part = task
+    return scan(p, s, e, ff, state=st, part=part)
 
 
 def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> FlowsResult:
     """Flows of every capture in ``paths`` (CaptureError for a file that is no capture).
 
-    ``workers`` processes are used when there is more than one task (several files, or a pcap
-    over ``SPLIT_BYTES``); default: the CPU count. ``progress(done, total)`` is called with
-    tasks completed (or bytes, in-process)."""
+    ``workers`` processes are used when there is more than one task (several files, or a
+    capture over ``SPLIT_BYTES``, see ``_tasks``); default: the CPU count.
+    ``progress(done, total)`` is called with tasks completed (or bytes, in-process)."""
     spaths = [str(p) for p in paths]
     workers = max(1, workers or os.cpu_count() or 1)
     tasks = _tasks(spaths, workers)
@@ -351,7 +364,7 @@ def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None =
         for done, t in enumerate(tasks, 1):
             size = os.path.getsize(t[1]) or 1
             cb = (lambda off, size=size: progress(off, size)) if progress else None
-            results.append(scan(t[1], t[2], t[3], t[4], cb, state=t[5]))
+            results.append(scan(t[1], t[2], t[3], t[4], cb, state=t[5], part=t[6]))
             if progress:
                 progress(done, total)
     flows: list[Flow] = []

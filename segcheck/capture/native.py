@@ -78,18 +78,25 @@ def module() -> ModuleType | None:
 
 def scan_native(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
                 first_frame: int, state: PcapngState | None,
-                progress: Callable[[int], None] | None) -> Scan:
-    """Scan ``cap`` (or its records starting in ``[start, stop)``) with the extension."""
-    sc = Scanner(cap.data)
-    chunks = (_pcap_chunks(mod, cap, start, stop, first_frame) if cap.format == "pcap"
-              else _pcapng_chunks(mod, cap, start, stop, state))
+                progress: Callable[[int], None] | None,
+                part: tuple[int, int] | None = None) -> Scan:
+    """Scan ``cap`` (or its records starting in ``[start, stop)``) with the extension.
+
+    ``part=(index, count)``: walk the whole range but account only the flows whose
+    ``scan.partition`` is ``index`` (frame totals and undecodable/non-IP frames: index 0
+    only), so ``count`` workers share one file without sharing a flow."""
+    sc = Scanner(cap.data, part)
+    pargs = part or (0, 1)
+    chunks = (_pcap_chunks(mod, cap, start, stop, first_frame, pargs) if cap.format == "pcap"
+              else _pcapng_chunks(mod, cap, start, stop, state, pargs))
     for next_off, chunk in chunks:
         if chunk[0]:
             _process(mod, sc, chunk)
         if progress is not None:
             progress(next_off)
-    for reason, n in cap.problems.items():
-        sc.bad[reason] += n
+    if sc.counts_frames:
+        for reason, n in cap.problems.items():
+            sc.bad[reason] += n
     return sc.result(cap.format)
 
 
@@ -97,7 +104,7 @@ Chunk = tuple[Any, ...]
 
 
 def _pcap_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
-                 first_frame: int) -> Iterator[tuple[int, Chunk]]:
+                 first_frame: int, part: tuple[int, int]) -> Iterator[tuple[int, Chunk]]:
     order, unit, rec, linktype = pcap_header(cap)
     size = len(cap.data)
     end = size if stop is None else min(stop, size)
@@ -106,7 +113,7 @@ def _pcap_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | N
     limit = FIRST_CHUNK
     while off < end:
         off, problem, chunk = mod.pcap_chunk(cap.data, off, end, rec, order == ">", unit,
-                                             linktype, frame, limit)
+                                             linktype, frame, limit, *part)
         limit = CHUNK
         frame += chunk[0]
         if problem:
@@ -118,14 +125,16 @@ def _pcap_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | N
 
 
 def _pcapng_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
-                   state: PcapngState | None) -> Iterator[tuple[int, Chunk]]:
+                   state: PcapngState | None, part: tuple[int, int],
+                   ) -> Iterator[tuple[int, Chunk]]:
     size = len(cap.data)
     end = size if stop is None else min(stop, size)
     off = start or 0
     st = state or PCAPNG_START
     limit = FIRST_CHUNK
     while True:
-        off, st, problems, ended, chunk = mod.pcapng_chunk(cap.data, off, end, st, limit)
+        off, st, problems, ended, chunk = mod.pcapng_chunk(cap.data, off, end, st, limit,
+                                                           *part)
         limit = CHUNK
         for name, n in zip(NG_PROBLEMS, problems, strict=True):
             if n:
@@ -142,9 +151,10 @@ def _np(raw: bytes, dtype: type | str) -> npt.NDArray[Any]:
 def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
     n, frame_b, ts_b, wl_b, d_b, cl_b, lt_b, gid_b, pdir_b, po_b, pe_b, sp_b, dp_b, groups = chunk
     sc.defer = []
-    sc.packets += n
     wl = _np(wl_b, np.int64)
-    sc.bytes += int(wl.sum())
+    if sc.counts_frames:
+        sc.packets += n
+        sc.bytes += int(wl.sum())
     gid = _np(gid_b, np.int32)
     gflow, gdir = apply_groups(sc, groups)
     if gflow:
@@ -152,7 +162,8 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
         po, pe = _np(po_b, np.int64), _np(pe_b, np.int64)
         need = np.array([f.decoder is not None or (f.app is None and f.tries > 0)
                          for f in gflow] + [False], dtype=bool)
-        payload = (po < pe) & need[gid]  # gid -1 (slow) picks the False at the end
+        # records without a group here (-1 slow, -2 another worker's) pick the False at the end
+        payload = (po < pe) & need[np.where(gid < 0, len(gflow), gid)]
         apps = [BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
                 for f in gflow]
         if any(apps):
@@ -164,7 +175,7 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
                           _np(sp_b, np.int32).astype(np.int64),
                           _np(dp_b, np.int32).astype(np.int64), po, pe,
                           _np(frame_b, np.int64).tolist())
-    slow = np.flatnonzero(gid < 0)
+    slow = np.flatnonzero(gid == -1)
     if len(slow):
         frames = _np(frame_b, np.int64)[slow].tolist()
         lts = _np(lt_b, np.int64)[slow].tolist()

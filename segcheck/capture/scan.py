@@ -143,6 +143,21 @@ def _frame_of_item(item: Deferred) -> int:
     return item[0]
 
 
+def partition(src: bytes, dst: bytes, proto: int, sp: int, dp: int, parts: int) -> int:
+    """The worker (of ``parts``) that owns a flow: a function of its canonical key — the
+    same as ``_pcapc``'s ``partition`` (lower (address, port) first; big-endian 32-bit
+    words of the addresses, zero-padded; ports; protocol)."""
+    if (src, sp) > (dst, dp):
+        src, dst, sp, dp = dst, src, dp, sp
+    pad = -len(src) % 4
+    lo, hi = src + bytes(pad), dst + bytes(pad)
+    s = 0
+    for k in range(0, len(lo), 4):
+        s += int.from_bytes(lo[k:k + 4], "big") + 3 * int.from_bytes(hi[k:k + 4], "big")
+    s += sp * 65537 + dp * 31 + proto * 7919
+    return (((s * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 33) % parts
+
+
 def reverse_key(key: Key) -> Key:
     alen = (len(key) - 4) // 2
     return key[alen:2 * alen] + key[:alen] + key[-2:] + key[-4:-2]
@@ -151,8 +166,12 @@ def reverse_key(key: Key) -> Key:
 class Scanner:
     """One scan's flow table and counters (see the module docstring for the invariant)."""
 
-    def __init__(self, data: mmap.mmap | bytes) -> None:
+    def __init__(self, data: mmap.mmap | bytes, part: tuple[int, int] | None = None) -> None:
         self.data = data
+        self.part = part
+        """(index, count): account only flows whose ``partition`` is ``index``; frames that
+        belong to no flow (undecodable, non-IP) are counted by index 0 only."""
+        self.counts_frames = part is None or part[0] == 0
         self.tables: dict[int, Table] = {6: {}, 17: {}}
         self.flows: list[FlowState] = []
         self.frag_ports: dict[tuple[bytes, bytes, int], tuple[int, int]] = {}
@@ -194,6 +213,8 @@ class Scanner:
         """Account one frame by the full per-packet path (counters are the caller's)."""
         r = dissect(self.data, d, end, lt)
         if isinstance(r, str):
+            if not self.counts_frames:
+                return
             if r[0] == "n":
                 self.non_ip[r[7:]] += 1
             else:
@@ -210,11 +231,15 @@ class Scanner:
             else:
                 ports = self.frag_ports.get(fkey)
                 if ports is None:
-                    self.bad["IP fragment whose first fragment was not seen"] += 1
+                    if self.counts_frames:
+                        self.bad["IP fragment whose first fragment was not seen"] += 1
                     return
                 sp, dp = ports
                 if not frag[2]:
                     del self.frag_ports[fkey]
+        if self.part is not None and partition(src, dst, proto | (0 if v else 0x10000), sp, dp,
+                                               self.part[1]) != self.part[0]:
+            return  # another worker's flow
         if v == 0:
             proto |= 0x10000
             key = src + dst + b"\0\0\0\0"

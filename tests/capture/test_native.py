@@ -356,6 +356,10 @@ def _check_file(raw: bytes) -> None:
                 results(p, "native")
             return
         assert results(p, "native") == ref
+        scans = [scan(str(p), engine="native", part=(k, 2)) for k in range(2)]
+        merged = _merge(scans)
+        assert sum(len(s.flows) for s in scans) == len(ref[0])
+        assert (merged.packets, merged.bytes, dict(merged.bad), dict(merged.non_ip)) == ref[1:]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -406,3 +410,62 @@ def test_damaged_frames_of_every_link_type(mod: Any,
             ref = results(p, "packet")
             assert results(p, "native") == ref
             assert results(p, "vector") == ref
+
+
+# ---------------------------------------------------------------- flow partitions (workers)
+
+def _mixed_frames() -> list[bytes]:
+    """Flows whose records take both paths: IP options and fragments (Python) next to plain
+    packets (C), IPv4 and IPv6, plus L2 and undecodable frames."""
+    mb = bytes.fromhex("000100000006010300000002")
+    frames = []
+    for i in range(120):
+        sp = 20000 + i % 23
+        a, b = (A4, B4) if i % 2 else (f"10.1.{i % 5}.9", f"10.2.{i % 7}.1")
+        ip = IP(src=a, dst=b, options=b"\x01\x01\x01\x00") if i % 3 == 0 else IP(src=a, dst=b)
+        frames.append(bytes(ETH / ip / TCP(sport=sp, dport=502, flags="PA") / Raw(mb)))
+        frames.append(bytes(ETH / IP(src=b, dst=a) / TCP(sport=502, dport=sp, flags="A")))
+        frames.append(bytes(ETH / IP(src=a, dst=b, flags="MF", id=i) / UDP(sport=sp, dport=53)
+                            / Raw(b"q" * 16)))
+        frames.append(bytes(ETH / IP(src=a, dst=b, frag=3, id=i, proto=17) / Raw(b"r" * 8)))
+        frames.append(bytes(ETH / IP(src=a, dst=b) / UDP(sport=sp, dport=53) / Raw(b"s" * 12)))
+        frames.append(bytes(ETH / IPv6(src=A6, dst=f"2001:db8::{i % 9 + 3:x}") /
+                            IPv6ExtHdrHopByHop() / TCP(sport=sp, dport=102, flags="S")))
+        frames.append(bytes(ETH / IPv6(src=A6, dst=f"2001:db8::{i % 9 + 3:x}") /
+                            TCP(sport=sp, dport=102, flags="A")))
+        if i % 10 == 0:
+            frames += [bytes(ETH / ARP()), bytes(ETH)[:10],
+                       bytes(Ether(src="02:00:00:00:00:0a", dst="01:0e:cf:00:00:00",
+                                   type=0x8892) / Raw(bytes.fromhex("fefe05000000000100000004")))]
+    return frames
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_flow_partitions_equal_single_pass(tmp_path: Path, mod: Any, fmt: str) -> None:
+    frames = _mixed_frames()
+    p = (write_pcap(tmp_path / "w.pcap", frames) if fmt == "pcap" else
+         write_pcapng(tmp_path / "w.pcapng", [1], [(0, f) for f in frames]))
+    single = results(p, "packet")
+    for parts in (2, 3):
+        scans = [scan(str(p), engine="native", part=(k, parts)) for k in range(parts)]
+        # every flow belongs to exactly one partition (C and Python agree on the owner)
+        assert sum(len(s.flows) for s in scans) == len(single[0])
+        merged = _merge(scans)
+        flows = sorted((_finish(str(p), f) for f in merged.flows),
+                       key=lambda f: (f.first_seen, f.frames, f.src, f.sport, f.dst, f.dport,
+                                      f.proto))
+        assert (flows, merged.packets, merged.bytes, dict(merged.bad),
+                dict(merged.non_ip)) == single, parts
+
+
+def test_extract_flows_with_workers_uses_partitions(tmp_path: Path, mod: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import segcheck.capture.flows as flows_mod
+
+    frames = _mixed_frames()
+    p = write_pcapng(tmp_path / "w.pcapng", [1], [(0, f) for f in frames])
+    q = write_pcap(tmp_path / "w.pcap", frames)
+    single = flows_mod.extract_flows([p, q], workers=1)
+    monkeypatch.setattr(flows_mod, "SPLIT_BYTES", 1000)
+    assert [t[6] for t in flows_mod._tasks([str(p)], 2)] == [(0, 2), (1, 2)]
+    assert flows_mod.extract_flows([p, q], workers=2) == single
