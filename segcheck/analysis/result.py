@@ -48,6 +48,29 @@ class Evidence:
                 "rule": self.rule, "text": self.span.text}
 
 
+EVIDENCE_SHOWN = 25
+"""Rules a JSON finding (``evidence``) or matrix cell (``rules``) spells out in full."""
+
+
+def evidence_json(evidence: tuple[Evidence, ...], key: str) -> dict[str, Any]:
+    """``{key: [...]}`` for a JSON finding or matrix cell, proportionate however many rules
+    carry it: the first ``EVIDENCE_SHOWN`` in full (``{device, file, line, rule, text}``, in
+    evidence order); when there are more, ``<key>_total`` counts them all and ``<key>_more``
+    lists the rest compactly as ``{device, file, lines}`` (the rule text is the file's line),
+    so no rule is lost but a pair carried by thousands of rules does not repeat each one's
+    text in every finding."""
+    out: dict[str, Any] = {key: [e.to_json() for e in evidence[:EVIDENCE_SHOWN]]}
+    rest = evidence[EVIDENCE_SHOWN:]
+    if rest:
+        lines: dict[tuple[str, str], list[int]] = {}
+        for e in rest:
+            lines.setdefault((e.device, e.span.path), []).append(e.span.line)
+        out[f"{key}_total"] = len(evidence)
+        out[f"{key}_more"] = [{"device": d, "file": f, "lines": sorted(set(ls))}
+                              for (d, f), ls in lines.items()]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """Traffic evidence from captures: where it was seen, how much, which operations."""
@@ -82,7 +105,7 @@ class Hop:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "src_zone": self.src_zone,
                 "dst_zone": self.dst_zone, "service": self.service,
-                "evidence": [e.to_json() for e in self.evidence]}
+                **evidence_json(self.evidence, "evidence")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +145,7 @@ class Finding:
             "src_zone": self.src_zone,
             "dst_zone": self.dst_zone,
             "witness": self.witness.to_json() if self.witness else None,
-            "evidence": [e.to_json() for e in self.evidence],
+            **evidence_json(self.evidence, "evidence"),
             "observed": self.observed.to_json() if self.observed else None,
             "standards": {k: list(v) for k, v in self.standards.items()},
             "object": self.object,
@@ -149,7 +172,7 @@ class MatrixCell:
     def to_json(self) -> dict[str, Any]:
         return {"src_zone": self.src_zone, "dst_zone": self.dst_zone,
                 "services": list(self.services), "permitted": self.permitted,
-                "rules": [r.to_json() for r in self.rules],
+                **evidence_json(self.rules, "rules"),
                 "allowed_by_policy": self.allowed_by_policy}
 
 

@@ -339,14 +339,21 @@ def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
     if len(cover) > SUMMARY_PARTS:
         text += f"; (+{len(cover) - SUMMARY_PARTS} more)"
     everything = R.single(0, (1 << u.port_bits) - 1)
-    out: dict[int, R.Ranges] = {}
+    all_protos: R.Ranges | None = None
+    acc: dict[int, list[tuple[int, int]]] = {}
     for m in cover:
-        protos = m.protocols or R.normalize((p, p) for p in u.protocol_list())
+        protos = m.protocols
+        if protos is None:
+            if all_protos is None:
+                all_protos = R.normalize((p, p) for p in u.protocol_list())
+            protos = all_protos
         for lo, hi in protos:
             for proto in range(lo, hi + 1):
-                ports = (m.dports or everything) if proto in PORT_PROTOCOLS else ()
-                out[proto] = R.normalize(out.get(proto, ()) + ports)
-    return text, tuple(sorted(out.items()))
+                got = acc.setdefault(proto, [])
+                if proto in PORT_PROTOCOLS:
+                    got.extend(m.dports or everything)
+    # one normalize per protocol (the union of its boxes' ports), not one per box
+    return text, tuple(sorted((proto, R.normalize(ivs)) for proto, ivs in acc.items()))
 
 
 def hop_contributions(hop: HopAnalysis, part: PacketSet,

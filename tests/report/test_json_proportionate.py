@@ -1,0 +1,81 @@
+"""The JSON report stays proportionate on large sites without losing a rule.
+
+- a finding (or matrix cell) carried by many rules spells out the first ``EVIDENCE_SHOWN``
+  and lists every other one as ``{device, file, lines}`` (``evidence_total`` counts all);
+- row lists are written one compact row a line, and the document is the same JSON value
+  as ``json.dumps(result.to_json(), indent=2)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from segcheck.analysis.result import (
+    EVIDENCE_SHOWN,
+    CheckResult,
+    Evidence,
+    Finding,
+    MatrixCell,
+    Severity,
+)
+from segcheck.model.source import SourceSpan
+from segcheck.report import json_format
+from segcheck.report.summary import sorted_findings
+
+
+def _evidence(n: int) -> tuple[Evidence, ...]:
+    return tuple(Evidence(f"fw{k % 2}", SourceSpan(f"fw{k % 2}.rules", 10 + k, f"-A F {k}"),
+                          f"-A F {k}", "permit") for k in range(n))
+
+
+def _result(n: int) -> CheckResult:
+    ev = _evidence(n)
+    f = Finding("SC-PATH-UNAUTH", Severity.HIGH, "t", "m", "z-a", "z-b", None, ev,
+                object="z-a->z-b")
+    cell = MatrixCell("z-a", "z-b", "tcp/1", ("tcp/1",), ev, False)
+    rows = [{"device": "fw0", "line": k, "conduits": ["UNMAPPED"], "zones": [["a", "b"]]}
+            for k in range(n)]
+    return CheckResult("0", (), (), (), (cell,), (f,), extra={"traceability": rows})
+
+
+def _lines(doc: dict[str, object], key: str) -> set[tuple[str, str, int]]:
+    assert isinstance(doc[key], list)
+    got = {(e["device"], e["file"], e["line"]) for e in doc[key]}  # type: ignore[index]
+    for more in doc.get(f"{key}_more", []):  # type: ignore[attr-defined]
+        got |= {(more["device"], more["file"], ln) for ln in more["lines"]}
+    return got
+
+
+def test_small_evidence_is_spelled_out() -> None:
+    doc = json.loads(json_format.render(_result(3)))
+    f = doc["findings"][0]
+    assert len(f["evidence"]) == 3
+    assert "evidence_total" not in f
+    assert "evidence_more" not in f
+    assert f["evidence"][0] == {"device": "fw0", "file": "fw0.rules", "line": 10,
+                                "rule": "-A F 0", "text": "-A F 0"}
+
+
+def test_large_evidence_is_capped_without_losing_a_rule() -> None:
+    n = EVIDENCE_SHOWN * 4 + 3
+    doc = json.loads(json_format.render(_result(n)))
+    want = {(e.device, e.span.path, e.span.line) for e in _evidence(n)}
+    f = doc["findings"][0]
+    assert len(f["evidence"]) == EVIDENCE_SHOWN
+    assert f["evidence_total"] == n
+    assert _lines(f, "evidence") == want
+    cell = doc["matrix"][0]
+    assert len(cell["rules"]) == EVIDENCE_SHOWN
+    assert cell["rules_total"] == n
+    assert _lines(cell, "rules") == want
+
+
+def test_layout_is_the_same_json_value() -> None:
+    r = _result(EVIDENCE_SHOWN + 5)
+    out = json_format.render(r)
+    ordered = replace(r, findings=tuple(sorted_findings(r.findings)))
+    assert json.loads(out) == json.loads(json.dumps(ordered.to_json(), indent=2))
+    rows = [ln for ln in out.splitlines() if '"conduits": ["UNMAPPED"]' in ln]
+    assert len(rows) == EVIDENCE_SHOWN + 5  # one traceability row a line
+    assert out.endswith("}\n")
