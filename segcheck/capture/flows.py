@@ -250,14 +250,32 @@ def _merge(parts: Sequence[Scan]) -> Scan:
     return merged
 
 
+_IPS: dict[bytes, str] = {}
+"""Memo of IP address texts (4- or 16-byte keys; a pure function of the bytes; cleared
+when it grows past 100k entries)."""
+
+
 def _mac(m: bytes | None) -> str | None:
-    return ":".join(f"{x:02x}" for x in m) if m and len(m) == 6 else None
+    return m.hex(":") if m and len(m) == 6 else None
 
 
 def _addr(version: int, raw: bytes) -> str:
     if version == 0:
         return _mac(raw) or raw.hex()
-    return str(ipaddress.IPv4Address(raw) if version == 4 else ipaddress.IPv6Address(raw))
+    t = _IPS.get(raw)
+    if t is None:
+        t = str(ipaddress.IPv4Address(raw) if version == 4 else ipaddress.IPv6Address(raw))
+        if len(_IPS) > 100_000:
+            _IPS.clear()
+        _IPS[raw] = t
+    return t
+
+
+_ORDER = {op: i for i, op in enumerate(OPERATIONS)}
+
+
+def _op_order(kv: tuple[str, int]) -> int:
+    return _ORDER[kv[0]]
 
 
 def _finish(path: str, f: FlowState) -> Flow:
@@ -274,8 +292,7 @@ def _finish(path: str, f: FlowState) -> Flow:
             by = "port"
             if a_wk:  # the first packet came from the server
                 f.flip()
-    order = {op: i for i, op in enumerate(OPERATIONS)}
-    order_set = set(order)
+    order_set = _ORDER
     notes = sorted(str(n) for n in f.state.get("notes", ()))  # type: ignore[attr-defined]
     for k in ("sni", "host", "security_policy"):
         if k in f.state:
@@ -292,7 +309,7 @@ def _finish(path: str, f: FlowState) -> Flow:
         packets_rev=f.pkts1, bytes_fwd=f.bytes0, bytes_rev=f.bytes1, first_seen=f.first,
         last_seen=f.last, app=f.app,
         operations=tuple(sorted(((k, n) for k, n in f.ops.items() if k in order_set),
-                                key=lambda kv: order[kv[0]])),
+                                key=_op_order)),
         frames=tuple(f.frames), events=tuple(f.events), initiator_by=by,
         src_mac=_mac(f.mac0), dst_mac=_mac(f.mac1), fragments=f.frags, notes=tuple(notes))
 
@@ -335,9 +352,23 @@ def _tasks(paths: Sequence[str], workers: int) -> list[Task]:
     return tasks
 
 
-def _scan_task(task: Task) -> Scan:
+TaskResult = tuple[Scan, list[Flow] | None]
+"""A task's scan and, when no other task shares its flows (a whole file or a flow
+partition), its finished flows (the scan's flow list is then emptied: less to pickle)."""
+
+
+def _scan_task(task: Task, progress: Callable[[int], None] | None = None) -> TaskResult:
     _, p, s, e, ff, st, part = task
-    return scan(p, s, e, ff, state=st, part=part)
+    res = scan(p, s, e, ff, progress, state=st, part=part)
+    if s is None and e is None:
+        flows = [_finish(p, f) for f in res.flows]
+        res.flows = []
+        return res, flows
+    return res, None
+
+
+def _first_frame(f: Flow) -> int:
+    return f.frames[0] if f.frames else 0
 
 
 def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None = None,
@@ -345,18 +376,22 @@ def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None =
     """Flows of every capture in ``paths`` (CaptureError for a file that is no capture).
 
     ``workers`` processes are used when there is more than one task (several files, or a
-    capture over ``SPLIT_BYTES``, see ``_tasks``); default: the CPU count.
+    capture over ``SPLIT_BYTES``, see ``_tasks``); default: the CPU count. This process
+    runs the first task itself while the pool runs the others.
     ``progress(done, total)`` is called with tasks completed (or bytes, in-process)."""
     spaths = [str(p) for p in paths]
     workers = max(1, workers or os.cpu_count() or 1)
     tasks = _tasks(spaths, workers)
     total = len(tasks)
-    results: list[Scan]
+    results: list[TaskResult]
     if workers > 1 and total > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-            results = []
-            for done, res in enumerate(pool.map(_scan_task, tasks), 1):
-                results.append(res)
+        with ProcessPoolExecutor(max_workers=min(workers - 1, total - 1)) as pool:
+            futures = [pool.submit(_scan_task, t) for t in tasks[1:]]
+            results = [_scan_task(tasks[0])]
+            if progress:
+                progress(1, total)
+            for done, fut in enumerate(futures, 2):
+                results.append(fut.result())
                 if progress:
                     progress(done, total)
     else:
@@ -364,14 +399,18 @@ def extract_flows(paths: Sequence[str | os.PathLike[str]], workers: int | None =
         for done, t in enumerate(tasks, 1):
             size = os.path.getsize(t[1]) or 1
             cb = (lambda off, size=size: progress(off, size)) if progress else None
-            results.append(scan(t[1], t[2], t[3], t[4], cb, state=t[5], part=t[6]))
+            results.append(_scan_task(t, cb))
             if progress:
                 progress(done, total)
     flows: list[Flow] = []
     summaries: list[CaptureSummary] = []
     for i, p in enumerate(spaths):
-        merged = _merge([r for t, r in zip(tasks, results, strict=True) if t[0] == i])
-        these = [_finish(p, f) for f in sorted(merged.flows, key=lambda f: f.first_frame)]
+        mine = [r for t, r in zip(tasks, results, strict=True) if t[0] == i]
+        merged = _merge([s for s, _ in mine])
+        if all(done is not None for _, done in mine):
+            these = sorted((f for _, done in mine for f in done or ()), key=_first_frame)
+        else:
+            these = [_finish(p, f) for f in sorted(merged.flows, key=lambda f: f.first_frame)]
         flows += these
         summaries.append(_summary(p, merged, len(these), these))
         if merged.bad:

@@ -245,8 +245,11 @@ def _bulk(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int],
           ) -> npt.NDArray[np.bool_]:
     """``vector._bulk`` in C: the mask of records counted (or without an operation) there."""
     ncls = len(OPERATIONS)
-    room = np.array([[max(MAX_EVENTS - f.evn.get(op, 0), 0) for op in OPERATIONS]
-                     for f in gflow], dtype=np.int64).reshape(len(gflow), ncls)
+    room = np.zeros((len(gflow), ncls), dtype=np.int64)  # no bulk app: never read
+    for g, a in enumerate(apps):
+        if a:
+            evn = gflow[g].evn
+            room[g] = [max(MAX_EVENTS - evn.get(op, 0), 0) for op in OPERATIONS]
     client = bytes((f.client ^ g) & 1 for f, g in zip(gflow, gdir, strict=True))
     n = len(gid_b) // 4
     handled_b, counts_b = mod.bulk(sc.data, gid_b, pdir_b, po_b, pe_b,
