@@ -114,7 +114,12 @@ def test_asa_http_server_enable_port() -> None:
 ])
 def test_srx_host_inbound_traffic(iface: str, proto: int, dport: int, want: Action) -> None:
     dev = junos.parse(SRX, "srx.conf")
-    assert local_verdict(dev, iface, "10.3.0.50", "10.3.0.1", proto, dport) is want
+    # to the ingress interface's own address (another interface's address also needs a
+    # security policy to that interface's zone: test_srx_host_inbound.py)
+    own = {"ge-0/0/0.0": "10.2.0.2", "ge-0/0/1.0": "10.3.0.1", "ge-0/0/2.0": "10.5.0.1",
+           "fxp0.0": "192.0.2.1", "fxp0": "192.0.2.1"}
+    assert local_verdict(dev, iface, "10.3.0.50", own.get(iface, "10.3.0.1"), proto,
+                         dport) is want
 
 
 def test_asa_nameif_names_the_interface() -> None:

@@ -264,3 +264,71 @@ def test_query_local_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         ("deny", "lo0.0 input",
          LINE["set firewall family inet filter PROTECT-RE term no-telnet from protocol tcp"]),
     ]
+
+
+CROSS = """\
+set interfaces ge-0/0/0 unit 0 family inet address 10.10.0.1/24
+set interfaces ge-0/0/1 unit 0 family inet address 10.20.0.1/24
+set interfaces lo0 unit 0 family inet address 10.255.0.1/32
+set security zones security-zone trust interfaces ge-0/0/0.0
+set security zones security-zone mgmt host-inbound-traffic system-services ssh
+set security zones security-zone mgmt host-inbound-traffic protocols ospf
+set security zones security-zone mgmt interfaces ge-0/0/1.0
+set security zones security-zone loop host-inbound-traffic system-services ssh
+set security zones security-zone loop interfaces lo0.0
+set security policies from-zone trust to-zone loop policy to-lo match source-address any
+set security policies from-zone trust to-zone loop policy to-lo match destination-address any
+set security policies from-zone trust to-zone loop policy to-lo match application junos-ssh
+set security policies from-zone trust to-zone loop policy to-lo then permit
+set security policies default-policy deny-all
+"""
+CL = {text: no for no, text in enumerate(CROSS.splitlines(), 1)}
+TO_LO = "set security policies from-zone trust to-zone loop policy to-lo match source-address any"
+
+
+@pytest.mark.parametrize(("cfg", "iface", "dst", "proto", "arg", "want", "stage", "at"), [
+    # the ingress interface's own address: its zone's host-inbound only (trust: none)
+    (CROSS, "ge-0/0/0.0", "10.10.0.1", 6, 22, Action.DENY, "host-inbound-traffic", None),
+    (CROSS, "ge-0/0/1.0", "10.20.0.1", 6, 22, Action.PERMIT, "",
+     HI + "mgmt host-inbound-traffic system-services ssh"),
+    # another zone interface's address: a trust -> mgmt policy is needed (none: default)
+    (CROSS, "ge-0/0/0.0", "10.20.0.1", 6, 22, Action.DENY, "security-policy to the device",
+     "set security policies default-policy deny-all"),
+    # ... with default-policy permit-all, mgmt's host-inbound (the destination's) decides
+    (CROSS.replace("deny-all", "permit-all"), "ge-0/0/0.0", "10.20.0.1", 6, 22, Action.PERMIT,
+     "", HI + "mgmt host-inbound-traffic system-services ssh"),
+    # the loopback in zone loop: policy trust -> loop, then loop's host-inbound
+    (CROSS, "ge-0/0/0.0", "10.255.0.1", 6, 22, Action.PERMIT, "",
+     HI + "loop host-inbound-traffic system-services ssh"),
+    (CROSS, "ge-0/0/0.0", "10.255.0.1", 6, 23, Action.DENY, "security-policy to the device",
+     "set security policies default-policy deny-all"),
+    # an address of no interface (OSPF hello multicast): the ingress interface's zone
+    (CROSS, "ge-0/0/1.0", "224.0.0.5", 89, 0, Action.PERMIT, "",
+     HI + "mgmt host-inbound-traffic protocols ospf"),
+    (CROSS, "ge-0/0/0.0", "224.0.0.5", 89, 0, Action.DENY, "host-inbound-traffic", None),
+])
+def test_destination_interface_decides(cfg: str, iface: str, dst: str, proto: int, arg: int,
+                                       want: Action, stage: str, at: str | None) -> None:
+    dev = junos.parse(cfg, "srx.conf")
+    src = {"ge-0/0/0.0": "10.10.0.9", "ge-0/0/1.0": "10.20.0.9"}[iface]
+    action, rule, got_stage = local(dev, iface, packet(src, dst, proto, arg))
+    assert action is want
+    if want is Action.DENY:
+        assert got_stage == stage
+    lines = cfg.splitlines()
+    if rule is not None:
+        assert lines[rule.span.line - 1] == at
+    elif at is not None:  # a default action: its span
+        flt = dev.filters[got_stage]
+        assert flt.default_span is not None
+        assert lines[flt.default_span.line - 1] == at
+
+
+def test_policy_to_the_loopback_zone_is_the_deciding_rule() -> None:
+    dev = junos.parse(CROSS, "srx.conf")
+    ci, none = dev.context("ge-0/0/0.0"), IfaceContext()
+    flt = dev.filters["security-policy to the device"]
+    action, rule = flt.decide(packet("10.10.0.9", "10.255.0.1", 6, 22), "new", ci, none)
+    assert action is Action.PERMIT
+    assert rule is not None
+    assert rule.span.line == CL[TO_LO]

@@ -17,9 +17,11 @@ The device (semantics checklist, STYLE.md habit 5; details in ``filters`` and ``
   An interface with no filter bound forwards everything (a router) — unless the device has
   SRX zones/policies, whose stage then decides. With SRX zones, traffic to the device also
   needs the zone's (or the interface's) ``host-inbound-traffic`` (local stage
-  ``host-inbound-traffic``, ``host_inbound``); ``functional-zone management`` interfaces
-  forward nothing (forward stages ``functional-zone management``). Only ``lo0.0`` filters
-  guard the device itself; filters on other ``lo0`` units (routing instances) are reported.
+  ``host-inbound-traffic``, ``host_inbound``) and, for the address of another zone
+  interface, a security policy to that interface's zone (local stage ``security-policy to
+  the device``); ``functional-zone management`` interfaces forward nothing (forward
+  stages ``functional-zone management``). Only ``lo0.0`` filters guard the device
+  itself; filters on other ``lo0`` units (routing instances) are reported.
 - The SRX policy filter ``security-policy`` is a forward stage for every packet; its rules
   carry zone conditions, so packets on interfaces in no zone meet the default policy.
 - Empty address list: a policy without ``source-address`` is ``any``; an address-set
@@ -188,10 +190,12 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         sf = S.convert(s, ctx)
         filters[sf.name] = sf
         forward.append(Stage(sf.name))
-        hf = H.build(s.zones, s.host_inbound, interfaces, S.anchor(s, ctx), ctx,
-                     H.web_ports(stmts))
+        anchor = S.anchor(s, ctx)
+        pf = H.to_device_policy(sf, s.zones, interfaces, anchor)
+        hf = H.build(s.zones, s.host_inbound, interfaces, anchor, ctx, H.web_ports(stmts))
+        filters[pf.name] = pf
         filters[hf.name] = hf
-        local.append(Stage(hf.name))
+        local.extend((Stage(pf.name), Stage(hf.name)))
         if s.functional:
             forward.extend(_functional_zone(s, filters, ctx))
     return Device(

@@ -14,6 +14,19 @@ Semantics (each fact with the document it comes from):
   device is dropped by default". Decision: an interface with *any* active
   ``host-inbound-traffic`` statement of its own takes nothing from the zone level (neither
   services nor protocols); an interface without one takes the zone's whole configuration.
+- Which zone's configuration applies: a packet for the address of the interface it enters
+  by meets that interface's; a packet for the address of *another* zone interface ``U``
+  (another revenue port, or ``lo0`` placed in a zone) crosses from the ingress zone to
+  ``U``'s zone — a security policy between them must permit it — and then ``U``'s
+  host-inbound-traffic applies — Juniper KB27211 ("What is local..0 interface?": pinging
+  the trust interface from untrust passes untrust -> trust, then trust -> junos-host; a
+  policy from untrust to trust is required) and KB30997 (traffic to the loopback address:
+  ingress zone -> loopback zone policy, then loopback zone -> junos-host). Decision: a
+  packet for an address of no zone interface (multicast such as OSPF hellos, broadcast,
+  ``lo0`` outside the zones, the out-of-band port's) meets the ingress interface's
+  configuration and needs no policy (the over-approximation: more reachable, never less).
+  ``to_device_policy`` is that policy lookup (local stage ``security-policy to the
+  device``); ``build`` places each interface's rules by destination.
 - ``all`` admits every item of its category; ``X except`` removes ``X`` from ``all`` —
   ``host-inbound-traffic`` statement syntax (``service-name <except>``, ``protocol-name
   <except>``; Junos ES 9.3 CLI reference, ``host-inbound-traffic``).
@@ -49,10 +62,12 @@ answers; policies ``to-zone junos-host`` (a warning in ``srx``: they can only re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from segcheck.model import ranges as R
+from segcheck.model.device import Interface
 from segcheck.model.rules import Action, Filter, IfaceMatch, Match, Rule
 from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers import _cisco as C
@@ -134,23 +149,36 @@ def web_ports(stmts: Iterable[Statement]) -> dict[str, Svcs]:
 
 def build(zones: dict[str, list[tuple[str, Statement]]],
           stmts_of: dict[tuple[str, str | None], list[Statement]],
-          units: Iterable[str], anchor: SourceSpan, ctx: V.Ctx,
+          interfaces: Mapping[str, Interface], anchor: SourceSpan, ctx: V.Ctx,
           services: dict[str, Svcs] | None = None) -> Filter:
     """The ``host-inbound-traffic`` filter for ``zones`` (zone -> member units with their
     statement) and ``stmts_of`` ((zone, unit or None for the zone level) -> its active
-    ``host-inbound-traffic`` statements). ``units``: every configured unit (out-of-band
-    management ports among them are admitted wholesale)."""
+    ``host-inbound-traffic`` statements). ``interfaces``: every configured unit with its
+    addresses (out-of-band management ports among them are admitted wholesale).
+
+    Which interface's configuration applies depends on the destination: the address of
+    another zone interface ``U`` -> ``U``'s; the ingress interface's own address, or an
+    address of no zone interface (multicast, broadcast, ``lo0`` outside the zones...) ->
+    the ingress interface's."""
     table = {**SYSTEM_SERVICES, **(services or {})}
+    members = [(zone, unit, zst) for zone, ms in zones.items() for unit, zst in ms]
+    own = {unit: unit_addresses(interfaces, unit) for _z, unit, _s in members}
+    everywhere = union(own.values())
+    elsewhere = not_in(everywhere)
+    all_units = IfaceMatch(names=tuple(n for _z, u, _s in members for n in unit_names(u)))
     rules: list[Rule] = []
     reported: set[int] = set()
-    for zone, members in zones.items():
-        for unit, zst in members:
-            ifd = unit.partition(".")[0]
-            cond = IfaceMatch(names=(unit, ifd) if unit.endswith(".0") else (unit,))
-            own = stmts_of.get((zone, unit))
-            stmts = own if own else stmts_of.get((zone, None), [])
-            rules.extend(_unit_rules(zone, unit, zst, cond, stmts, table, ctx, reported))
-    oob = tuple(n for u in units if u.partition(".")[0] in ("fxp0", "em0", "me0")
+    for zone, unit, zst in members:
+        mine = stmts_of.get((zone, unit))
+        stmts = mine if mine else stmts_of.get((zone, None), [])
+        cond = IfaceMatch(names=unit_names(unit))
+        others = (all_units, IfaceMatch(names=cond.names, negate=True))
+        for r in _unit_rules(zone, unit, zst, stmts, table, ctx, reported):
+            rules.extend(x for x in (
+                place(r, (cond,), own[unit].union(elsewhere), ""),
+                place(r, others, own[unit], f" (to {unit}'s address)"),
+            ) if x is not None)
+    oob = tuple(n for u in interfaces if u.partition(".")[0] in ("fxp0", "em0", "me0")
                 for n in (u, u.partition(".")[0]))
     if oob:
         why = "out-of-band management port (not in a security zone)"
@@ -158,12 +186,117 @@ def build(zones: dict[str, list[tuple[str, Statement]]],
                           anchor, name=why, synthetic=True, detail=why))
     return Filter(FILTER, tuple(rules), Action.DENY, anchor,
                   notes=("per zone interface: its own host-inbound-traffic, else the zone's; "
-                         "everything else to the device is dropped",))
+                         "to another zone interface's address: that interface's; everything "
+                         "else to the device is dropped",))
 
 
-def _unit_rules(zone: str, unit: str, zst: Statement, cond: IfaceMatch,
-                stmts: list[Statement],
+def to_device_policy(policy: Filter, zones: dict[str, list[tuple[str, Statement]]],
+                     interfaces: Mapping[str, Interface], anchor: SourceSpan) -> Filter:
+    """The security-policy lookup for traffic to the device: a packet entering zone ``A``
+    for the address of an interface of zone ``B`` (not the ingress interface itself) needs
+    a ``from-zone A to-zone B`` (or global) policy permitting it, then ``B``'s
+    host-inbound-traffic. ``policy``'s rules with their ``to-zone`` conditions turned into
+    destination addresses (the addresses of that zone's interfaces), its default action
+    after them. Packets for the ingress interface's own address, for no zone interface's
+    address, or entering by an interface in no zone (out-of-band ports) need no lookup."""
+    members = [(zone, unit) for zone, ms in zones.items() for unit, _st in ms]
+    own = {unit: unit_addresses(interfaces, unit) for _z, unit in members}
+    of_zone = {z: union(own[u] for zz, u in members if zz == z) for z in zones}
+    elsewhere = not_in(union(own.values()))
+    why = "no policy lookup: the ingress interface's own address, or no zone interface's"
+    free = [m for _z, unit in members for m in _restrict(
+        (Match(),), (IfaceMatch(names=unit_names(unit)),), own[unit].union(elsewhere))]
+    zoneless = IfaceMatch(names=tuple(n for _z, u in members for n in unit_names(u)),
+                          negate=True)
+    rules = [Rule(Action.PERMIT, (*free, Match(in_iface=(zoneless,))), anchor, name=why,
+                  synthetic=True, detail=why)]
+    for r in policy.rules:
+        ms = tuple(m2 for m in r.matches for m2 in _to_zone_as_dst(m, of_zone))
+        xs = tuple(m2 for m in r.excludes for m2 in _to_zone_as_dst(m, of_zone))
+        if ms:
+            rules.append(replace(r, matches=ms, excludes=xs))
+    return Filter("security-policy to the device", tuple(rules), policy.default_action,
+                  policy.default_span, notes=(
+                      "to another zone interface's address: ingress zone -> that zone's "
+                      "policies (then its host-inbound-traffic)",))
+
+
+def _to_zone_as_dst(m: Match, of_zone: dict[str, C.Addr]) -> list[Match]:
+    """``m`` with its egress zone conditions replaced by those zones' interface addresses."""
+    dst = C.ANY
+    for cond in m.out_iface:
+        if cond.negate or cond.names:
+            return []  # SRX policies test zones only
+        dst = _meet(dst, union(of_zone.get(z, C.NONE) for z in cond.zones))
+    return list(_restrict((replace(m, out_iface=()),), m.in_iface, dst))
+
+
+def unit_names(unit: str) -> tuple[str, ...]:
+    """How packets name a unit's interface: ``ge-0/0/0.0`` also as ``ge-0/0/0``."""
+    return (unit, unit.partition(".")[0]) if unit.endswith(".0") else (unit,)
+
+
+def unit_addresses(interfaces: Mapping[str, Interface], unit: str) -> C.Addr:
+    itf = interfaces.get(unit)
+    out = C.NONE
+    for a in itf.addresses if itf else ():
+        out = out.union(C.addr_of_network(ipaddress.ip_network(a.ip)))
+    return out
+
+
+def union(addrs: Iterable[C.Addr]) -> C.Addr:
+    out = C.NONE
+    for a in addrs:
+        out = out.union(a)
+    return out
+
+
+def not_in(a: C.Addr) -> C.Addr:
+    """Every address of each family outside ``a``."""
+    def comp(r: R.Ranges | None, fam: int) -> R.Ranges:
+        return () if r is None else R.complement(r, (1 << R.ADDRESS_BITS[fam]) - 1)
+
+    return C.Addr(comp(a.v4, 4), comp(a.v6, 6))
+
+
+def _meet(a: C.Addr, b: C.Addr) -> C.Addr:
+    def m(x: R.Ranges | None, y: R.Ranges | None) -> R.Ranges | None:
+        if x is None:
+            return y
+        if y is None:
+            return x
+        return R.intersect(x, y)
+
+    return C.Addr(m(a.v4, b.v4), m(a.v6, b.v6))
+
+
+def place(rule: Rule, ifaces: tuple[IfaceMatch, ...], dst: C.Addr, suffix: str) -> Rule | None:
+    """``rule`` (pure packet boxes) for packets entering by ``ifaces`` to ``dst``."""
+    ms = _restrict(rule.matches, ifaces, dst)
+    if not ms:
+        return None
+    return replace(rule, matches=ms, excludes=_restrict(rule.excludes, ifaces, dst),
+                   name=rule.name + suffix)
+
+
+def _restrict(ms: Iterable[Match], ifaces: tuple[IfaceMatch, ...], dst: C.Addr
+              ) -> tuple[Match, ...]:
+    out: list[Match] = []
+    for m in ms:
+        for fam in ((m.family,) if m.family else (4, 6)):
+            d = dst.family(fam)
+            if d == ():
+                continue
+            got = m.intersect(Match(family=fam, dst=d)) if d is not None or m.family is None \
+                else m
+            if got is not None:
+                out.append(replace(got, in_iface=ifaces))
+    return tuple(out)
+
+
+def _unit_rules(zone: str, unit: str, zst: Statement, stmts: list[Statement],
                 table: dict[str, Svcs], ctx: V.Ctx, reported: set[int]) -> list[Rule]:
+    """What ``stmts`` admit, as rules of pure packet boxes (``place`` adds where from/to)."""
     allow: dict[tuple[str, str], Statement] = {}
     excepted: set[tuple[str, str]] = set()
     for st in stmts:
@@ -190,17 +323,17 @@ def _unit_rules(zone: str, unit: str, zst: Statement, cond: IfaceMatch,
             svcs = tuple(s for k in sorted(known) for s in known[k]) if cat == "protocols" \
                 else EVERYTHING
             xs = tuple(m for c, k in sorted(excepted) if c == cat
-                       for m in _matches(known.get(k, ()), cond))
+                       for m in _matches(known.get(k, ())))
             if cat == "system-services":
                 # packets of a routing protocol are the protocols category's to admit
-                xs += _matches((s for k in sorted(PROTOCOLS) for s in PROTOCOLS[k]), cond)
-            rules.append(Rule(Action.PERMIT, _matches(svcs, cond), ctx.span(st), excludes=xs,
+                xs += _matches(s for k in sorted(PROTOCOLS) for s in PROTOCOLS[k])
+            rules.append(Rule(Action.PERMIT, _matches(svcs), ctx.span(st), excludes=xs,
                               name=f"{zone} {unit} host-inbound {cat} {name}"))
         elif (cat, name) not in excepted:
-            rules.append(Rule(Action.PERMIT, _matches(known[name], cond), ctx.span(st),
+            rules.append(Rule(Action.PERMIT, _matches(known[name]), ctx.span(st),
                               name=f"{zone} {unit} host-inbound {cat} {name}"))
     why = "IPv6 neighbour discovery (needs no host-inbound configuration)"
-    rules.append(Rule(Action.PERMIT, _matches(NDP, cond), ctx.span(zst), name=why,
+    rules.append(Rule(Action.PERMIT, _matches(NDP), ctx.span(zst), name=why,
                       synthetic=True, detail=why))
     return rules
 
@@ -212,5 +345,5 @@ def _once(ctx: V.Ctx, reported: set[int], st: Statement, msg: str) -> None:
         ctx.diag(Level.UNSUPPORTED, msg, st, "host-inbound")
 
 
-def _matches(svcs: Iterable[C.Svc], cond: IfaceMatch) -> tuple[Match, ...]:
-    return tuple(replace(m, in_iface=(cond,)) for m in C.build_matches(C.ANY, C.ANY, list(svcs)))
+def _matches(svcs: Iterable[C.Svc]) -> tuple[Match, ...]:
+    return C.build_matches(C.ANY, C.ANY, list(svcs))
