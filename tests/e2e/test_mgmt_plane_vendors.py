@@ -11,7 +11,8 @@ appear, for which zone and device, and with which line as evidence:
   there; ``telnet 0 0 outside`` exposes nothing (outside is the lowest-security interface).
 - SRX zone-level ``system-services ssh`` on the station zone exposes fw-station to
   z-station, unless the interface has its own ``host-inbound-traffic`` (which overrides the
-  zone's) or the ``lo0.0`` input filter discards SSH.
+  zone's) or the ``lo0.0`` input filter discards SSH. SSH on the dmz zone exposes the dmz
+  address to z-dmz, and to z-station only once a station -> dmz policy permits it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ LO0 = ("set interfaces lo0 unit 0 family inet filter input RE\n"
        "set firewall family inet filter RE term ssh then discard\n"
        "set firewall family inet filter RE term rest then accept\n")
 STATION_SSH = "set security zones security-zone station host-inbound-traffic system-services ssh\n"
+DMZ_SSH = "set security zones security-zone dmz host-inbound-traffic system-services ssh\n"
+STATION_TO_DMZ = "".join(
+    f"set security policies from-zone station to-zone dmz policy fw-ssh {x}\n"
+    for x in ("match source-address any", "match destination-address any",
+              "match application junos-ssh", "then permit"))
 
 # (file, lines appended, expected (src zone, device, evidence line text) findings)
 CASES = [
@@ -54,6 +60,12 @@ CASES = [
     ("fw-station.conf", STATION_SSH + "set security zones security-zone station interfaces "
      "ge-0/0/1.0 host-inbound-traffic system-services ping\n", set()),
     ("fw-station.conf", STATION_SSH + LO0, set()),
+    # the destination interface's zone decides: ssh on dmz exposes its address to z-dmz;
+    # z-station reaches it too once a station -> dmz policy lets ssh to it
+    ("fw-station.conf", DMZ_SSH, {("z-dmz", "device:fw-station", DMZ_SSH.strip())}),
+    ("fw-station.conf", DMZ_SSH + STATION_TO_DMZ,
+     {("z-dmz", "device:fw-station", DMZ_SSH.strip()),
+      ("z-station", "device:fw-station", DMZ_SSH.strip())}),
 ]
 
 
