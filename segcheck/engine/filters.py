@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from segcheck.engine import mdd, passes
+from segcheck.engine import mdd, native, passes
 from segcheck.engine.mdd import DIFF, FALSE, OR, TRUE, UNDECIDED, Universe
 from segcheck.engine.packetset import PacketSet, rule_node
 from segcheck.model.packet import Packet
@@ -92,6 +92,11 @@ def _permitted_of(u: Universe, flt: Filter, c: int) -> PacketSet:
 def permitted(flt: Filter, universe: Universe | None = None) -> PacketSet:
     """The new packets ``flt`` permits (first match; enabled rules; the default otherwise)."""
     u = universe or mdd.default_universe()
+    if native.enabled():
+        run = native.NativeRun(u, flt)
+        run.forward()
+        (perm,) = run.export([run.permitted()])
+        return PacketSet(perm, u)
     w, c = classify(flt, u)
     (perm,) = u.copy_from(w, [_permitted_of(w, flt, c).node])
     return PacketSet(perm, u)
@@ -115,13 +120,25 @@ class _Shared:
 
     universe: Universe
     filter: Filter
-    classification: int
+    c_node: list[int]
+    """The classification in ``universe`` (empty until exported from ``native``)."""
     live: frozenset[int]
     compact_at: int = 200_000
+    kernel: native.NativeRun | None = None
+    """The native kernel's copy of the filter (statuses run there), or None."""
     cache: dict[int, PacketSet] = field(default_factory=dict)
     covers: dict[int, tuple[int, ...]] = field(default_factory=dict)
     statuses: dict[int, str] = field(default_factory=dict)
     verdicts: list[passes.Verdicts] = field(default_factory=list)
+
+    @property
+    def classification(self) -> int:
+        """The first-match classification diagram (node of ``universe``; exported from the
+        native store on first read)."""
+        if not self.c_node:
+            assert self.kernel is not None
+            self.c_node.extend(self.kernel.export([self.kernel.c]))
+        return self.c_node[0]
 
     def match(self, index: int) -> int:
         return rule_node(self.universe, self.filter.rules[index])
@@ -133,6 +150,9 @@ class _Shared:
         rule = self.filter.rules[index]
         if not rule.enabled:
             got = "disabled"
+        elif self.kernel is not None:
+            self.statuses.update(self.kernel.statuses())
+            return self.statuses[index]
         elif index not in self.live:
             if not self.verdicts:
                 self.verdicts.append(passes.Verdicts(self.universe, _permit_fn(self.filter)))
@@ -265,6 +285,13 @@ def analyze(
     ``universe``; statuses, effective sets and covers are computed when first read.
     """
     u = universe or mdd.default_universe()
+    if native.enabled():
+        run = native.NativeRun(u, flt, compact_at)
+        run.forward()
+        (perm,) = run.export([run.permitted()])
+        shared = _Shared(u, flt, [], run.live, compact_at, run)
+        out = tuple(RuleAnalysis(rule, i, shared) for i, rule in enumerate(flt.rules))
+        return FilterAnalysis(flt, PacketSet(perm, u), out)
     work = mdd.Workspace(u, minimum=compact_at)
     c = UNDECIDED
     live: set[int] = set()
@@ -275,7 +302,7 @@ def analyze(
         (c,) = work.compact([nc])
     perm = _permitted_of(work.u, flt, c).node
     c, perm = u.copy_from(work.u, [c, perm])
-    shared = _Shared(u, flt, c, frozenset(live), compact_at)
+    shared = _Shared(u, flt, [c], frozenset(live), compact_at)
     out = tuple(RuleAnalysis(rule, i, shared) for i, rule in enumerate(flt.rules))
     return FilterAnalysis(flt, PacketSet(perm, u), out)
 
@@ -295,8 +322,23 @@ class Classifier:
     def __init__(self, flt: Filter, universe: Universe | None = None) -> None:
         self.filter = flt
         self.universe = universe or mdd.default_universe()
-        self.universe, self.root = classify(flt, self.universe)
+        self._kernel: native.NativeRun | None = None
+        if native.enabled():
+            self._kernel = native.NativeRun(self.universe, flt)
+            self._kernel.forward()
+            self.root = UNDECIDED
+        else:
+            self.universe, self.root = classify(flt, self.universe)
         self._tables: _Tables | None = None
+
+    def _terminals(self, packets: Sequence[Packet]) -> list[int]:
+        from segcheck.engine.vector import walk
+
+        if self._kernel is not None:
+            return self._kernel.lookup_many(packets)
+        if self._tables is None:
+            self._tables = _Tables(self.universe, self.root)
+        return walk(self.universe, self._tables.arrays, packets)
 
     def _answer(self, terminal: int) -> tuple[Action, int | None]:
         if terminal == UNDECIDED:
@@ -314,21 +356,19 @@ class Classifier:
     def decide(self, p: Packet, state: str = "new") -> tuple[Action, int | None]:
         if state != "new" or not self.universe.in_range(p):
             return self._reference(p, state)
+        if self._kernel is not None:
+            return self._answer(self._kernel.lookup_many([p])[0])
         return self._answer(self.universe.lookup(self.root, p))
 
     def decide_many(
         self, packets: Sequence[Packet], states: Sequence[str] | None = None
     ) -> list[tuple[Action, int | None]]:
-        from segcheck.engine.vector import walk
-
-        if self._tables is None:
-            self._tables = _Tables(self.universe, self.root)
         fast = [
             k for k, p in enumerate(packets)
             if (states is None or states[k] == "new") and self.universe.in_range(p)
         ] if (states is not None or self.universe.protocols is not None) else None
         todo = packets if fast is None else [packets[k] for k in fast]
-        terminals = walk(self.universe, self._tables.arrays, todo)
+        terminals = self._terminals(todo)
         answers: list[tuple[Action, int | None]]
         if fast is None:
             return [self._answer(t) for t in terminals]

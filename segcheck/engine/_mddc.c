@@ -1,0 +1,1558 @@
+/* Native kernel for segcheck's interval decision diagrams (segcheck/engine/native.py).
+ *
+ * A Store is a private node store with the same node semantics as mdd.Store: a node is
+ * (level, breaks, kids), reduced (adjacent kids differ, >= 2 kids) and hash-consed (one id
+ * per triple) in an open-addressing unique table; terminals are negative (FALSE -1, TRUE -2,
+ * UNDECIDED -3, rule leaf -4 - i).  Because both stores hold canonical diagrams, a result
+ * exported into the Python store is the very node the pure-Python passes would build.
+ *
+ * Layout: per node level/nk/off (kids at pool[off .. off+nk), breaks right after), flags
+ * und (reaches UNDECIDED: -1 unknown) and verd (verdict bits 1 permit / 2 deny it can reach,
+ * 0 unknown; the terminal -> verdict map is set per store).  Memo and seen tables are one
+ * open-addressing table stamped with a generation (bumped per operation: no clearing).
+ * Recursions descend strictly in level (kids lie below their node), so each level owns one
+ * scratch buffer of 2**width entries, and depth is bounded by the number of levels.
+ * Compaction copies the live roots into fresh arrays (ids renumbered; callers get the new
+ * ids back).  Everything read from Python is bounds-checked (levels, breaks increasing and
+ * within the level's digit range, kids below their parent, no cycles).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_FALSE (-1)
+#define T_TRUE (-2)
+#define T_UND (-3)
+#define ERRV INT32_MIN
+#define LEAFLVL (1 << 30)
+#define NFIELDS 8
+
+typedef struct {
+    int32_t a, b, c, r;
+    uint32_t gen;
+} MEnt;
+
+typedef struct {
+    MEnt *t;
+    uint64_t cap, used;
+    uint32_t gen;
+} Memo;
+
+typedef struct {
+    int64_t n, cap;
+    int32_t *level, *nk;
+    int64_t *off;
+    int8_t *und, *verd;
+    int32_t *pool;
+    int64_t pn, pcap;
+    int32_t *ht;             /* unique table: node ids (-1 empty) */
+    uint32_t *hh;            /* their hashes' high halves (fewer node dereferences) */
+    uint64_t hcap;
+} Nodes;
+
+typedef struct {
+    PyObject_HEAD
+    int32_t depth;
+    int32_t *maxd;           /* per level: largest digit value (over both families) */
+    int32_t *fld;            /* per level: field index (mdd.FIELDS order) */
+    int32_t *wid[2], *sft[2];/* per family: digit width (0: unused) and shift per level */
+    int32_t **sb, **sk;      /* per level scratch: breaks, kids */
+    int32_t *path;           /* witness digits per level */
+    Nodes nd;
+    Memo memo;
+    uint8_t *vbits;          /* verdict bit of rule i (1 permit, 2 deny) */
+    Py_ssize_t nv;
+    int default_bit;
+    int err;                 /* 1: out of memory, 2: bad input/internal */
+} Store;
+
+/* ---------------------------------------------------------------- nodes and hashing */
+
+#define KID(N, x, i) ((N)->pool[(N)->off[x] + (i)])
+#define BRK(N, x, i) ((N)->pool[(N)->off[x] + (N)->nk[x] + (i)])
+#define LVL(N, x) ((x) < 0 ? LEAFLVL : (N)->level[x])
+
+static int nodes_init(Nodes *N) {
+    memset(N, 0, sizeof(*N));
+    N->cap = 1024;
+    N->level = malloc(sizeof(int32_t) * N->cap);
+    N->nk = malloc(sizeof(int32_t) * N->cap);
+    N->off = malloc(sizeof(int64_t) * N->cap);
+    N->und = malloc(N->cap);
+    N->verd = malloc(N->cap);
+    N->pcap = 8192;
+    N->pool = malloc(sizeof(int32_t) * N->pcap);
+    N->hcap = 2048;
+    N->ht = malloc(sizeof(int32_t) * N->hcap);
+    N->hh = malloc(sizeof(uint32_t) * N->hcap);
+    if (!N->level || !N->nk || !N->off || !N->und || !N->verd || !N->pool || !N->ht || !N->hh)
+        return -1;
+    memset(N->ht, 0xff, sizeof(int32_t) * N->hcap);
+    return 0;
+}
+
+static void nodes_free(Nodes *N) {
+    free(N->level); free(N->nk); free(N->off); free(N->und); free(N->verd);
+    free(N->pool); free(N->ht); free(N->hh);
+    memset(N, 0, sizeof(*N));
+}
+
+static uint64_t hash_node(int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
+    /* four independent lanes over (kid, break) words: not latency-bound on wide nodes */
+    uint64_t a = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(uint32_t)level << 32) ^ (uint32_t)nk;
+    uint64_t b = 0xC2B2AE3D27D4EB4FULL, c = 0x165667B19E3779F9ULL, d = 0x27D4EB2F165667C5ULL;
+    int32_t i = 0;
+    for (; i + 4 <= nk - 1; i += 4) {
+        a = (a ^ (((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i])) * 0xff51afd7ed558ccdULL;
+        b = (b ^ (((uint64_t)(uint32_t)kd[i + 1] << 32) | (uint32_t)br[i + 1])) * 0xc4ceb9fe1a85ec53ULL;
+        c = (c ^ (((uint64_t)(uint32_t)kd[i + 2] << 32) | (uint32_t)br[i + 2])) * 0x9E3779B97F4A7C15ULL;
+        d = (d ^ (((uint64_t)(uint32_t)kd[i + 3] << 32) | (uint32_t)br[i + 3])) * 0xD6E8FEB86659FD93ULL;
+        a ^= a >> 29; b ^= b >> 31; c ^= c >> 27; d ^= d >> 33;
+    }
+    for (; i < nk - 1; i++) {
+        a = (a ^ (((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i])) * 0xff51afd7ed558ccdULL;
+        a ^= a >> 29;
+    }
+    a ^= (uint64_t)(uint32_t)kd[nk - 1] * 0x94D049BB133111EBULL;
+    uint64_t h = a ^ (b * 0xBF58476D1CE4E5B9ULL) ^ (c * 0x94D049BB133111EBULL) ^ (d >> 7) ^ (d << 13);
+    h ^= h >> 31;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    return h;
+}
+
+static int ht_grow(Nodes *N) {
+    uint64_t ncap = N->hcap * 2;
+    int32_t *t = malloc(sizeof(int32_t) * ncap);
+    uint32_t *hh = malloc(sizeof(uint32_t) * ncap);
+    if (!t || !hh) { free(t); free(hh); return -1; }
+    memset(t, 0xff, sizeof(int32_t) * ncap);
+    for (uint64_t i = 0; i < N->hcap; i++) {
+        int32_t x = N->ht[i];
+        if (x < 0) continue;
+        uint64_t full = hash_node(N->level[x], N->pool + N->off[x] + N->nk[x],
+                                  N->pool + N->off[x], N->nk[x]);
+        uint64_t h = full & (ncap - 1);
+        while (t[h] >= 0) h = (h + 1) & (ncap - 1);
+        t[h] = x;
+        hh[h] = (uint32_t)(full >> 32);
+    }
+    free(N->ht);
+    free(N->hh);
+    N->ht = t;
+    N->hh = hh;
+    N->hcap = ncap;
+    return 0;
+}
+
+/* The unique node for a reduced partition (nk >= 2). */
+static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
+    Nodes *N = &st->nd;
+    uint64_t mask = N->hcap - 1;
+    uint64_t full = hash_node(level, br, kd, nk);
+    uint32_t top = (uint32_t)(full >> 32);
+    uint64_t h = full & mask;
+    for (;;) {
+        int32_t x = N->ht[h];
+        if (x < 0) break;
+        if (N->hh[h] == top && N->level[x] == level && N->nk[x] == nk) {
+            const int32_t *p = N->pool + N->off[x];
+            if (memcmp(p, kd, sizeof(int32_t) * nk) == 0 &&
+                memcmp(p + nk, br, sizeof(int32_t) * (nk - 1)) == 0)
+                return x;
+        }
+        h = (h + 1) & mask;
+    }
+    if (N->n >= INT32_MAX - 1) { st->err = 1; return ERRV; }
+    if (N->n == N->cap) {
+        int64_t nc = N->cap * 2;
+        int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
+        if (l) N->level = l;
+        int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
+        if (k) N->nk = k;
+        int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
+        if (o) N->off = o;
+        int8_t *u = realloc(N->und, nc);
+        if (u) N->und = u;
+        int8_t *v = realloc(N->verd, nc);
+        if (v) N->verd = v;
+        if (!l || !k || !o || !u || !v) { st->err = 1; return ERRV; }
+        N->cap = nc;
+    }
+    int64_t need = N->pn + 2 * (int64_t)nk - 1;
+    if (need > N->pcap) {
+        int64_t nc = N->pcap * 2;
+        while (nc < need) nc *= 2;
+        int32_t *p = realloc(N->pool, sizeof(int32_t) * nc);
+        if (!p) { st->err = 1; return ERRV; }
+        N->pool = p;
+        N->pcap = nc;
+    }
+    int32_t x = (int32_t)N->n++;
+    N->level[x] = level;
+    N->nk[x] = nk;
+    N->off[x] = N->pn;
+    int8_t u = 0;
+    for (int32_t i = 0; i < nk && !u; i++)
+        u = kd[i] == T_UND || (kd[i] >= 0 && N->und[kd[i]] == 1);
+    N->und[x] = u;
+    N->verd[x] = 0;
+    memcpy(N->pool + N->pn, kd, sizeof(int32_t) * nk);
+    memcpy(N->pool + N->pn + nk, br, sizeof(int32_t) * (nk - 1));
+    N->pn = need;
+    N->ht[h] = x;
+    N->hh[h] = top;
+    if ((uint64_t)N->n * 2 > N->hcap && ht_grow(N) < 0) { st->err = 1; return ERRV; }
+    return x;
+}
+
+/* mdd.Store.mk: merge equal neighbours in place (br/kd are scratch), then mk_raw. */
+static int32_t mk(Store *st, int32_t level, int32_t *br, int32_t *kd, int32_t nk) {
+    int32_t m = 1;
+    for (int32_t i = 1; i < nk; i++) {
+        if (kd[i] == ERRV) return ERRV;
+        if (kd[i] != kd[m - 1]) {
+            br[m - 1] = br[i - 1];
+            kd[m++] = kd[i];
+        }
+    }
+    if (kd[0] == ERRV) return ERRV;
+    if (m == 1) return kd[0];
+    return mk_raw(st, level, br, kd, m);
+}
+
+/* ---------------------------------------------------------------- memo */
+
+static int memo_init(Memo *M) {
+    M->cap = 4096;
+    M->used = 0;
+    M->gen = 1;
+    M->t = calloc(M->cap, sizeof(MEnt));
+    return M->t ? 0 : -1;
+}
+
+static void memo_next(Memo *M) {
+    M->used = 0;
+    if (++M->gen == 0) {
+        memset(M->t, 0, sizeof(MEnt) * M->cap);
+        M->gen = 1;
+    }
+}
+
+static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c) {
+    uint64_t h = ((uint64_t)(uint32_t)a * 0x9E3779B97F4A7C15ULL) ^
+                 ((uint64_t)(uint32_t)b * 0xC2B2AE3D27D4EB4FULL) ^
+                 ((uint64_t)(uint32_t)c * 0x165667B19E3779F9ULL);
+    return h ^ (h >> 32);
+}
+
+/* Entry for (a, b, c): found (r valid) or the empty slot to fill. NULL: out of memory. */
+static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
+    Memo *M = &st->memo;
+    if ((M->used + 1) * 2 > M->cap) {
+        uint64_t ncap = M->cap * 2;
+        MEnt *t = calloc(ncap, sizeof(MEnt));
+        if (!t) { st->err = 1; return NULL; }
+        for (uint64_t i = 0; i < M->cap; i++) {
+            MEnt *e = &M->t[i];
+            if (e->gen != M->gen) continue;
+            uint64_t h = memo_hash(e->a, e->b, e->c) & (ncap - 1);
+            while (t[h].gen == M->gen) h = (h + 1) & (ncap - 1);
+            t[h] = *e;
+        }
+        free(M->t);
+        M->t = t;
+        M->cap = ncap;
+    }
+    uint64_t mask = M->cap - 1;
+    uint64_t h = memo_hash(a, b, c) & mask;
+    for (;;) {
+        MEnt *e = &M->t[h];
+        if (e->gen != M->gen) {
+            *found = 0;
+            return e;
+        }
+        if (e->a == a && e->b == b && e->c == c) {
+            *found = 1;
+            return e;
+        }
+        h = (h + 1) & mask;
+    }
+}
+
+static int memo_get(Store *st, int32_t a, int32_t b, int32_t c, int32_t *r) {
+    int found;
+    MEnt *e = memo_slot(st, a, b, c, &found);
+    if (e && found) { *r = e->r; return 1; }
+    return 0;
+}
+
+static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
+    int found;
+    MEnt *e = memo_slot(st, a, b, c, &found);
+    if (!e) return;
+    if (!found) {
+        e->a = a; e->b = b; e->c = c; e->gen = st->memo.gen;
+        st->memo.used++;
+    }
+    e->r = r;
+}
+
+/* ---------------------------------------------------------------- flags */
+
+static int undecided(Store *st, int32_t x) {
+    if (x < 0) return x == T_UND;
+    Nodes *N = &st->nd;
+    if (N->und[x] >= 0) return N->und[x];
+    int got = 0;
+    for (int32_t i = 0; i < N->nk[x] && !got; i++) got = undecided(st, KID(N, x, i));
+    N->und[x] = (int8_t)got;
+    return got;
+}
+
+static int term_verdict(Store *st, int32_t t) {
+    if (t == T_TRUE) return 1;
+    if (t == T_FALSE) return 2;
+    if (t == T_UND) return st->default_bit;
+    int64_t i = -4 - (int64_t)t;
+    if (i >= 0 && i < st->nv) return st->vbits[i];
+    return 3;
+}
+
+static int verdict(Store *st, int32_t x) {
+    if (x < 0) return term_verdict(st, x);
+    Nodes *N = &st->nd;
+    if (N->verd[x]) return N->verd[x];
+    int got = 0;
+    for (int32_t i = 0; i < N->nk[x] && got != 3; i++) got |= verdict(st, KID(N, x, i));
+    N->verd[x] = (int8_t)got;
+    return got;
+}
+
+/* ---------------------------------------------------------------- pointwise passes */
+
+enum { OP_AND, OP_OR, OP_DIFF, OP_XOR };
+
+static int32_t op_term(int op, int32_t a, int32_t b) {
+    switch (op) {
+    case OP_AND:
+        if (a == T_FALSE || b == T_FALSE) return T_FALSE;
+        if (a == T_TRUE || a == b) return b;
+        if (b == T_TRUE) return a;
+        break;
+    case OP_OR:
+        if (a == T_TRUE || b == T_TRUE) return T_TRUE;
+        if (a == T_FALSE || a == b) return b;
+        if (b == T_FALSE) return a;
+        break;
+    case OP_DIFF:
+        if (a == T_FALSE || a == b || b == T_TRUE) return T_FALSE;
+        if (b == T_FALSE) return a;
+        if (a == T_TRUE && b < 0) return T_FALSE;
+        break;
+    default:
+        if (a == b) return T_FALSE;
+        if (a == T_FALSE) return b;
+        if (b == T_FALSE) return a;
+        break;
+    }
+    return ERRV;
+}
+
+static int32_t apply_rec(Store *st, int op, int32_t a, int32_t b) {
+    int32_t t = op_term(op, a, b);
+    if (t != ERRV) return t;
+    if (a < 0 && b < 0) { st->err = 2; return ERRV; } /* non-boolean terminals */
+    int32_t r;
+    if (memo_get(st, a, b, op, &r)) return r;
+    if (st->err) return ERRV;
+    Nodes *N = &st->nd;
+    int32_t la = LVL(N, a), lb = LVL(N, b);
+    int32_t lv = la < lb ? la : lb;
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    int32_t cnt;
+    if (la < lb) {
+        cnt = N->nk[a];
+        for (int32_t i = 0; i < cnt; i++) {
+            ok[i] = apply_rec(st, op, KID(N, a, i), b);
+            if (i + 1 < cnt) ob[i] = BRK(N, a, i);
+        }
+    } else if (lb < la) {
+        cnt = N->nk[b];
+        for (int32_t i = 0; i < cnt; i++) {
+            ok[i] = apply_rec(st, op, a, KID(N, b, i));
+            if (i + 1 < cnt) ob[i] = BRK(N, b, i);
+        }
+    } else {
+        int32_t na = N->nk[a] - 1, nb = N->nk[b] - 1, i = 0, j = 0;
+        ok[0] = apply_rec(st, op, KID(N, a, 0), KID(N, b, 0));
+        cnt = 1;
+        while (i < na || j < nb) {
+            int32_t x = i < na ? BRK(N, a, i) : INT32_MAX;
+            int32_t y = j < nb ? BRK(N, b, j) : INT32_MAX;
+            int32_t br = x < y ? x : y;
+            if (x == br) i++;
+            if (y == br) j++;
+            ob[cnt - 1] = br;
+            ok[cnt++] = apply_rec(st, op, KID(N, a, i), KID(N, b, j));
+        }
+    }
+    r = mk(st, lv, ob, ok, cnt);
+    if (r != ERRV) memo_put(st, a, b, op, r);
+    return r;
+}
+
+static int32_t paint_rec(Store *st, int32_t c, int32_t m, int32_t leaf) {
+    if (m == T_FALSE) return c;
+    if (c < 0) {
+        if (c != T_UND) return c;
+        if (m == T_TRUE) return leaf;
+    } else if (!undecided(st, c)) {
+        return c;
+    }
+    int32_t r;
+    if (memo_get(st, c, m, -1, &r)) return r;
+    if (st->err) return ERRV;
+    Nodes *N = &st->nd;
+    int32_t lc = LVL(N, c), lm = LVL(N, m);
+    int32_t lv = lc < lm ? lc : lm;
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    int32_t cnt;
+    int changed = 1;  /* result == c when every kid came back as c's own (c is reduced) */
+    if (lc < lm) {
+        cnt = N->nk[c];
+        changed = 0;
+        for (int32_t i = 0; i < cnt; i++) {
+            int32_t k = KID(N, c, i);
+            ok[i] = paint_rec(st, k, m, leaf);
+            changed |= ok[i] != k;
+            if (i + 1 < cnt) ob[i] = BRK(N, c, i);
+        }
+    } else if (lm < lc) {
+        cnt = N->nk[m];
+        for (int32_t i = 0; i < cnt; i++) {
+            ok[i] = paint_rec(st, c, KID(N, m, i), leaf);
+            if (i + 1 < cnt) ob[i] = BRK(N, m, i);
+        }
+    } else {
+        int32_t na = N->nk[c] - 1, nb = N->nk[m] - 1, i = 0, j = 0;
+        int32_t k = KID(N, c, 0);
+        ok[0] = paint_rec(st, k, KID(N, m, 0), leaf);
+        changed = ok[0] != k;
+        cnt = 1;
+        while (i < na || j < nb) {
+            int32_t x = i < na ? BRK(N, c, i) : INT32_MAX;
+            int32_t y = j < nb ? BRK(N, m, j) : INT32_MAX;
+            int32_t br = x < y ? x : y;
+            if (x == br) i++;
+            if (y == br) j++;
+            ob[cnt - 1] = br;
+            k = KID(N, c, i);
+            ok[cnt] = paint_rec(st, k, KID(N, m, j), leaf);
+            changed |= ok[cnt++] != k;
+        }
+    }
+    if (!changed && !st->err) {
+        memo_put(st, c, m, -1, c);
+        return c;
+    }
+    r = mk(st, lv, ob, ok, cnt);
+    if (r != ERRV) memo_put(st, c, m, -1, r);
+    return r;
+}
+
+/* Terminals mapped to verdicts: TRUE where the verdict bit is 1 (permit), else FALSE. */
+static int32_t permit_rec(Store *st, int32_t n) {
+    if (n < 0) return term_verdict(st, n) == 1 ? T_TRUE : T_FALSE;
+    int32_t r;
+    if (memo_get(st, n, 0, -2, &r)) return r;
+    if (st->err) return ERRV;
+    Nodes *N = &st->nd;
+    int32_t lv = N->level[n], cnt = N->nk[n];
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    for (int32_t i = 0; i < cnt; i++) {
+        ok[i] = permit_rec(st, KID(N, n, i));
+        if (i + 1 < cnt) ob[i] = BRK(N, n, i);
+    }
+    r = mk(st, lv, ob, ok, cnt);
+    if (r != ERRV) memo_put(st, n, 0, -2, r);
+    return r;
+}
+
+/* ---------------------------------------------------------------- walks */
+
+static int32_t bisect_right(const int32_t *a, int32_t n, int32_t v) {
+    int32_t lo = 0, hi = n;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (v < a[mid]) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+}
+
+static int32_t bisect_left(const int32_t *a, int32_t n, int32_t v) {
+    int32_t lo = 0, hi = n;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (a[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+/* A node's partition at level lv (one interval of x itself when x lies below lv). */
+typedef struct { const int32_t *b, *k; int32_t nk; int32_t self; } Part;
+
+static void split(Store *st, int32_t x, int32_t lv, Part *p) {
+    Nodes *N = &st->nd;
+    if (x < 0 || N->level[x] != lv) {
+        p->self = x; p->b = NULL; p->k = &p->self; p->nk = 1;
+    } else {
+        p->b = N->pool + N->off[x] + N->nk[x];
+        p->k = N->pool + N->off[x];
+        p->nk = N->nk[x];
+    }
+}
+
+/* witness: digits (st->path) of one point where c == leaf inside m; 1 found, 0 not. The
+   seen table records failed pairs (tag -3). */
+static int witness_rec(Store *st, int32_t c, int32_t m, int32_t leaf) {
+    if (m == T_FALSE) return 0;
+    if (c < 0) return c == leaf;
+    int32_t r;
+    if (memo_get(st, c, m, -3, &r)) return 0;
+    if (st->err) return -1;
+    Nodes *N = &st->nd;
+    int32_t lc = N->level[c], lm = LVL(N, m);
+    int32_t lv = lc < lm ? lc : lm;
+    Part pc, pm;
+    split(st, c, lv, &pc);
+    split(st, m, lv, &pm);
+    for (int32_t j = 0; j < pm.nk; j++) {
+        int32_t y = pm.k[j];
+        if (y == T_FALSE) continue;
+        int32_t lo = j ? pm.b[j - 1] : 0;
+        int32_t i0 = j ? bisect_right(pc.b, pc.nk - 1, lo) : 0;
+        int32_t i1 = j < pm.nk - 1 ? bisect_left(pc.b, pc.nk - 1, pm.b[j]) + 1 : pc.nk;
+        for (int32_t i = i0; i < i1; i++) {
+            int32_t x = pc.k[i];
+            if (x < 0 && x != leaf) continue;
+            int got = witness_rec(st, x, y, leaf);
+            if (got < 0) return -1;
+            if (got) {
+                int32_t s = i ? pc.b[i - 1] : 0;
+                st->path[lv] = s > lo ? s : lo;
+                return 1;
+            }
+            /* pointers into the pool stay valid: walks never create nodes */
+        }
+    }
+    memo_put(st, c, m, -3, 0);
+    return st->err ? -1 : 0;
+}
+
+/* Whether some point of m has a verdict other than bit in c (dead rules). */
+static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
+    if (m == T_FALSE) return 0;
+    if (!(verdict(st, c) & ~bit)) return 0;
+    if (c < 0 || m == T_TRUE) return 1;
+    int32_t r;
+    if (memo_get(st, c, m, -4, &r)) return 0;
+    if (st->err) return -1;
+    memo_put(st, c, m, -4, 0);
+    Nodes *N = &st->nd;
+    int32_t lc = N->level[c], lm = N->level[m];
+    int32_t lv = lc < lm ? lc : lm;
+    Part pc, pm;
+    split(st, c, lv, &pc);
+    split(st, m, lv, &pm);
+    for (int32_t j = 0; j < pm.nk; j++) {
+        int32_t y = pm.k[j];
+        if (y == T_FALSE) continue;
+        int32_t lo = j ? pm.b[j - 1] : 0;
+        int32_t i0 = j ? bisect_right(pc.b, pc.nk - 1, lo) : 0;
+        int32_t i1 = j < pm.nk - 1 ? bisect_left(pc.b, pc.nk - 1, pm.b[j]) + 1 : pc.nk;
+        for (int32_t i = i0; i < i1; i++) {
+            int got = other_rec(st, pc.k[i], y, bit);
+            if (got) return got;
+        }
+    }
+    return st->err ? -1 : 0;
+}
+
+/* passes.other_verdict_where: some point where c == leaf inside m has, in s, a verdict other
+   than bit.  Triples are visited once (seen under a tag). */
+static int where_rec(Store *st, int32_t s, int32_t c, int32_t m, int32_t leaf, int bit,
+                     int32_t tag) {
+    if (m == T_FALSE || (c < 0 && c != leaf)) return 0;
+    if (!(verdict(st, s) & ~bit)) return 0;
+    if (c < 0) return 1;
+    int32_t r;
+    (void)tag;
+    if (memo_get(st, s, c, m, &r)) return 0;
+    if (st->err) return -1;
+    memo_put(st, s, c, m, 0);
+    Nodes *N = &st->nd;
+    int32_t lx = LVL(N, s), ly = N->level[c], lz = LVL(N, m);
+    int32_t lv = lx < ly ? lx : ly;
+    if (lz < lv) lv = lz;
+    Part px, py, pz;
+    split(st, s, lv, &px);
+    split(st, c, lv, &py);
+    split(st, m, lv, &pz);
+    for (int32_t j = 0; j < pz.nk; j++) {
+        int32_t zz = pz.k[j];
+        if (zz == T_FALSE) continue;
+        int32_t zlo = j ? pz.b[j - 1] : 0;
+        int has_end = j < pz.nk - 1;
+        int32_t zend = has_end ? pz.b[j] : 0;
+        int32_t a0 = j ? bisect_right(py.b, py.nk - 1, zlo) : 0;
+        int32_t a1 = has_end ? bisect_left(py.b, py.nk - 1, zend) + 1 : py.nk;
+        for (int32_t a = a0; a < a1; a++) {
+            int32_t yy = py.k[a];
+            if (yy < 0 && yy != leaf) continue;
+            int32_t ylo = a ? (py.b[a - 1] > zlo ? py.b[a - 1] : zlo) : zlo;
+            int yhas = a < py.nk - 1;
+            int32_t yend = yhas ? py.b[a] : 0;
+            if (has_end && (!yhas || zend < yend)) { yend = zend; yhas = 1; }
+            int32_t b0 = bisect_right(px.b, px.nk - 1, ylo);
+            int32_t b1 = yhas ? bisect_left(px.b, px.nk - 1, yend) + 1 : px.nk;
+            for (int32_t b = b0; b < b1; b++) {
+                int got = where_rec(st, px.k[b], yy, zz, leaf, bit, tag);
+                if (got) return got;
+            }
+        }
+    }
+    return st->err ? -1 : 0;
+}
+
+static int32_t lookup_path(Store *st, int32_t n) {
+    Nodes *N = &st->nd;
+    while (n >= 0) {
+        int32_t nk = N->nk[n];
+        n = KID(N, n, bisect_right(N->pool + N->off[n] + nk, nk - 1, st->path[N->level[n]]));
+    }
+    return n;
+}
+
+static int64_t count_nodes(Store *st, int32_t root, uint8_t *seen) {
+    if (root < 0 || seen[root]) return 0;
+    seen[root] = 1;
+    int64_t c = 1;
+    for (int32_t i = 0; i < st->nd.nk[root]; i++) c += count_nodes(st, KID(&st->nd, root, i), seen);
+    return c;
+}
+
+/* ---------------------------------------------------------------- copy / compaction */
+
+static int32_t copy_rec(Store *st, const Nodes *S, int32_t x, int32_t *map) {
+    if (x < 0) return x;
+    if (map[x] != ERRV) return map[x];
+    int32_t lv = S->level[x], nk = S->nk[x];
+    int32_t *ok = st->sk[lv];
+    for (int32_t i = 0; i < nk; i++) {
+        int32_t k = copy_rec(st, S, S->pool[S->off[x] + i], map);
+        if (k == ERRV) return ERRV;
+        ok[i] = k;
+    }
+    int32_t r = mk_raw(st, lv, S->pool + S->off[x] + nk, ok, nk);
+    if (r == ERRV) return ERRV;
+    if (!st->nd.verd[r]) st->nd.verd[r] = S->verd[x];
+    map[x] = r;
+    return r;
+}
+
+/* Replace the node store by a fresh one holding only roots[] (renumbered in place). */
+static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
+    Nodes old = st->nd;
+    int32_t *map = malloc(sizeof(int32_t) * (old.n ? old.n : 1));
+    if (!map) { st->err = 1; return -1; }
+    for (int64_t i = 0; i < old.n; i++) map[i] = ERRV;
+    if (nodes_init(&st->nd) < 0) { nodes_free(&st->nd); st->nd = old; free(map); st->err = 1; return -1; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t r = copy_rec(st, &old, roots[i], map);
+        if (r == ERRV) { nodes_free(&st->nd); st->nd = old; free(map); return -1; }
+        roots[i] = r;
+    }
+    free(map);
+    nodes_free(&old);
+    memo_next(&st->memo);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Python glue */
+
+static int u128_of(PyObject *v, uint64_t *hi, uint64_t *lo);
+
+#define READY(st) do { if (!(st)->sb) { PyErr_SetString(PyExc_RuntimeError, \
+    "_mddc.Store not initialised"); return NULL; } } while (0)
+
+static PyObject *raise_err(Store *st) {
+    int e = st->err;
+    st->err = 0;
+    if (PyErr_Occurred()) return NULL;
+    if (e == 1) return PyErr_NoMemory();
+    if (e == 3) { PyErr_SetString(PyExc_ValueError, "_mddc: bad box input"); return NULL; }
+    PyErr_SetString(PyExc_ValueError, "_mddc: invalid diagram input");
+    return NULL;
+}
+
+static int32_t *int_array(PyObject *seq, Py_ssize_t *n, Store *st, int check_node) {
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of ints");
+    if (!fast) return NULL;
+    *n = PySequence_Fast_GET_SIZE(fast);
+    int32_t *out = malloc(sizeof(int32_t) * (*n ? *n : 1));
+    if (!out) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (v == -1 && PyErr_Occurred()) { free(out); Py_DECREF(fast); return NULL; }
+        if (v < INT32_MIN + 1 || v > INT32_MAX ||
+            (check_node && v >= 0 && v >= st->nd.n)) {
+            free(out); Py_DECREF(fast);
+            PyErr_SetString(PyExc_ValueError, "_mddc: node id out of range");
+            return NULL;
+        }
+        out[i] = (int32_t)v;
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+static PyObject *int_list(const int32_t *a, Py_ssize_t n) {
+    PyObject *l = PyList_New(n);
+    if (!l) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLong(a[i]);
+        if (!v) { Py_DECREF(l); return NULL; }
+        PyList_SET_ITEM(l, i, v);
+    }
+    return l;
+}
+
+static void Store_dealloc(Store *st) {
+    nodes_free(&st->nd);
+    free(st->memo.t);
+    if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); }
+    free(st->sb); free(st->sk); free(st->maxd); free(st->fld); free(st->path);
+    for (int f = 0; f < 2; f++) { free(st->wid[f]); free(st->sft[f]); }
+    free(st->vbits);
+    Py_TYPE(st)->tp_free((PyObject *)st);
+}
+
+/* Store(layout): layout is a sequence, one (field, w4, s4, w6, s6) per level. */
+static int Store_init(Store *st, PyObject *args, PyObject *kw) {
+    (void)kw;
+    PyObject *layout;
+    if (!PyArg_ParseTuple(args, "O", &layout)) return -1;
+    if (st->sb) { PyErr_SetString(PyExc_RuntimeError, "Store initialised twice"); return -1; }
+    PyObject *fast = PySequence_Fast(layout, "layout must be a sequence");
+    if (!fast) return -1;
+    Py_ssize_t d = PySequence_Fast_GET_SIZE(fast);
+    if (d < 1 || d > 100000) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "bad depth"); return -1; }
+    st->depth = (int32_t)d;
+    st->maxd = calloc(d, sizeof(int32_t));
+    st->fld = calloc(d, sizeof(int32_t));
+    st->path = calloc(d, sizeof(int32_t));
+    st->sb = calloc(d, sizeof(int32_t *));
+    st->sk = calloc(d, sizeof(int32_t *));
+    for (int f = 0; f < 2; f++) { st->wid[f] = calloc(d, sizeof(int32_t)); st->sft[f] = calloc(d, sizeof(int32_t)); }
+    if (!st->maxd || !st->fld || !st->path || !st->sb || !st->sk || !st->wid[0] || !st->wid[1]
+        || !st->sft[0] || !st->sft[1] || nodes_init(&st->nd) < 0 || memo_init(&st->memo) < 0) {
+        Py_DECREF(fast); PyErr_NoMemory(); return -1;
+    }
+    for (Py_ssize_t l = 0; l < d; l++) {
+        int f, w4, s4, w6, s6;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, l), "iiiii", &f, &w4, &s4, &w6, &s6)) {
+            Py_DECREF(fast); return -1;
+        }
+        if (f < 0 || f >= NFIELDS || w4 < 0 || w4 > 16 || w6 < 0 || w6 > 16 || s4 < 0 ||
+            s4 > 127 || s6 < 0 || s6 > 127 || (w4 == 0 && w6 == 0)) {
+            Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "bad layout"); return -1;
+        }
+        st->fld[l] = f;
+        st->wid[0][l] = w4; st->sft[0][l] = s4; st->wid[1][l] = w6; st->sft[1][l] = s6;
+        int w = w4 > w6 ? w4 : w6;
+        st->maxd[l] = (1 << w) - 1;
+        st->sb[l] = malloc(sizeof(int32_t) * ((size_t)1 << w));
+        st->sk[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
+        if (!st->sb[l] || !st->sk[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
+    }
+    Py_DECREF(fast);
+    st->default_bit = 2;
+    return 0;
+}
+
+/* load(levels, breaks, kids, roots) -> ids: copy nodes of a Python mdd.Store (its three
+   lists) reachable from roots; every node is validated. */
+typedef struct { PyObject *lv, *br, *kd; int32_t *map; Py_ssize_t n; } Src;
+
+static int32_t load_rec(Store *st, Src *S, long x, int32_t parent_level) {
+    if (x < 0) {
+        if (x < -(1L << 30)) { st->err = 2; return ERRV; }
+        return (int32_t)x;
+    }
+    if (x >= S->n) { st->err = 2; return ERRV; }
+    if (S->map[x] == ERRV + 1) { st->err = 2; return ERRV; } /* cycle */
+    if (S->map[x] != ERRV) {
+        int32_t r = S->map[x];
+        if (r >= 0 && st->nd.level[r] <= parent_level) { st->err = 2; return ERRV; }
+        return r;
+    }
+    S->map[x] = ERRV + 1;
+    long lv = PyLong_AsLong(PyList_GET_ITEM(S->lv, x));
+    PyObject *bt = PyList_GET_ITEM(S->br, x), *kt = PyList_GET_ITEM(S->kd, x);
+    if ((lv == -1 && PyErr_Occurred()) || lv <= parent_level || lv >= st->depth ||
+        !PyTuple_Check(bt) || !PyTuple_Check(kt)) { st->err = 2; return ERRV; }
+    Py_ssize_t nk = PyTuple_GET_SIZE(kt);
+    if (nk < 2 || PyTuple_GET_SIZE(bt) != nk - 1 || nk - 1 > st->maxd[lv]) { st->err = 2; return ERRV; }
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    long prev = 0;
+    for (Py_ssize_t i = 0; i < nk - 1; i++) {
+        long b = PyLong_AsLong(PyTuple_GET_ITEM(bt, i));
+        if ((b == -1 && PyErr_Occurred()) || b <= prev || b > st->maxd[lv]) { st->err = 2; return ERRV; }
+        ob[i] = (int32_t)b;
+        prev = b;
+    }
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        long k = PyLong_AsLong(PyTuple_GET_ITEM(kt, i));
+        if (k == -1 && PyErr_Occurred()) { st->err = 2; return ERRV; }
+        int32_t r = load_rec(st, S, k, (int32_t)lv);
+        if (r == ERRV) return ERRV;
+        ok[i] = r;
+    }
+    /* ob/ok belong to level lv: children used deeper levels only */
+    int32_t r = mk(st, (int32_t)lv, ob, ok, (int32_t)nk);
+    if (r == ERRV) return ERRV;
+    S->map[x] = r;
+    return r;
+}
+
+static PyObject *Store_load(Store *st, PyObject *args) {
+    READY(st);
+    PyObject *lv, *br, *kd, *roots;
+    if (!PyArg_ParseTuple(args, "O!O!O!O", &PyList_Type, &lv, &PyList_Type, &br, &PyList_Type,
+                          &kd, &roots)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(lv);
+    if (PyList_GET_SIZE(br) != n || PyList_GET_SIZE(kd) != n) {
+        PyErr_SetString(PyExc_ValueError, "store lists differ in length");
+        return NULL;
+    }
+    Py_ssize_t nr;
+    int32_t *rs = int_array(roots, &nr, st, 0);
+    if (!rs) return NULL;
+    Src S = {lv, br, kd, malloc(sizeof(int32_t) * (n ? n : 1)), n};
+    if (!S.map) { free(rs); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n; i++) S.map[i] = ERRV;
+    for (Py_ssize_t i = 0; i < nr && !st->err; i++) rs[i] = load_rec(st, &S, rs[i], -1);
+    free(S.map);
+    PyObject *out = st->err ? raise_err(st) : int_list(rs, nr);
+    free(rs);
+    return out;
+}
+
+/* export(roots, levels, breaks, kids, und, unique) -> ids in the Python mdd.Store. */
+typedef struct { PyObject *lv, *br, *kd, *und, *uq; int32_t *map; } Dst;
+
+static long export_rec(Store *st, Dst *D, int32_t x) {
+    if (x < 0) return x;
+    if (D->map[x] != ERRV) return D->map[x];
+    Nodes *N = &st->nd;
+    int32_t nk = N->nk[x];
+    PyObject *kt = PyTuple_New(nk), *bt = PyTuple_New(nk - 1);
+    if (!kt || !bt) { Py_XDECREF(kt); Py_XDECREF(bt); return LONG_MIN; }
+    for (int32_t i = 0; i < nk; i++) {
+        long k = export_rec(st, D, KID(N, x, i));
+        PyObject *v = k == LONG_MIN ? NULL : PyLong_FromLong(k);
+        if (!v) { Py_DECREF(kt); Py_DECREF(bt); return LONG_MIN; }
+        PyTuple_SET_ITEM(kt, i, v);
+    }
+    for (int32_t i = 0; i + 1 < nk; i++) {
+        PyObject *v = PyLong_FromLong(BRK(N, x, i));
+        if (!v) { Py_DECREF(kt); Py_DECREF(bt); return LONG_MIN; }
+        PyTuple_SET_ITEM(bt, i, v);
+    }
+    PyObject *lvo = PyLong_FromLong(N->level[x]);
+    PyObject *key = lvo ? PyTuple_Pack(3, lvo, bt, kt) : NULL;
+    long r = LONG_MIN;
+    if (key) {
+        PyObject *got = PyDict_GetItemWithError(D->uq, key);
+        if (got) {
+            r = PyLong_AsLong(got);
+        } else if (!PyErr_Occurred()) {
+            Py_ssize_t id = PyList_GET_SIZE(D->lv);
+            PyObject *ido = PyLong_FromSsize_t(id);
+            PyObject *u = N->und[x] < 0 ? Py_None : (N->und[x] ? Py_True : Py_False);
+            if (ido && PyList_Append(D->lv, lvo) == 0 && PyList_Append(D->br, bt) == 0 &&
+                PyList_Append(D->kd, kt) == 0 && PyList_Append(D->und, u) == 0 &&
+                PyDict_SetItem(D->uq, key, ido) == 0)
+                r = (long)id;
+            Py_XDECREF(ido);
+        }
+    }
+    Py_XDECREF(key); Py_XDECREF(lvo); Py_DECREF(kt); Py_DECREF(bt);
+    if (r == -1 && PyErr_Occurred()) r = LONG_MIN;
+    if (r != LONG_MIN) D->map[x] = (int32_t)r;
+    return r;
+}
+
+static PyObject *Store_export(Store *st, PyObject *args) {
+    READY(st);
+    PyObject *roots;
+    Dst D;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!", &roots, &PyList_Type, &D.lv, &PyList_Type, &D.br,
+                          &PyList_Type, &D.kd, &PyList_Type, &D.und, &PyDict_Type, &D.uq))
+        return NULL;
+    Py_ssize_t nr;
+    int32_t *rs = int_array(roots, &nr, st, 1);
+    if (!rs) return NULL;
+    D.map = malloc(sizeof(int32_t) * (st->nd.n ? st->nd.n : 1));
+    if (!D.map) { free(rs); return PyErr_NoMemory(); }
+    for (int64_t i = 0; i < st->nd.n; i++) D.map[i] = ERRV;
+    PyObject *out = PyList_New(nr);
+    for (Py_ssize_t i = 0; out && i < nr; i++) {
+        long r = export_rec(st, &D, rs[i]);
+        PyObject *v = r == LONG_MIN ? NULL : PyLong_FromLong(r);
+        if (!v) { Py_CLEAR(out); break; }
+        PyList_SET_ITEM(out, i, v);
+    }
+    free(D.map); free(rs);
+    return out;
+}
+
+/* set_verdicts(bits: bytes, default_bit): verdict bit (1 permit, 2 deny) per rule index. */
+static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
+    READY(st);
+    Py_buffer b;
+    int dflt;
+    if (!PyArg_ParseTuple(args, "y*i", &b, &dflt)) return NULL;
+    uint8_t *v = malloc(b.len ? b.len : 1);
+    if (!v) { PyBuffer_Release(&b); return PyErr_NoMemory(); }
+    memcpy(v, b.buf, b.len);
+    for (Py_ssize_t i = 0; i < b.len; i++) if (v[i] != 1 && v[i] != 2) v[i] = 3;
+    free(st->vbits);
+    st->vbits = v;
+    st->nv = b.len;
+    st->default_bit = dflt == 1 ? 1 : 2;
+    PyBuffer_Release(&b);
+    memset(st->nd.verd, 0, st->nd.n);
+    Py_RETURN_NONE;
+}
+
+static int maybe_compact(Store *st, int32_t *roots, Py_ssize_t n, int64_t minimum,
+                         int64_t factor, int64_t *floor_) {
+    int64_t lim = factor * *floor_;
+    if (lim < minimum) lim = minimum;
+    if (st->nd.n < lim) return 0;
+    if (compact(st, roots, n) < 0) return -1;
+    *floor_ = st->nd.n;
+    return 0;
+}
+
+/* forward(rules, leaves, extra, minimum, factor) -> (c, live bytes, rules', extra'):
+   the first-match classification (filters.classify), compacting like mdd.Workspace. */
+static PyObject *Store_forward(Store *st, PyObject *args) {
+    READY(st);
+    PyObject *rules_o, *leaves_o, *extra_o;
+    long long minimum, factor;
+    if (!PyArg_ParseTuple(args, "OOOLL", &rules_o, &leaves_o, &extra_o, &minimum, &factor))
+        return NULL;
+    Py_ssize_t nr, nl, ne;
+    int32_t *leaves = int_array(leaves_o, &nl, st, 0);
+    if (!leaves) return NULL;
+    int32_t *extra = int_array(extra_o, &ne, st, 1);
+    if (!extra) { free(leaves); return NULL; }
+    int32_t *rules = int_array(rules_o, &nr, st, 1);
+    if (!rules) { free(leaves); free(extra); return NULL; }
+    int32_t *roots = malloc(sizeof(int32_t) * (nr + ne + 1));
+    PyObject *live = PyBytes_FromStringAndSize(NULL, nr);
+    PyObject *out = NULL;
+    if (!roots || !live || nl != nr) {
+        if (!PyErr_Occurred()) {
+            if (nl != nr) PyErr_SetString(PyExc_ValueError, "rules and leaves differ");
+            else PyErr_NoMemory();
+        }
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nl; i++) if (leaves[i] > -4) {
+        PyErr_SetString(PyExc_ValueError, "leaves must be rule terminals"); goto done;
+    }
+    char *lv = PyBytes_AS_STRING(live);
+    memcpy(roots, rules, sizeof(int32_t) * nr);
+    memcpy(roots + nr, extra, sizeof(int32_t) * ne);
+    int32_t c = T_UND;
+    int64_t floor_ = 0;
+    for (Py_ssize_t i = 0; i < nr; i++) {
+        memo_next(&st->memo);
+        int32_t nc = paint_rec(st, c, roots[i], leaves[i]);
+        if (nc == ERRV) { raise_err(st); goto done; }
+        lv[i] = nc != c;
+        c = nc;
+        roots[nr + ne] = c;
+        if (maybe_compact(st, roots, nr + ne + 1, minimum, factor, &floor_) < 0) { raise_err(st); goto done; }
+        c = roots[nr + ne];
+    }
+    roots[nr + ne] = c;
+    if (compact(st, roots, nr + ne + 1) < 0) { raise_err(st); goto done; }
+    c = roots[nr + ne];
+    {
+        PyObject *rl = int_list(roots, nr), *el = int_list(roots + nr, ne);
+        if (rl && el) out = Py_BuildValue("(iONN)", c, live, rl, el);
+        else { Py_XDECREF(rl); Py_XDECREF(el); }
+    }
+done:
+    Py_XDECREF(live);
+    free(roots); free(rules); free(leaves); free(extra);
+    return out;
+}
+
+/* permitted(c, canonical) -> node: c's terminals mapped by the verdicts, AND canonical. */
+static PyObject *Store_permitted(Store *st, PyObject *args) {
+    READY(st);
+    int c, canon;
+    if (!PyArg_ParseTuple(args, "ii", &c, &canon)) return NULL;
+    if (c >= st->nd.n || canon >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad node"); return NULL; }
+    memo_next(&st->memo);
+    int32_t p = permit_rec(st, c);
+    if (p == ERRV) return raise_err(st);
+    memo_next(&st->memo);
+    p = apply_rec(st, OP_AND, p, canon);
+    if (p == ERRV) return raise_err(st);
+    return PyLong_FromLong(p);
+}
+
+/* apply(op, a, b) with op 0 and, 1 or, 2 diff, 3 xor (boolean diagrams). */
+static PyObject *Store_apply(Store *st, PyObject *args) {
+    READY(st);
+    int op, a, b;
+    if (!PyArg_ParseTuple(args, "iii", &op, &a, &b)) return NULL;
+    if (op < 0 || op > 3 || a >= st->nd.n || b >= st->nd.n || a < -2 || b < -2) {
+        PyErr_SetString(PyExc_ValueError, "bad apply operands"); return NULL;
+    }
+    memo_next(&st->memo);
+    int32_t r = apply_rec(st, op, a, b);
+    if (r == ERRV) return raise_err(st);
+    return PyLong_FromLong(r);
+}
+
+/* dead(c, rules, bits) -> bytes: 1 where some point of rules[i] has, in c, a verdict other
+   than bits[i] (shadowed), else 0 (redundant). */
+static PyObject *Store_dead(Store *st, PyObject *args) {
+    READY(st);
+    int c;
+    PyObject *rules_o;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "iOy*", &c, &rules_o, &b)) return NULL;
+    Py_ssize_t nr;
+    int32_t *rules = int_array(rules_o, &nr, st, 1);
+    PyObject *out = NULL;
+    if (!rules) goto done;
+    if (nr != b.len || c >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad dead() input"); goto done; }
+    out = PyBytes_FromStringAndSize(NULL, nr);
+    if (!out) goto done;
+    for (Py_ssize_t i = 0; i < nr; i++) {
+        memo_next(&st->memo);
+        int got = other_rec(st, c, rules[i], ((uint8_t *)b.buf)[i] == 1 ? 1 : 2);
+        if (got < 0) { Py_CLEAR(out); raise_err(st); goto done; }
+        PyBytes_AS_STRING(out)[i] = (char)got;
+    }
+done:
+    free(rules);
+    PyBuffer_Release(&b);
+    return out;
+}
+
+/* backward(c, rules, leaves, bits, live, default, minimum, factor) -> bytes: for each rule
+   (in filter order, enabled rules only), 1 if live and not removable ("ok"), 2 if live and
+   removable ("redundant"), 0 if dead.  Runs on a copy of c and the rules in a fresh node
+   store (this store is unchanged afterwards). */
+static PyObject *Store_backward(Store *st, PyObject *args) {
+    READY(st);
+    int c, dflt;
+    PyObject *rules_o, *leaves_o;
+    Py_buffer bits, live;
+    long long minimum, factor;
+    if (!PyArg_ParseTuple(args, "iOOy*y*iLL", &c, &rules_o, &leaves_o, &bits, &live, &dflt,
+                          &minimum, &factor)) return NULL;
+    Py_ssize_t nr, nl;
+    int32_t *rules = int_array(rules_o, &nr, st, 1), *leaves = NULL, *roots = NULL;
+    PyObject *out = NULL;
+    Nodes keep;
+    int swapped = 0;
+    if (!rules) goto done;
+    leaves = int_array(leaves_o, &nl, st, 0);
+    if (!leaves) goto done;
+    if (nl != nr || bits.len != nr || live.len != nr || c >= st->nd.n) {
+        PyErr_SetString(PyExc_ValueError, "bad backward() input"); goto done;
+    }
+    roots = malloc(sizeof(int32_t) * (nr + 2));
+    out = PyBytes_FromStringAndSize(NULL, nr);
+    if (!roots || !out) { if (!PyErr_Occurred()) PyErr_NoMemory(); Py_CLEAR(out); goto done; }
+    memcpy(roots, rules, sizeof(int32_t) * nr);
+    roots[nr] = c;
+    roots[nr + 1] = dflt == 1 ? T_TRUE : T_FALSE; /* s */
+    keep = st->nd;
+    if (nodes_init(&st->nd) < 0) { nodes_free(&st->nd); st->nd = keep; PyErr_NoMemory(); Py_CLEAR(out); goto done; }
+    swapped = 1;
+    {   /* copy the live roots from the kept store */
+        int32_t *map = malloc(sizeof(int32_t) * (keep.n ? keep.n : 1));
+        if (!map) { st->err = 1; Py_CLEAR(out); raise_err(st); goto done; }
+        for (int64_t i = 0; i < keep.n; i++) map[i] = ERRV;
+        for (Py_ssize_t i = 0; i < nr + 1 && !st->err; i++) roots[i] = copy_rec(st, &keep, roots[i], map);
+        free(map);
+        memo_next(&st->memo);
+        if (st->err) { Py_CLEAR(out); raise_err(st); goto done; }
+    }
+    {
+        char *o = PyBytes_AS_STRING(out);
+        const uint8_t *bb = bits.buf, *lb = live.buf;
+        int64_t floor_ = 0;
+        for (Py_ssize_t i = nr - 1; i >= 0; i--) {
+            int32_t m = roots[i], s = roots[nr + 1], cc = roots[nr];
+            int bit = bb[i] == 1 ? 1 : 2;
+            o[i] = 0;
+            if (lb[i]) {
+                memo_next(&st->memo);
+                memset(st->path, 0, sizeof(int32_t) * st->depth);
+                int w = witness_rec(st, cc, m, leaves[i]);
+                if (w < 0) { Py_CLEAR(out); raise_err(st); goto done; }
+                if (w == 0) { Py_CLEAR(out); PyErr_SetString(PyExc_RuntimeError, "live rule without a witness"); goto done; }
+                int32_t t = lookup_path(st, s);
+                if ((t == T_TRUE ? 1 : 2) != bit) {
+                    o[i] = 1;
+                } else {
+                    memo_next(&st->memo);
+                    int got = where_rec(st, s, cc, m, leaves[i], bit, 1);
+                    if (got < 0) { Py_CLEAR(out); raise_err(st); goto done; }
+                    o[i] = got ? 1 : 2;
+                }
+            }
+            memo_next(&st->memo);
+            s = apply_rec(st, bit == 1 ? OP_OR : OP_DIFF, s, m);
+            if (s == ERRV) { Py_CLEAR(out); raise_err(st); goto done; }
+            roots[nr + 1] = s;
+            if (maybe_compact(st, roots, nr + 2, minimum, factor, &floor_) < 0) {
+                Py_CLEAR(out); raise_err(st); goto done;
+            }
+        }
+    }
+done:
+    if (swapped) { nodes_free(&st->nd); st->nd = keep; memo_next(&st->memo); }
+    free(rules); free(leaves); free(roots);
+    PyBuffer_Release(&bits);
+    PyBuffer_Release(&live);
+    return out;
+}
+
+/* ---------------------------------------------------------------- boxes (mdd.Universe.box) */
+
+typedef struct { uint64_t hi, lo; } U128;
+typedef struct { U128 lo, hi; } Iv;
+
+static U128 u_shr(U128 v, int s) {
+    U128 r;
+    if (s <= 0) return v;
+    if (s >= 128) { r.hi = r.lo = 0; return r; }
+    if (s >= 64) { r.lo = v.hi >> (s - 64); r.hi = 0; return r; }
+    r.lo = (v.lo >> s) | (v.hi << (64 - s));
+    r.hi = v.hi >> s;
+    return r;
+}
+
+static U128 u_low(U128 v, int s) { /* v mod 2**s */
+    if (s >= 128) return v;
+    if (s >= 64) { if (s > 64) v.hi &= (((uint64_t)1 << (s - 64)) - 1); else v.hi = 0; return v; }
+    v.hi = 0;
+    v.lo = s ? (v.lo & (((uint64_t)1 << s) - 1)) : 0;
+    return v;
+}
+
+static U128 u_ones(int s) { /* 2**s - 1 */
+    U128 r = {0, 0};
+    if (s >= 128) { r.hi = r.lo = ~(uint64_t)0; }
+    else if (s >= 64) { r.lo = ~(uint64_t)0; r.hi = s > 64 ? (((uint64_t)1 << (s - 64)) - 1) : 0; }
+    else { r.lo = s ? (((uint64_t)1 << s) - 1) : 0; }
+    return r;
+}
+
+static int u_cmp(U128 a, U128 b) {
+    if (a.hi != b.hi) return a.hi < b.hi ? -1 : 1;
+    if (a.lo != b.lo) return a.lo < b.lo ? -1 : 1;
+    return 0;
+}
+
+static int u_is0(U128 a) { return !a.hi && !a.lo; }
+
+typedef struct { int32_t level, width, shift; } Dig;
+
+/* _digits_node: `inside` where the value (digits dg[idx..]) lies in ivs[0..n), else FALSE.
+   ivs are sorted, disjoint, within the remaining bits. */
+static int32_t digits_node(Store *st, const Dig *dg, int nd, int idx, const Iv *ivs, int n,
+                           int32_t inside) {
+    if (n == 0 || inside == T_FALSE) return T_FALSE;
+    if (idx == nd) return inside;
+    int32_t level = dg[idx].level, width = dg[idx].width, shift = dg[idx].shift;
+    if (n == 1 && u_is0(ivs[0].lo) && u_cmp(ivs[0].hi, u_ones(width + shift)) >= 0) return inside;
+    /* segments: [d0, d1] with sub-intervals (sub_n > 0) or whole digits (sub_n == 0) */
+    int cap = 3 * n + 1;
+    int32_t *d0 = malloc(sizeof(int32_t) * cap * 3);
+    int *sub_at = malloc(sizeof(int) * cap * 2);
+    Iv *subs = malloc(sizeof(Iv) * (2 * n + 1));
+    if (!d0 || !sub_at || !subs) { free(d0); free(sub_at); free(subs); st->err = 1; return ERRV; }
+    int32_t *d1 = d0 + cap, *kid = d0 + 2 * cap;
+    int *sub_n = sub_at + cap;
+    int ns = 0, nsub = 0;
+    U128 mask = u_ones(shift);
+#define ADD_SEG(a, b, lo_, hi_, whole) do { \
+        if (!(whole) && ns && d0[ns - 1] == (a) && d1[ns - 1] == (a) && (a) == (b) && sub_n[ns - 1] > 0) { \
+            subs[nsub].lo = (lo_); subs[nsub].hi = (hi_); nsub++; sub_n[ns - 1]++; \
+        } else { \
+            d0[ns] = (a); d1[ns] = (b); sub_at[ns] = nsub; sub_n[ns] = 0; \
+            if (!(whole)) { subs[nsub].lo = (lo_); subs[nsub].hi = (hi_); nsub++; sub_n[ns] = 1; } \
+            ns++; \
+        } } while (0)
+    for (int i = 0; i < n; i++) {
+        int32_t dlo = (int32_t)u_shr(ivs[i].lo, shift).lo, dhi = (int32_t)u_shr(ivs[i].hi, shift).lo;
+        U128 llo = u_low(ivs[i].lo, shift), lhi = u_low(ivs[i].hi, shift);
+        U128 zero = {0, 0};
+        if (dlo == dhi) {
+            int whole = u_is0(llo) && u_cmp(lhi, mask) == 0;
+            ADD_SEG(dlo, dlo, llo, lhi, whole);
+            continue;
+        }
+        ADD_SEG(dlo, dlo, llo, mask, u_is0(llo));
+        if (dhi > dlo + 1) ADD_SEG(dlo + 1, dhi - 1, zero, zero, 1);
+        ADD_SEG(dhi, dhi, zero, lhi, u_cmp(lhi, mask) == 0);
+    }
+#undef ADD_SEG
+    for (int i = 0; i < ns; i++) {
+        kid[i] = sub_n[i] == 0 ? inside
+                               : digits_node(st, dg, nd, idx + 1, subs + sub_at[i], sub_n[i], inside);
+        if (kid[i] == ERRV) { free(d0); free(sub_at); free(subs); return ERRV; }
+    }
+    int32_t *ob = st->sb[level], *ok = st->sk[level];
+    int32_t cnt = 0, cur = 0, top = (int32_t)((1u << width) - 1);
+    for (int i = 0; i < ns; i++) {
+        if (d0[i] > cur) {
+            if (cnt) ob[cnt - 1] = cur;
+            ok[cnt++] = T_FALSE;
+        }
+        if (cnt) ob[cnt - 1] = d0[i];
+        ok[cnt++] = kid[i];
+        cur = d1[i] + 1;
+    }
+    if (cur <= top) {
+        ob[cnt - 1] = cur;
+        ok[cnt++] = T_FALSE;
+    }
+    free(d0); free(sub_at); free(subs);
+    return mk(st, level, ob, ok, cnt);
+}
+
+/* The digits of field f for family fi (0: v4, 1: v6), top first. */
+static int field_digits(Store *st, int f, int fi, Dig *out) {
+    int nd = 0;
+    for (int32_t l = 0; l < st->depth; l++) {
+        if (st->fld[l] == f && st->wid[fi][l] > 0) {
+            out[nd].level = l; out[nd].width = st->wid[fi][l]; out[nd].shift = st->sft[fi][l];
+            nd++;
+        }
+    }
+    return nd;
+}
+
+/* field_node: `inside` where field f lies in the ranges (a sequence of (lo, hi)). */
+static int32_t field_node(Store *st, int f, int fi, PyObject *ranges, int32_t inside) {
+    PyObject *fast = PySequence_Fast(ranges, "ranges must be a sequence");
+    if (!fast) { st->err = 3; return ERRV; }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Dig *dg = malloc(sizeof(Dig) * (st->depth + 1));
+    Iv *ivs = malloc(sizeof(Iv) * (n ? n : 1));
+    int32_t r = ERRV;
+    if (!dg || !ivs) { st->err = 1; goto out; }
+    int nd = field_digits(st, f, fi, dg);
+    int bits = 0;
+    for (int i = 0; i < nd; i++) bits += dg[i].width;
+    U128 top = u_ones(bits);
+    int k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *lo_o, *hi_o;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "OO", &lo_o, &hi_o)) { st->err = 3; goto out; }
+        U128 lo, hi;
+        if (u128_of(lo_o, &lo.hi, &lo.lo) < 0 || u128_of(hi_o, &hi.hi, &hi.lo) < 0) { st->err = 3; goto out; }
+        if (u_cmp(lo, hi) > 0 || (k && u_cmp(lo, ivs[k - 1].hi) <= 0)) {
+            PyErr_SetString(PyExc_ValueError, "ranges must be sorted and disjoint");
+            st->err = 3; goto out;
+        }
+        if (u_cmp(lo, top) > 0) continue;
+        ivs[k].lo = lo;
+        ivs[k].hi = u_cmp(hi, top) > 0 ? top : hi;
+        k++;
+    }
+    r = digits_node(st, dg, nd, 0, ivs, k, inside);
+out:
+    free(dg); free(ivs);
+    Py_DECREF(fast);
+    return r;
+}
+
+/* box(family, cons): family 0 (both), 4 or 6; cons: 8 entries in mdd.FIELDS order, None or
+   ranges (entry 0, the version, is ignored). Fields are built bottom-up by level order. */
+static int32_t box_node(Store *st, int family, PyObject *cons) {
+    PyObject *fast = PySequence_Fast(cons, "constraints must be a sequence");
+    if (!fast) { st->err = 3; return ERRV; }
+    if (PySequence_Fast_GET_SIZE(fast) != NFIELDS || (family != 0 && family != 4 && family != 6)) {
+        Py_DECREF(fast);
+        PyErr_SetString(PyExc_ValueError, "bad box");
+        st->err = 3;
+        return ERRV;
+    }
+    int fi = family == 6 ? 1 : 0;
+    int order[NFIELDS], no = 0;
+    for (int32_t l = 0; l < st->depth; l++) {
+        int f = st->fld[l], seen = 0;
+        for (int i = 0; i < no; i++) seen |= order[i] == f;
+        if (!seen) order[no++] = f;
+    }
+    int32_t node = T_TRUE;
+    for (int i = no - 1; i >= 0 && node != ERRV; i--) {
+        int f = order[i];
+        PyObject *rs = PySequence_Fast_GET_ITEM(fast, f);
+        if (f == 0 || rs == Py_None) continue;
+        node = field_node(st, f, fi, rs, node);
+    }
+    Py_DECREF(fast);
+    if (node == ERRV || family == 0) return node;
+    PyObject *v = Py_BuildValue("((ii))", fi, fi);
+    if (!v) { st->err = 3; return ERRV; }
+    node = field_node(st, 0, fi, v, node);
+    Py_DECREF(v);
+    return node;
+}
+
+static int32_t union_boxes(Store *st, PyObject *specs) {
+    PyObject *fast = PySequence_Fast(specs, "expected a sequence of boxes");
+    if (!fast) { st->err = 3; return ERRV; }
+    int32_t acc = T_FALSE;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast) && acc != ERRV; i++) {
+        int family;
+        PyObject *cons;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "iO", &family, &cons)) {
+            st->err = 3; break;
+        }
+        int32_t b = box_node(st, family, cons);
+        if (b == ERRV) { acc = ERRV; break; }
+        memo_next(&st->memo);
+        acc = apply_rec(st, OP_OR, acc, b);
+    }
+    Py_DECREF(fast);
+    return st->err ? ERRV : acc;
+}
+
+/* rules(specs, canonical) -> ids: per rule (matches, excludes), each a list of boxes
+   (family, cons); the rule is (OR matches - OR excludes) AND canonical (canonical -1: none). */
+static PyObject *Store_rules(Store *st, PyObject *args) {
+    READY(st);
+    PyObject *specs;
+    int canon;
+    if (!PyArg_ParseTuple(args, "Oi", &specs, &canon)) return NULL;
+    if (canon >= st->nd.n || canon < -2) { PyErr_SetString(PyExc_ValueError, "bad canonical"); return NULL; }
+    PyObject *fast = PySequence_Fast(specs, "expected a sequence of rules");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *ms, *xs;
+        int32_t r = ERRV;
+        if (PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "OO", &ms, &xs)) {
+            r = union_boxes(st, ms);
+            if (r != ERRV && r != T_FALSE) {
+                int32_t x = union_boxes(st, xs);
+                memo_next(&st->memo);
+                r = x == ERRV ? ERRV : apply_rec(st, OP_DIFF, r, x);
+            }
+            if (r != ERRV && r != T_FALSE && canon != -1) {
+                memo_next(&st->memo);
+                r = apply_rec(st, OP_AND, r, canon);
+            }
+        } else {
+            st->err = 3;
+        }
+        PyObject *v = r == ERRV ? NULL : PyLong_FromLong(r);
+        if (!v) {
+            Py_CLEAR(out);
+            if (st->err || !PyErr_Occurred()) { st->err = st->err ? st->err : 2; raise_err(st); }
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+/* compact(roots) -> roots': keep only what roots reach (ids renumbered). */
+static PyObject *Store_compact(Store *st, PyObject *args) {
+    READY(st);
+    PyObject *roots_o;
+    if (!PyArg_ParseTuple(args, "O", &roots_o)) return NULL;
+    Py_ssize_t n;
+    int32_t *rs = int_array(roots_o, &n, st, 1);
+    if (!rs) return NULL;
+    PyObject *out = compact(st, rs, n) < 0 ? raise_err(st) : int_list(rs, n);
+    free(rs);
+    return out;
+}
+
+/* A non-negative int as (hi, lo); values >= 2**128 saturate to all ones. */
+static int u128_of(PyObject *v, uint64_t *hi, uint64_t *lo) {
+    if (!PyLong_Check(v)) { PyErr_SetString(PyExc_TypeError, "expected an int"); return -1; }
+    int overflow = 0;
+    long long s = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (s == -1 && PyErr_Occurred()) return -1;
+    if (overflow < 0 || (!overflow && s < 0)) {
+        PyErr_SetString(PyExc_ValueError, "negative value");
+        return -1;
+    }
+    if (!overflow) { *hi = 0; *lo = (uint64_t)s; return 0; }
+    *lo = PyLong_AsUnsignedLongLongMask(v);
+    if (*lo == (uint64_t)-1 && PyErr_Occurred()) return -1;
+    PyObject *sh = PyLong_FromLong(64);
+    PyObject *h = sh ? PyNumber_Rshift(v, sh) : NULL;
+    Py_XDECREF(sh);
+    if (!h) return -1;
+    *hi = PyLong_AsUnsignedLongLong(h);
+    Py_DECREF(h);
+    if (*hi == (uint64_t)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
+        PyErr_Clear();
+        *hi = *lo = ~(uint64_t)0;
+    }
+    return 0;
+}
+
+static const char *FIELD_ATTR[NFIELDS] = {"version", "proto", "dport", "sport", "icmp_type",
+                                          "icmp_code", "dst", "src"};
+
+/* lookup_many(root, packets) -> list of terminals (fields beyond a level's digit are
+   masked: callers pass packets that fit the universe). */
+static PyObject *Store_lookup_many(Store *st, PyObject *args) {
+    READY(st);
+    int root;
+    PyObject *pk;
+    if (!PyArg_ParseTuple(args, "iO", &root, &pk)) return NULL;
+    if (root >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad root"); return NULL; }
+    PyObject *fast = PySequence_Fast(pk, "packets must be a sequence");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    PyObject *names[NFIELDS] = {0};
+    for (int f = 0; f < NFIELDS && out; f++) {
+        names[f] = PyUnicode_InternFromString(FIELD_ATTR[f]);
+        if (!names[f]) Py_CLEAR(out);
+    }
+    Nodes *N = &st->nd;
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *p = PySequence_Fast_GET_ITEM(fast, i);
+        uint64_t hi[NFIELDS], lo[NFIELDS];
+        int ok = 1;
+        for (int f = 0; f < NFIELDS && ok; f++) {
+            PyObject *v = PyObject_GetAttr(p, names[f]);
+            if (!v || u128_of(v, &hi[f], &lo[f]) < 0) ok = 0;
+            Py_XDECREF(v);
+        }
+        if (!ok) { Py_CLEAR(out); break; }
+        int fam = lo[0] == 6 ? 1 : 0;
+        lo[0] = fam;
+        int32_t x = root;
+        while (x >= 0) {
+            int32_t lv = N->level[x], f = st->fld[lv];
+            int32_t w = st->wid[fam][lv], s = st->sft[fam][lv];
+            uint64_t d;
+            if (w == 0) d = 0;
+            else if (s >= 64) d = hi[f] >> (s - 64);
+            else if (s + w <= 64) d = lo[f] >> s;
+            else d = (lo[f] >> s) | (hi[f] << (64 - s));
+            d &= ((uint64_t)1 << w) - 1;
+            int32_t nk = N->nk[x];
+            x = KID(N, x, bisect_right(N->pool + N->off[x] + nk, nk - 1, (int32_t)d));
+        }
+        PyObject *v = PyLong_FromLong(x);
+        if (!v) { Py_CLEAR(out); break; }
+        PyList_SET_ITEM(out, i, v);
+    }
+    for (int f = 0; f < NFIELDS; f++) Py_XDECREF(names[f]);
+    Py_DECREF(fast);
+    return out;
+}
+
+static PyObject *Store_count(Store *st, PyObject *args) {
+    READY(st);
+    int root;
+    if (!PyArg_ParseTuple(args, "i", &root)) return NULL;
+    if (root >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad root"); return NULL; }
+    uint8_t *seen = calloc(st->nd.n ? st->nd.n : 1, 1);
+    if (!seen) return PyErr_NoMemory();
+    int64_t c = count_nodes(st, root, seen);
+    free(seen);
+    return PyLong_FromLongLong(c);
+}
+
+static Py_ssize_t Store_len(Store *st) { return (Py_ssize_t)st->nd.n; }
+
+static PyObject *Store_nbytes(Store *st, PyObject *unused) {
+    (void)unused;
+    READY(st);
+    Nodes *N = &st->nd;
+    int64_t b = N->cap * (4 + 4 + 8 + 2) + N->pcap * 4 + (int64_t)N->hcap * 4 +
+                (int64_t)st->memo.cap * (int64_t)sizeof(MEnt);
+    return PyLong_FromLongLong(b);
+}
+
+static PyMethodDef Store_methods[] = {
+    {"load", (PyCFunction)Store_load, METH_VARARGS, "import nodes of a Python store"},
+    {"rules", (PyCFunction)Store_rules, METH_VARARGS, "build rule diagrams from boxes"},
+    {"export", (PyCFunction)Store_export, METH_VARARGS, "export nodes into a Python store"},
+    {"set_verdicts", (PyCFunction)Store_set_verdicts, METH_VARARGS, "terminal verdicts"},
+    {"forward", (PyCFunction)Store_forward, METH_VARARGS, "first-match classification"},
+    {"permitted", (PyCFunction)Store_permitted, METH_VARARGS, "permitted set of c"},
+    {"apply", (PyCFunction)Store_apply, METH_VARARGS, "pointwise boolean operation"},
+    {"dead", (PyCFunction)Store_dead, METH_VARARGS, "dead rules: other verdict?"},
+    {"backward", (PyCFunction)Store_backward, METH_VARARGS, "live rules: removable?"},
+    {"compact", (PyCFunction)Store_compact, METH_VARARGS, "keep only the roots"},
+    {"lookup_many", (PyCFunction)Store_lookup_many, METH_VARARGS, "terminals of packets"},
+    {"count", (PyCFunction)Store_count, METH_VARARGS, "nodes reachable from a root"},
+    {"nbytes", (PyCFunction)Store_nbytes, METH_NOARGS, "bytes allocated"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Store_seq = {.sq_length = (lenfunc)Store_len};
+
+static PyTypeObject StoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "segcheck.engine._mddc.Store",
+    .tp_basicsize = sizeof(Store),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A native node store for interval decision diagrams.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Store_init,
+    .tp_dealloc = (destructor)Store_dealloc,
+    .tp_methods = Store_methods,
+    .tp_as_sequence = &Store_seq,
+};
+
+static struct PyModuleDef mddc_module = {
+    PyModuleDef_HEAD_INIT, "_mddc", "Native decision-diagram kernel (see native.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__mddc(void) {
+    if (PyType_Ready(&StoreType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&mddc_module);
+    if (!m) return NULL;
+    Py_INCREF(&StoreType);
+    if (PyModule_AddObject(m, "Store", (PyObject *)&StoreType) < 0) {
+        Py_DECREF(&StoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

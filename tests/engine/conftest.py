@@ -1,0 +1,33 @@
+"""Every engine test runs twice: on the pure-Python passes and on the native kernel.
+
+``SEGCHECK_NATIVE=0`` forces pure Python (``segcheck.engine.native``); the ``native`` run
+skips when the extension was not built — except under ``SEGCHECK_REQUIRE_NATIVE=1`` (CI),
+where a missing extension fails the run instead of silently testing one path twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from segcheck.engine import native
+
+
+@pytest.fixture(scope="module", params=["python", "native"], autouse=True)
+def engine_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    mode: str = request.param
+    if mode == "native" and not native.available():
+        if os.environ.get("SEGCHECK_REQUIRE_NATIVE"):
+            pytest.fail("segcheck.engine._mddc was not built (SEGCHECK_REQUIRE_NATIVE=1)")
+        pytest.skip("segcheck.engine._mddc not built")
+    old = os.environ.get("SEGCHECK_NATIVE")
+    os.environ["SEGCHECK_NATIVE"] = "0" if mode == "python" else "1"
+    try:
+        yield mode
+    finally:
+        if old is None:
+            del os.environ["SEGCHECK_NATIVE"]
+        else:
+            os.environ["SEGCHECK_NATIVE"] = old
