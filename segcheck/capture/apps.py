@@ -589,9 +589,15 @@ def _s7_key(p: bytes) -> bytes:
     return p[:11] + p[13:] if len(p) > 13 and p[4] == 2 else p
 
 
+def _whole(p: bytes) -> bytes:
+    """The payload itself (DNP3: the decoder reads neither state nor direction)."""
+    return p
+
+
 CACHE_KEY: dict[str, Callable[[bytes], bytes]] = {
     "modbus": _modbus_key,
     "s7comm": _s7_key,
+    "dnp3": _whole,
 }
 """Apps whose decoder is a pure function of ``key(payload)`` (the bytes that change on
 every request — transaction ids, PDU references — left out), so the flow table may memoise
