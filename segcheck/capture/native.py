@@ -37,7 +37,14 @@ import numpy as np
 import numpy.typing as npt
 
 from segcheck.capture.reader import PCAPNG_START, Capture, PcapngState, pcap_header
-from segcheck.capture.scan import FIRST_FRAMES, MAX_EVENTS, FlowState, Scan, Scanner
+from segcheck.capture.scan import (
+    FIRST_FRAMES,
+    MAX_EVENTS,
+    Deferred,
+    FlowState,
+    Scan,
+    Scanner,
+)
 from segcheck.capture.tables import OPERATIONS
 from segcheck.capture.vector import (
     _DNP3_OPS,
@@ -48,7 +55,7 @@ from segcheck.capture.vector import (
     CUT_HEADER,
     CUT_RECORD,
     FIRST_CHUNK,
-    _inspect_each,
+    I64,
 )
 
 NG_PROBLEMS = ("bad pcapng section header", "bad or cut-off pcapng block",
@@ -171,10 +178,9 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
         sel = np.flatnonzero(payload)
         if len(sel):
             inv = gid.astype(np.int64)
-            _inspect_each(sc, gflow, gdir, sel, inv, pdir.astype(np.int64),
-                          _np(sp_b, np.int32).astype(np.int64),
-                          _np(dp_b, np.int32).astype(np.int64), po, pe,
-                          _np(frame_b, np.int64).tolist())
+            _queue(mod, sc, gflow, gdir, sel, inv, pdir.astype(np.int64),
+                   _np(sp_b, np.int32).astype(np.int64), _np(dp_b, np.int32).astype(np.int64),
+                   po, pe, _np(frame_b, np.int64).tolist())
     slow = np.flatnonzero(gid == -1)
     if len(slow):
         frames = _np(frame_b, np.int64)[slow].tolist()
@@ -187,6 +193,70 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
         for fr, lt, ts, d, cl, w in zip(frames, lts, tss, ds, cls, wls, strict=True):
             packet(fr, lt, ts, d, d + cl, w)
     sc.run_deferred()
+
+
+def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
+           inv: I64, pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int],
+           ) -> None:
+    """``vector._inspect_each`` (queue the payloads flows still need, a lazy tail for those
+    past a flow's detection budget), except that a tail built for a flow that meanwhile
+    recognised a bulk application (Modbus, DNP3, S7comm) first goes through ``_pcapc.bulk``
+    with the flow's room for events then: only the records that can still become events, or
+    that the bulk rules cannot classify, are queued (the same rules as ``_bulk``: a counted
+    record has ``MAX_EVENTS`` earlier events of its class)."""
+    defer = sc.defer
+    assert defer is not None
+    g_sel = inv[sel]
+    order = np.argsort(g_sel, kind="stable")
+    gs = g_sel[order]
+    rank = np.empty(len(sel), dtype=np.int64)
+    rank[order] = np.arange(len(gs)) - np.searchsorted(gs, gs, side="left")
+    tries = np.array([1 << 40 if f.is_ics else f.tries for f in gflow], dtype=np.int64)
+    now = rank < tries[g_sel]
+    flips_l = [f.flips for f in gflow]
+
+    def items(sub: I64) -> list[Deferred]:
+        sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
+                                                  po[sub].tolist(), pe[sub].tolist(),
+                                                  inv[sub].tolist(), pdir[sub].tolist())
+        out = []
+        for j, i in enumerate(sub.tolist()):
+            g = inv_l[j]
+            f = gflow[g]
+            out.append((frames_l[i], f, pdir_l[j] ^ gdir[g], flips_l[g], po_l[j], pe_l[j],
+                        f.proto, sp_l[j], dp_l[j]))
+        return out
+
+    def tail(sub: I64, g: int) -> list[Deferred]:
+        f = gflow[g]
+        app = BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
+        if not app:
+            return items(sub)
+        ncls = len(OPERATIONS)
+        room = np.array([max(MAX_EVENTS - f.evn.get(op, 0), 0) for op in OPERATIONS],
+                        dtype=np.int64)
+        client = (f.client ^ gdir[g] ^ (f.flips - flips_l[g])) & 1
+        handled_b, counts_b = mod.bulk(
+            sc.data, np.zeros(len(sub), dtype=np.int32).tobytes(),
+            pdir[sub].astype(np.uint8).tobytes(), po[sub].tobytes(), pe[sub].tobytes(),
+            bytes([app]), bytes([client]), room.tobytes(), *_TABLES, len(sub), 1, ncls)
+        for c, n in enumerate(_np(counts_b, np.int64).tolist()):
+            if n:
+                f.ops[OPERATIONS[c]] += n
+        return items(sub[~_np(handled_b, np.uint8).astype(bool)])
+
+    defer += items(sel[np.flatnonzero(now)])
+    later = np.flatnonzero(~now)
+    if len(later):
+        lg = g_sel[later]
+        srt = np.argsort(lg, kind="stable")
+        cut = np.flatnonzero(np.diff(lg[srt])) + 1
+        for part in np.split(later[srt], cut):
+            g = int(g_sel[part[0]])
+            f = gflow[g]
+            sub = sel[part]
+            sc.tails[id(f)] = (f, frames_l[int(sub[0])],
+                               lambda sub=sub, g=g: tail(sub, g))  # type: ignore[misc]
 
 
 Group = tuple[int, int, bytes, int, float, float, int, int, int, int, bytes | None, int,
