@@ -16,9 +16,10 @@ from segcheck.model.packet import Packet
 from segcheck.model.rules import Action, IfaceContext
 from segcheck.parsers import cisco_asa
 
-IFACES = {"outside": ("GigabitEthernet0/0", 0, 0xC6336401, 0x20010DB8 << 96 | 1),
-          "inside": ("GigabitEthernet0/1", 100, 0x0A010001, 0x20010DB8 << 96 | 0x10001)}
-"""nameif -> (physical, security level, IPv4 address, IPv6 address)."""
+IFACES = {"outside": ("GigabitEthernet0/0", 0), "inside": ("GigabitEthernet0/1", 100)}
+"""nameif -> (physical, security level)."""
+ADDRESS = {("outside", 4): 0xC6336401, ("inside", 4): 0x0A010001,  # .1 of their /24
+           ("outside", 6): 0x20010DB8 << 96 | 1, ("inside", 6): 0x20010DB8 << 96 | 0x10001}
 SOURCES = {"any": None, "host 192.0.2.7": 0xC0000207, "192.0.2.0 255.255.255.0": 0xC0000200}
 SOURCES6 = {"any": None, "host 2001:db8:9::7": 0x20010DB8_00090000 << 64 | 7}
 TYPES4 = {"": None, " echo": 8, " echo-reply": 0, " unreachable": 3}
@@ -37,7 +38,7 @@ def entry() -> st.SearchStrategy[Entry]:
 
 def config(entries: list[Entry]) -> str:
     out = ["ASA Version 9.16(4)"]
-    for nameif, (phys, level, _a4, _a6) in IFACES.items():
+    for nameif, (phys, level) in IFACES.items():
         a6 = "2001:db8::1/64" if nameif == "outside" else "2001:db8::1:1/64"
         ip4 = "198.51.100.1" if nameif == "outside" else "10.1.0.1"
         out += [f"interface {phys}", f" nameif {nameif}", f" security-level {level}",
@@ -60,7 +61,7 @@ def matches_src(src: str, fam: int, addr: int) -> bool:
 
 def oracle(entries: list[Entry], ingress: str, fam: int, src: int, dst: int,
            itype: int) -> bool:
-    own = IFACES[ingress][2 if fam == 4 else 3]
+    own = ADDRESS[ingress, fam]
     if dst != own:
         return False  # the far side of the box is not answered
     mine = [e for e in entries if e[0] == fam and e[4] == ingress]
@@ -90,7 +91,7 @@ def test_icmp_to_the_box_agrees_with_the_rules(entries: list[Entry], ingress: st
     src = (0xC0000207 if from_list else 0xCB007105) if fam == 4 else (
         SOURCES6["host 2001:db8:9::7"] or 0 if from_list else 0x20010DB8 << 96 | 0x555)
     other = next(n for n in IFACES if n != ingress)
-    dst = IFACES[other if far else ingress][2 if fam == 4 else 3]
+    dst = ADDRESS[other if far else ingress, fam]
     p = Packet(fam, src, dst, 1 if fam == 4 else 58, 0, 0, itype, 0)
     dev = cisco_asa.parse(config(entries), "fw.cfg")
     ci, none = dev.context(ingress), IfaceContext()
