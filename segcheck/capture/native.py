@@ -28,6 +28,7 @@ them on the corpus, the repo's captures and generated and hypothesis-damaged cap
 from __future__ import annotations
 
 import importlib
+import mmap
 import os
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -96,9 +97,11 @@ def scan_native(mod: ModuleType, cap: Capture, start: int | None, stop: int | No
     pargs = part or (0, 1)
     chunks = (_pcap_chunks(mod, cap, start, stop, first_frame, pargs) if cap.format == "pcap"
               else _pcapng_chunks(mod, cap, start, stop, state, pargs))
+    done = 0
     for next_off, chunk in chunks:
         if chunk[0]:
             _process(mod, sc, chunk)
+        done = _release(cap, done, next_off)
         if progress is not None:
             progress(next_off)
     if sc.counts_frames:
@@ -108,6 +111,23 @@ def scan_native(mod: ModuleType, cap: Capture, start: int | None, stop: int | No
 
 
 Chunk = tuple[Any, ...]
+RELEASE_BYTES = 64 << 20
+
+
+def _release(cap: Capture, done: int, upto: int) -> int:
+    """Drop the pages of ``[done, upto)`` that a chunk has finished with from this process's
+    mapping (read-only file pages: the page cache keeps them, a later read maps them again),
+    so resident memory stays bounded by the chunk and the flows, not the file size."""
+    if upto - done < RELEASE_BYTES or not isinstance(cap.data, mmap.mmap):
+        return done
+    page = mmap.PAGESIZE
+    lo, hi = done // page * page, upto // page * page
+    if hi > lo and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            cap.data.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        except (OSError, ValueError):  # not supported here: keep the pages
+            return upto
+    return hi
 
 
 def _pcap_chunks(mod: ModuleType, cap: Capture, start: int | None, stop: int | None,
