@@ -5,6 +5,7 @@ with tshark (5-tuples, packet and byte counts) and with the Zeek + ICSNPP baseli
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,12 +20,27 @@ ZEEK_SERVICES = {"bacnet": "bacnet", "spicy_profinet_io_cm": "profinet", "modbus
                  "rdp": "rdp", "smb": "smb"}
 
 
+MODES = ("default", "python")
+"""Every oracle runs over the default scan (native when built) and over the pure-Python
+scan (SEGCHECK_NATIVE=0), against the same oracle output."""
+
+
+def set_mode(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    if mode == "python":
+        monkeypatch.setenv("SEGCHECK_NATIVE", "0")
+    else:
+        monkeypatch.delenv("SEGCHECK_NATIVE", raising=False)
+
+
 def captures(corpus: Path) -> list[Path]:
     return sorted(p for p in (corpus / "pcaps").rglob("*")
                   if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
 
 
-def test_every_capture_is_read(corpus: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_every_capture_is_read(corpus: Path, monkeypatch: pytest.MonkeyPatch, mode: str,
+                               ) -> None:
+    set_mode(monkeypatch, mode)
     files = captures(corpus)
     assert len(files) > 50
     res = extract_flows(files, workers=2)
@@ -37,15 +53,26 @@ def test_every_capture_is_read(corpus: Path) -> None:
         assert decoded + skipped == cap.packets, cap.path
 
 
-def test_flows_agree_with_tshark(corpus: Path, tmp_path: Path) -> None:
+def test_flows_agree_with_tshark(corpus: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
     if not tshark_oracle.available():
         require_oracle("tshark/mergecap not installed")
+    files = captures(corpus)
+    oracle: list[tuple[dict[tshark_oracle.Conv, int], dict[tshark_oracle.Conv, int]]] = []
+    for mode in MODES:
+        set_mode(monkeypatch, mode)
+        results = [extract_flows([p], workers=1) for p in files]
+        if not oracle:
+            counts = [r.captures[0].packets for r in results]
+            oracle = list(tshark_oracle.conversations_many(files, counts, tmp_path))
+        _agree_with_tshark(files, results, oracle, mode)
+
+
+def _agree_with_tshark(files: list[Path], results: list[Any],
+                       oracle: list[tuple[dict[tshark_oracle.Conv, int],
+                                          dict[tshark_oracle.Conv, int]]], mode: str) -> None:
     total = agree = 0
     mismatches = []
-    files = captures(corpus)
-    results = [extract_flows([p], workers=1) for p in files]
-    counts = [r.captures[0].packets for r in results]
-    oracle = tshark_oracle.conversations_many(files, counts, tmp_path)
     for p, res, (tp, tb) in zip(files, results, oracle, strict=True):
         frag = any(f.fragments for f in res.flows)
         mp: dict[tshark_oracle.Conv, int] = {}
@@ -63,7 +90,7 @@ def test_flows_agree_with_tshark(corpus: Path, tmp_path: Path) -> None:
             else:
                 mismatches.append((p.name, k, tp.get(k), mp.get(k)))
     assert total > 400
-    assert mismatches == [], f"{agree}/{total} conversations agree"
+    assert mismatches == [], f"{mode}: {agree}/{total} conversations agree"
 
 
 def _zeek_rows(log: Path) -> list[dict[str, str]]:
@@ -78,7 +105,10 @@ def _zeek_rows(log: Path) -> list[dict[str, str]]:
     return rows
 
 
-def test_flows_agree_with_zeek_baselines(corpus: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_flows_agree_with_zeek_baselines(corpus: Path, monkeypatch: pytest.MonkeyPatch,
+                                         mode: str) -> None:
+    set_mode(monkeypatch, mode)
     logs = sorted((corpus / "pcaps").rglob("_expected_zeek/*.conn.log"))
     if not logs:
         pytest.skip("no Zeek baselines in the corpus")
