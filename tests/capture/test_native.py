@@ -469,3 +469,40 @@ def test_extract_flows_with_workers_uses_partitions(tmp_path: Path, mod: Any,
     monkeypatch.setattr(flows_mod, "SPLIT_BYTES", 1000)
     assert [t[6] for t in flows_mod._tasks([str(p)], 2)] == [(0, 2), (1, 2)]
     assert flows_mod.extract_flows([p, q], workers=2) == single
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([i for i, (k, _) in enumerate(SEEDS) if k == "pcapng"]),
+       st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(0, 255)), max_size=6),
+       st.integers(2, 5))
+def test_pcapng_split_points_on_damaged_files(mod: Any, seed: int,
+                                              edits: list[tuple[int, int]], parts: int) -> None:
+    """Walking a damaged pcapng in pieces from the split points (native or Python) yields
+    the records and problems of one walk; both split-point walkers agree."""
+    raw = bytearray(SEEDS[seed][1])
+    for pos, val in edits:
+        raw[4 + pos % (len(raw) - 4)] = val  # keep the magic: a pcapng it stays
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "d.pcapng"
+        p.write_bytes(bytes(raw))
+        with open_capture(p) as cap:
+            points = pcapng_split_points(cap, parts)
+            assert _py_points(cap, parts) == points
+        single = results(p, "packet")
+        pieces = _merge([scan(str(p), s, e, engine="packet", state=stt) for s, e, stt in points])
+        assert (pieces.packets, pieces.bytes, dict(pieces.bad), dict(pieces.non_ip)) == \
+            single[1:]
+        assert sum(f.pkts0 + f.pkts1 for f in pieces.flows) == \
+            sum(f.packets for f in single[0])
+
+
+def _py_points(cap: Any, parts: int) -> list[tuple[int, int, Any]]:
+    old = os.environ.get("SEGCHECK_NATIVE")
+    os.environ["SEGCHECK_NATIVE"] = "0"
+    try:
+        return pcapng_split_points(cap, parts)
+    finally:
+        if old is None:
+            del os.environ["SEGCHECK_NATIVE"]
+        else:
+            os.environ["SEGCHECK_NATIVE"] = old
