@@ -1,7 +1,7 @@
 """Flow extraction speed: segcheck vs tshark, dpkt and scapy RawPcapReader, in the same run.
 
 Usage:  .venv/bin/python benchmarks/capture.py [--packets 1000000] [--peers tshark,dpkt,scapy]
-                                               [--workers 1] [--keep DIR]
+                                               [--workers 1] [--keep DIR] [--format pcapng]
 
 The input is generated on the fly (cached in --keep, default /tmp/segcheck-bench): a pcap of
 IT and ICS traffic — Modbus reads/writes, DNP3, S7comm, HTTP, TLS, DNS, IPv6 TCP, 802.1Q
@@ -117,6 +117,32 @@ def generate(path: Path, packets: int) -> None:
         fh.write(buf)
 
 
+def to_pcapng(src: Path, dst: Path) -> None:
+    """The same frames as one-section, one-interface pcapng (EPBs, microsecond ticks)."""
+    data = src.read_bytes()
+    out = bytearray()
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I",
+                                                                              len(body) + 12)
+
+    out += block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535))
+    off = 24
+    with open(dst, "wb") as fh:
+        while off + 16 <= len(data):
+            sec, usec, caplen, wirelen = struct.unpack_from("<IIII", data, off)
+            ts = sec * 1_000_000 + usec
+            out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, caplen, wirelen)
+                         + data[off + 16:off + 16 + caplen])
+            off += 16 + caplen
+            if len(out) > 8 << 20:
+                fh.write(out)
+                out.clear()
+        fh.write(out)
+
+
 class Clock:
     """Wall time and CPU time (this process plus waited-for children) of a block: on a
     shared machine CPU time is the fairer figure, so both are printed."""
@@ -170,7 +196,8 @@ def run_dpkt(path: Path) -> Result | str:
 def _dpkt(dpkt: object, path: Path) -> int:
     flows: dict[tuple[object, ...], int] = {}
     with open(path, "rb") as fh:
-        for _ts, buf in dpkt.pcap.Reader(fh):
+        reader = dpkt.pcapng.Reader if path.suffix == ".pcapng" else dpkt.pcap.Reader
+        for _ts, buf in reader(fh):
             eth = dpkt.ethernet.Ethernet(buf)
             ip = eth.data
             if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
@@ -219,6 +246,7 @@ def main() -> None:
     ap.add_argument("--peers", default="tshark,dpkt,scapy")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--keep", default="/tmp/segcheck-bench")
+    ap.add_argument("--format", choices=("pcap", "pcapng"), default="pcap")
     args = ap.parse_args()
     keep = Path(args.keep)
     keep.mkdir(parents=True, exist_ok=True)
@@ -228,9 +256,17 @@ def main() -> None:
         generate(path, args.packets)
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - t:.1f} s")
+    if args.format == "pcapng":
+        ng = keep / f"bench-v2-{args.packets}.segcheck.pcapng"
+        if not ng.exists():
+            to_pcapng(path, ng)
+        path = ng
+    from segcheck.capture.flows import default_engine
+
     n = args.packets
     print(f"input: {path}  packets={n}  size={path.stat().st_size / 1e6:.0f} MB  "
-          f"cpus={os.cpu_count()}")
+          f"cpus={os.cpu_count()}  engine={default_engine()}  "
+          f"load average={' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     runs = sorted((run_segcheck(path, 1) for _ in range(3)), key=lambda r: r[0].cpu)
     seg, nflows = runs[1]
     print(f"{'tool':22s} {'wall s':>7s} {'cpu s':>7s} {'kpkt/s(cpu)':>11s}  result")
