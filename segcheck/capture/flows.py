@@ -21,10 +21,12 @@ Semantics:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +166,21 @@ class FlowsResult:
     captures: tuple[CaptureSummary, ...] = field(default=())
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a scan: the scan allocates millions of
+    short-lived tuples and thousands of long-lived flow states, none in reference cycles,
+    and the collector's passes over them cost ~10% of the scan. Reference counting still
+    frees everything; the collector is re-enabled (if it was) on exit."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def default_engine() -> str:
     """``native`` when the C extension is built and not disabled (``SEGCHECK_NATIVE=0``),
     else ``vector``."""
@@ -184,7 +201,7 @@ def scan(path: str, start: int | None = None, stop: int | None = None, first_fra
     engine = engine or default_engine()
     if part is not None and engine != "native":
         raise ValueError("flow partitions need the native engine")
-    with open_capture(path) as cap:
+    with open_capture(path) as cap, _no_cyclic_gc():
         if engine == "native":
             mod = native.module()
             if mod is None:
@@ -359,11 +376,12 @@ partition), its finished flows (the scan's flow list is then emptied: less to pi
 
 def _scan_task(task: Task, progress: Callable[[int], None] | None = None) -> TaskResult:
     _, p, s, e, ff, st, part = task
-    res = scan(p, s, e, ff, progress, state=st, part=part)
-    if s is None and e is None:
-        flows = [_finish(p, f) for f in res.flows]
-        res.flows = []
-        return res, flows
+    with _no_cyclic_gc():
+        res = scan(p, s, e, ff, progress, state=st, part=part)
+        if s is None and e is None:
+            flows = [_finish(p, f) for f in res.flows]
+            res.flows = []
+            return res, flows
     return res, None
 
 
