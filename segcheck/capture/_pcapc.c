@@ -359,18 +359,16 @@ typedef struct {
     double tsmax;
     int syndir, nff;
     int64_t ff[FIRST_FRAMES];
+    uint64_t key[5]; /* canonical key: address words (v4: lo << 32 | hi), ports/proto/len */
 } Grp;
+
+static inline uint64_t be64(const uint8_t *b, int64_t p) {
+    return (uint64_t)rd32(b, p, 1) << 32 | rd32(b, p + 4, 1);
+}
 
 static uint64_t mix(uint64_t h, uint64_t w) {
     h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
     return h ^ (h >> 29);
-}
-
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, int n) {
-    int i;
-    for (i = 0; i + 4 <= n; i += 4)
-        h = mix(h, (uint64_t)p[i] << 24 | (uint64_t)p[i + 1] << 16 | (uint64_t)p[i + 2] << 8 | p[i + 3]);
-    return h;
 }
 
 /* canonical (lower address, its port) first */
@@ -381,18 +379,6 @@ static inline void canon(const Cols *c, int64_t i, int64_t *lo, int64_t *hi, int
     } else {
         *lo = c->src[i]; *hi = c->dst[i]; *plo = c->sp[i]; *phi = c->dp[i];
     }
-}
-
-static int same_flow(const uint8_t *b, const Cols *c, int64_t i, int64_t j) {
-    int64_t lo1, hi1, lo2, hi2;
-    int32_t pl1, ph1, pl2, ph2;
-    int n = c->alen[i];
-    if (c->alen[j] != n || c->proto[i] != c->proto[j])
-        return 0;
-    canon(c, i, &lo1, &hi1, &pl1, &ph1);
-    canon(c, j, &lo2, &hi2, &pl2, &ph2);
-    return pl1 == pl2 && ph1 == ph2 && memcmp(b + lo1, b + lo2, (size_t)n) == 0 &&
-           memcmp(b + hi1, b + hi2, (size_t)n) == 0;
 }
 
 /* The flow grouping of one chunk, filled record by record while walking (the record's
@@ -457,8 +443,8 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
     int32_t *table = gp->table;
     Dis o;
     int64_t d = c->d[i], cl = c->cl[i];
-    int cmpv, alen, pd;
-    uint64_t h;
+    int cmpv, alen, pd, swap;
+    uint64_t h, key[5];
     int64_t lo, hi, slot;
     int32_t plo, phi;
     Grp *gr;
@@ -482,16 +468,33 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
     c->flags[i] = (uint8_t)o.flags;
     c->smac[i] = o.smac;
     c->smac_len[i] = (int8_t)o.smac_len;
-    cmpv = memcmp(b + o.src, b + o.dst, (size_t)alen);
-    c->swap[i] = (uint8_t)(cmpv > 0 || (cmpv == 0 && o.sp > o.dp));
-    canon(c, i, &lo, &hi, &plo, &phi);
-    if (gp->parts > 1 && partition(b, lo, hi, alen, plo, phi, o.proto, gp->parts) != gp->part) {
-        c->gid[i] = -2; /* another worker's flow */
-        return;
+    if (alen == 4) {
+        uint64_t sa = rd32(b, o.src, 1), da = rd32(b, o.dst, 1);
+        cmpv = sa < da ? -1 : sa > da;
+        swap = cmpv > 0 || (cmpv == 0 && o.sp > o.dp);
+        key[0] = swap ? da << 32 | sa : sa << 32 | da;
+        key[1] = key[2] = key[3] = 0;
+    } else {
+        uint64_t s0 = be64(b, o.src), s1 = be64(b, o.src + 8);
+        uint64_t d0 = be64(b, o.dst), d1 = be64(b, o.dst + 8);
+        cmpv = s0 != d0 ? (s0 < d0 ? -1 : 1) : (s1 < d1 ? -1 : s1 > d1);
+        swap = cmpv > 0 || (cmpv == 0 && o.sp > o.dp);
+        key[0] = swap ? d0 : s0;
+        key[1] = swap ? d1 : s1;
+        key[2] = swap ? s0 : d0;
+        key[3] = swap ? s1 : d1;
     }
-    h = hash_bytes(0, b + lo, alen);
-    h = hash_bytes(h, b + hi, alen);
-    h = mix(h, (uint64_t)plo << 16 | (uint64_t)phi | (uint64_t)o.proto << 32 | (uint64_t)alen << 40);
+    c->swap[i] = (uint8_t)swap;
+    key[4] = (uint64_t)(swap ? o.dp : o.sp) << 40 | (uint64_t)(swap ? o.sp : o.dp) << 24 |
+             (uint64_t)o.proto << 8 | (uint64_t)alen;
+    if (gp->parts > 1) {
+        canon(c, i, &lo, &hi, &plo, &phi);
+        if (partition(b, lo, hi, alen, plo, phi, o.proto, gp->parts) != gp->part) {
+            c->gid[i] = -2; /* another worker's flow */
+            return;
+        }
+    }
+    h = mix(mix(mix(mix(mix(0, key[0]), key[1]), key[2]), key[3]), key[4]);
     slot = (int64_t)(h & (uint64_t)(size - 1));
     for (;;) {
         int32_t k = table[slot];
@@ -499,6 +502,7 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
             gr = &g[gp->ng];
             table[slot] = (int32_t)gp->ng;
             memset(gr, 0, sizeof(*gr));
+            memcpy(gr->key, key, sizeof(key));
             gr->i0 = i;
             gr->io = gr->isyn = -1;
             gr->syndir = -1;
@@ -507,7 +511,8 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
             gp->ng++;
             break;
         }
-        if (same_flow(b, c, g[k].i0, i)) {
+        if (g[k].key[0] == key[0] && g[k].key[4] == key[4] && g[k].key[1] == key[1] &&
+            g[k].key[2] == key[2] && g[k].key[3] == key[3]) {
             c->gid[i] = k;
             break;
         }
