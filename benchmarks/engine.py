@@ -143,12 +143,39 @@ def _cap_memory(gb: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def digest(u: object, root: int) -> str:
+    """A digest of a diagram's structure (local numbering, so equal across processes: equal
+    sets are equal reduced diagrams)."""
+    import hashlib
+
+    store = u.store  # type: ignore[attr-defined]
+    local: dict[int, int] = {}
+    h = hashlib.sha256()
+    todo: list[tuple[int, bool]] = [(root, False)]
+    while todo:
+        n, done = todo.pop()
+        if n < 0 or (n in local and not done):
+            continue
+        if not done:
+            todo.append((n, True))
+            todo.extend((k, False) for k in store.kids[n] if k >= 0 and k not in local)
+            continue
+        if n in local:
+            continue
+        local[n] = len(local)
+        kids = [k if k < 0 else local[k] for k in store.kids[n]]
+        h.update(f"{store.level[n]}:{store.breaks[n]}:{kids};".encode())
+    h.update(f"root {root if root < 0 else local[root]}".encode())
+    return h.hexdigest()[:16]
+
+
 def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, object]:
+    from segcheck.engine import native
     from segcheck.engine.filters import Classifier, analyze, permitted
 
     flt = make_acl(n, seed)
     base = _rss_mb()
-    out: dict[str, object] = {}
+    out: dict[str, object] = {"native": native.enabled()}
     if mode == "permitted":
         t = time.perf_counter()
         p = permitted(flt)
@@ -163,6 +190,18 @@ def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, obj
             statuses[ra.status] = statuses.get(ra.status, 0) + 1
         out["analyze_s"] = time.perf_counter() - t
         out["statuses"] = statuses
+        shared = fa.rules[0]._shared
+        kernel = getattr(shared, "kernel", None)
+        if kernel is not None:
+            out["classification_nodes"] = kernel.store.count(kernel.c)
+            out["store_nodes"] = len(kernel.store)
+            out["store_mb"] = kernel.store.nbytes() / 1e6
+        out["permitted_nodes"] = fa.permitted.node_count()
+        import hashlib
+
+        out["statuses_digest"] = hashlib.sha256(
+            ",".join(ra.status for ra in fa.rules).encode()).hexdigest()[:16]
+        out["permitted_digest"] = digest(fa.permitted.universe_of, fa.permitted.node)
     else:
         t = time.perf_counter()
         clf = Classifier(flt)
@@ -270,15 +309,18 @@ def worker_bdd(n: int, seed: int, queries: int) -> dict[str, object]:
 # -- driver ---------------------------------------------------------------------------------
 
 
-def _run(args: list[str], timeout: float | None = None) -> dict[str, object]:
-    env = dict(os.environ, PYTHONHASHSEED="0")
+def _run(args: list[str], timeout: float | None = None,
+         env_extra: dict[str, str] | None = None) -> dict[str, object]:
+    env = dict(os.environ, PYTHONHASHSEED="0", **(env_extra or {}))
+    t = time.perf_counter()
     try:
         res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                              env=env, check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"did not finish within {timeout:.0f} s", "timeout": timeout}
     if res.returncode != 0:
-        return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed"}
+        last = res.stderr.strip().splitlines()[-1] if res.stderr else "failed"
+        return {"error": f"{last} (after {time.perf_counter() - t:.0f} s)"}
     data: dict[str, object] = json.loads(res.stdout.strip().splitlines()[-1])
     return data
 
@@ -293,6 +335,9 @@ def main() -> None:
                     help="seconds before the dd.cudd worker is given up (reported as such)")
     ap.add_argument("--mem-gb", type=float, default=6.0,
                     help="address-space cap per worker process (GB)")
+    ap.add_argument("--python-upto", type=int, default=10_000,
+                    help="also run analyze on the pure-Python path (SEGCHECK_NATIVE=0) up to this"
+                         " size and check both paths agree (statuses, permitted set)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="analyze", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -327,6 +372,18 @@ def main() -> None:
               f" ({ana.get('rss_mb', 0):.0f} MB); classifier build"
               f" {secs(qry, 'classifier_build_s')}, {rate}"
               f" ({qry.get('rss_mb', 0):.0f} MB peak RSS)")
+        if "classification_nodes" in ana:
+            print(f"{n:>7} rules diagrams: classification {ana['classification_nodes']} nodes,"
+                  f" permitted {ana.get('permitted_nodes')} nodes, native store"
+                  f" {ana['store_nodes']} nodes ({float(ana['store_mb']):.0f} MB)")  # type: ignore[arg-type]
+        if n <= a.python_upto and ana.get("native"):
+            py = _run(["--worker", "segcheck", "--mode", "analyze", *common],
+                      env_extra={"SEGCHECK_NATIVE": "0"})
+            same = all(py.get(k) == ana.get(k) and k in py
+                       for k in ("statuses_digest", "permitted_digest"))
+            print(f"{n:>7} rules pure Python: analyze {secs(py, 'analyze_s')}"
+                  f" ({py.get('rss_mb', 0):.0f} MB); native vs pure Python:"
+                  f" {'statuses and permitted set identical' if same else 'DIFFERENT'}")
         if a.no_bdd:
             continue
         bdd = _run(["--worker", "bdd", *common], timeout=a.bdd_timeout)
@@ -335,6 +392,8 @@ def main() -> None:
             if "timeout" in bdd and "analyze_s" in ana:
                 ratios.append(f"{n}: analyze >{a.bdd_timeout / float(ana['analyze_s']):.1f}x"  # type: ignore[arg-type]
                               " (dd.cudd timed out)")
+            else:
+                ratios.append(f"{n}: dd.cudd failed ({bdd['error']})")
             continue
         bq = float(bdd["queries"]) / float(bdd["query_s"])  # type: ignore[arg-type]
         total = float(bdd["build_s"]) + float(bdd["forward_s"])  # type: ignore[arg-type]

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #define T_FALSE (-1)
 #define T_TRUE (-2)
@@ -28,6 +29,11 @@
 #define ERRV INT32_MIN
 #define LEAFLVL (1 << 30)
 #define NFIELDS 8
+/* Two-level classification terminals (see compose_rec): first rule f, second verdict v
+   (0 none yet, 1 permit, 2 deny). Only diagrams built by classify() use them. */
+#define ENC(f, v) ((int32_t)(-4 - (3 * (int64_t)(f) + (v))))
+#define ENC_V(t) ((int)((-4 - (int64_t)(t)) % 3))
+#define ENC_F(t) ((int32_t)((-4 - (int64_t)(t)) / 3))
 
 typedef struct {
     int32_t a, b, c, r;
@@ -59,13 +65,13 @@ typedef struct {
     int32_t *fld;            /* per level: field index (mdd.FIELDS order) */
     int32_t *wid[2], *sft[2];/* per family: digit width (0: unused) and shift per level */
     int32_t **sb, **sk;      /* per level scratch: breaks, kids */
-    int32_t *path;           /* witness digits per level */
     Nodes nd;
     Memo memo;
     uint8_t *vbits;          /* verdict bit of rule i (1 permit, 2 deny) */
     Py_ssize_t nv;
     int default_bit;
     int err;                 /* 1: out of memory, 2: bad input/internal */
+    int64_t made;            /* nodes created (statistics) */
 } Store;
 
 /* ---------------------------------------------------------------- nodes and hashing */
@@ -99,27 +105,29 @@ static void nodes_free(Nodes *N) {
     memset(N, 0, sizeof(*N));
 }
 
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
 static uint64_t hash_node(int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
-    /* four independent lanes over (kid, break) words: not latency-bound on wide nodes */
+    /* two lanes of multiply-add-rotate over (kid, break) words: the multiplies are
+       independent, so wide nodes hash at ~1 cycle per interval; a finaliser mixes */
     uint64_t a = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(uint32_t)level << 32) ^ (uint32_t)nk;
-    uint64_t b = 0xC2B2AE3D27D4EB4FULL, c = 0x165667B19E3779F9ULL, d = 0x27D4EB2F165667C5ULL;
+    uint64_t b = 0xC2B2AE3D27D4EB4FULL;
     int32_t i = 0;
-    for (; i + 4 <= nk - 1; i += 4) {
-        a = (a ^ (((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i])) * 0xff51afd7ed558ccdULL;
-        b = (b ^ (((uint64_t)(uint32_t)kd[i + 1] << 32) | (uint32_t)br[i + 1])) * 0xc4ceb9fe1a85ec53ULL;
-        c = (c ^ (((uint64_t)(uint32_t)kd[i + 2] << 32) | (uint32_t)br[i + 2])) * 0x9E3779B97F4A7C15ULL;
-        d = (d ^ (((uint64_t)(uint32_t)kd[i + 3] << 32) | (uint32_t)br[i + 3])) * 0xD6E8FEB86659FD93ULL;
-        a ^= a >> 29; b ^= b >> 31; c ^= c >> 27; d ^= d >> 33;
+    for (; i + 2 <= nk - 1; i += 2) {
+        uint64_t w0 = ((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i];
+        uint64_t w1 = ((uint64_t)(uint32_t)kd[i + 1] << 32) | (uint32_t)br[i + 1];
+        a = rotl64(a + w0 * 0xff51afd7ed558ccdULL, 29);
+        b = rotl64(b + w1 * 0xc4ceb9fe1a85ec53ULL, 31);
     }
-    for (; i < nk - 1; i++) {
-        a = (a ^ (((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i])) * 0xff51afd7ed558ccdULL;
-        a ^= a >> 29;
-    }
-    a ^= (uint64_t)(uint32_t)kd[nk - 1] * 0x94D049BB133111EBULL;
-    uint64_t h = a ^ (b * 0xBF58476D1CE4E5B9ULL) ^ (c * 0x94D049BB133111EBULL) ^ (d >> 7) ^ (d << 13);
-    h ^= h >> 31;
+    if (i < nk - 1)
+        a = rotl64(a + ((((uint64_t)(uint32_t)kd[i] << 32) | (uint32_t)br[i]) * 0x165667B19E3779F9ULL), 27);
+    a += (uint64_t)(uint32_t)kd[nk - 1] * 0x94D049BB133111EBULL;
+    uint64_t h = a ^ rotl64(b, 17);
+    h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 32;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
     return h;
 }
 
@@ -191,12 +199,13 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
         N->pcap = nc;
     }
     int32_t x = (int32_t)N->n++;
+    st->made++;
     N->level[x] = level;
     N->nk[x] = nk;
     N->off[x] = N->pn;
     int8_t u = 0;
     for (int32_t i = 0; i < nk && !u; i++)
-        u = kd[i] == T_UND || (kd[i] >= 0 && N->und[kd[i]] == 1);
+        u = kd[i] == T_UND || (kd[i] >= 0 ? N->und[kd[i]] == 1 : (kd[i] <= -4 && ENC_V(kd[i]) == 0));
     N->und[x] = u;
     N->verd[x] = 0;
     memcpy(N->pool + N->pn, kd, sizeof(int32_t) * nk);
@@ -241,6 +250,18 @@ static void memo_next(Memo *M) {
     }
 }
 
+/* Give back a large table after a whole-filter call (stores live as long as analyses). */
+static void memo_shrink(Memo *M) {
+    if (M->cap <= 65536) return;
+    MEnt *t = calloc(4096, sizeof(MEnt));
+    if (!t) return;
+    free(M->t);
+    M->t = t;
+    M->cap = 4096;
+    M->used = 0;
+    M->gen = 1;
+}
+
 static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c) {
     uint64_t h = ((uint64_t)(uint32_t)a * 0x9E3779B97F4A7C15ULL) ^
                  ((uint64_t)(uint32_t)b * 0xC2B2AE3D27D4EB4FULL) ^
@@ -248,10 +269,15 @@ static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c) {
     return h ^ (h >> 32);
 }
 
-/* Entry for (a, b, c): found (r valid) or the empty slot to fill. NULL: out of memory. */
+#define MEMO_MAX ((uint64_t)1 << 22)
+/* Memo entries are exact while the table can grow; at MEMO_MAX entries (80 MB) it becomes a
+   lossy cache (the home slot is overwritten, like a BDD package's computed table): results
+   stay exact (nodes are hash-consed), only recomputation may follow an eviction. */
+
+/* Entry for (a, b, c): found (r valid) or the slot to fill. NULL: out of memory. */
 static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
     Memo *M = &st->memo;
-    if ((M->used + 1) * 2 > M->cap) {
+    if ((M->used + 1) * 2 > M->cap && M->cap < MEMO_MAX) {
         uint64_t ncap = M->cap * 2;
         MEnt *t = calloc(ncap, sizeof(MEnt));
         if (!t) { st->err = 1; return NULL; }
@@ -268,6 +294,11 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
     }
     uint64_t mask = M->cap - 1;
     uint64_t h = memo_hash(a, b, c) & mask;
+    if ((M->used + 1) * 2 > M->cap) { /* lossy: the home slot only */
+        MEnt *e = &M->t[h];
+        *found = e->gen == M->gen && e->a == a && e->b == b && e->c == c;
+        return e;
+    }
     for (;;) {
         MEnt *e = &M->t[h];
         if (e->gen != M->gen) {
@@ -294,23 +325,13 @@ static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
     MEnt *e = memo_slot(st, a, b, c, &found);
     if (!e) return;
     if (!found) {
+        if (e->gen != st->memo.gen) st->memo.used++;
         e->a = a; e->b = b; e->c = c; e->gen = st->memo.gen;
-        st->memo.used++;
     }
     e->r = r;
 }
 
 /* ---------------------------------------------------------------- flags */
-
-static int undecided(Store *st, int32_t x) {
-    if (x < 0) return x == T_UND;
-    Nodes *N = &st->nd;
-    if (N->und[x] >= 0) return N->und[x];
-    int got = 0;
-    for (int32_t i = 0; i < N->nk[x] && !got; i++) got = undecided(st, KID(N, x, i));
-    N->und[x] = (int8_t)got;
-    return got;
-}
 
 static int term_verdict(Store *st, int32_t t) {
     if (t == T_TRUE) return 1;
@@ -404,81 +425,124 @@ static int32_t apply_rec(Store *st, int op, int32_t a, int32_t b) {
     return r;
 }
 
-static int32_t paint_rec(Store *st, int32_t c, int32_t m, int32_t leaf) {
-    if (m == T_FALSE) return c;
-    if (c < 0) {
-        if (c != T_UND) return c;
-        if (m == T_TRUE) return leaf;
-    } else if (!undecided(st, c)) {
-        return c;
+/* ---------------------------------------------------------------- two-level classification
+
+   classify() builds, for the enabled rules in order, the diagram c2 mapping each point to
+   (first matching rule f, verdict v of the second matching rule), v = 0 when no later rule
+   matches (the default decides then).  A single rule is its match with TRUE -> (i, 0) and
+   FALSE -> UNDECIDED; two consecutive blocks a (earlier) and b compose pointwise:
+     a undecided -> b;  a = (f, v), v != 0 -> a;  a = (f, 0) -> (f, verdict of b's first)
+     (b undecided: a).
+   Composition is associative, so the blocks are combined as a balanced tree: each any-field
+   rule meets the other rules' branches once per tree level instead of once per rule, and
+   the work is about the size of the results, not rules x classification (the sequential
+   paint's fan-out).  The first-level classification c is c2 with (f, v) -> rule_leaf(f);
+   a rule is live iff some (f, .) terminal remains; a live rule is removable iff every v it
+   has (0 read as the default) is its own verdict.  The und flag of a node says whether it
+   reaches UNDECIDED or some (f, 0): a node without it is final and composition skips it. */
+
+enum { MAP_PERMIT, MAP_SINGLE, MAP_FIRST };
+
+static int32_t tmap_term(Store *st, int mode, int32_t t, int32_t arg) {
+    switch (mode) {
+    case MAP_PERMIT:
+        return term_verdict(st, t) == 1 ? T_TRUE : T_FALSE;
+    case MAP_SINGLE:
+        if (t == T_TRUE) return ENC(arg, 0);
+        if (t == T_FALSE) return T_UND;
+        break;
+    default:
+        if (t == T_UND) return T_UND;
+        if (t <= -4) return -4 - ENC_F(t);
+        break;
     }
-    int32_t r;
-    if (memo_get(st, c, m, -1, &r)) return r;
-    if (st->err) return ERRV;
-    Nodes *N = &st->nd;
-    int32_t lc = LVL(N, c), lm = LVL(N, m);
-    int32_t lv = lc < lm ? lc : lm;
-    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
-    int32_t cnt;
-    int changed = 1;  /* result == c when every kid came back as c's own (c is reduced) */
-    if (lc < lm) {
-        cnt = N->nk[c];
-        changed = 0;
-        for (int32_t i = 0; i < cnt; i++) {
-            int32_t k = KID(N, c, i);
-            ok[i] = paint_rec(st, k, m, leaf);
-            changed |= ok[i] != k;
-            if (i + 1 < cnt) ob[i] = BRK(N, c, i);
-        }
-    } else if (lm < lc) {
-        cnt = N->nk[m];
-        for (int32_t i = 0; i < cnt; i++) {
-            ok[i] = paint_rec(st, c, KID(N, m, i), leaf);
-            if (i + 1 < cnt) ob[i] = BRK(N, m, i);
-        }
-    } else {
-        int32_t na = N->nk[c] - 1, nb = N->nk[m] - 1, i = 0, j = 0;
-        int32_t k = KID(N, c, 0);
-        ok[0] = paint_rec(st, k, KID(N, m, 0), leaf);
-        changed = ok[0] != k;
-        cnt = 1;
-        while (i < na || j < nb) {
-            int32_t x = i < na ? BRK(N, c, i) : INT32_MAX;
-            int32_t y = j < nb ? BRK(N, m, j) : INT32_MAX;
-            int32_t br = x < y ? x : y;
-            if (x == br) i++;
-            if (y == br) j++;
-            ob[cnt - 1] = br;
-            k = KID(N, c, i);
-            ok[cnt] = paint_rec(st, k, KID(N, m, j), leaf);
-            changed |= ok[cnt++] != k;
-        }
-    }
-    if (!changed && !st->err) {
-        memo_put(st, c, m, -1, c);
-        return c;
-    }
-    r = mk(st, lv, ob, ok, cnt);
-    if (r != ERRV) memo_put(st, c, m, -1, r);
-    return r;
+    st->err = 2;
+    return ERRV;
 }
 
-/* Terminals mapped to verdicts: TRUE where the verdict bit is 1 (permit), else FALSE. */
-static int32_t permit_rec(Store *st, int32_t n) {
-    if (n < 0) return term_verdict(st, n) == 1 ? T_TRUE : T_FALSE;
+static int32_t tmap_rec(Store *st, int mode, int32_t n, int32_t arg) {
+    if (n < 0) return tmap_term(st, mode, n, arg);
     int32_t r;
-    if (memo_get(st, n, 0, -2, &r)) return r;
+    if (memo_get(st, n, arg, -10 - mode, &r)) return r;
     if (st->err) return ERRV;
     Nodes *N = &st->nd;
     int32_t lv = N->level[n], cnt = N->nk[n];
     int32_t *ob = st->sb[lv], *ok = st->sk[lv];
     for (int32_t i = 0; i < cnt; i++) {
-        ok[i] = permit_rec(st, KID(N, n, i));
+        ok[i] = tmap_rec(st, mode, KID(N, n, i), arg);
         if (i + 1 < cnt) ob[i] = BRK(N, n, i);
     }
     r = mk(st, lv, ob, ok, cnt);
-    if (r != ERRV) memo_put(st, n, 0, -2, r);
+    if (r != ERRV) memo_put(st, n, arg, -10 - mode, r);
     return r;
+}
+
+static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
+    Nodes *N = &st->nd;
+    if (a == T_UND) return b;
+    if (b == T_UND) return a;
+    if (a >= 0) {
+        if (!N->und[a]) return a;
+    } else {
+        if (ENC_V(a) != 0) return a;
+        if (b < 0) {
+            int32_t g = ENC_F(b);
+            if (g < 0 || g >= st->nv) { st->err = 2; return ERRV; }
+            return ENC(ENC_F(a), st->vbits[g] == 1 ? 1 : 2);
+        }
+    }
+    int32_t r;
+    if (memo_get(st, a, b, -6, &r)) return r;
+    if (st->err) return ERRV;
+    int32_t la = LVL(N, a), lb = LVL(N, b);
+    int32_t lv = la < lb ? la : lb;
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    int32_t cnt;
+    if (la < lb) {
+        cnt = N->nk[a];
+        for (int32_t i = 0; i < cnt; i++) {
+            ok[i] = compose_rec(st, KID(N, a, i), b);
+            if (i + 1 < cnt) ob[i] = BRK(N, a, i);
+        }
+    } else if (lb < la) {
+        cnt = N->nk[b];
+        for (int32_t i = 0; i < cnt; i++) {
+            ok[i] = compose_rec(st, a, KID(N, b, i));
+            if (i + 1 < cnt) ob[i] = BRK(N, b, i);
+        }
+    } else {
+        int32_t na = N->nk[a] - 1, nb = N->nk[b] - 1, i = 0, j = 0;
+        ok[0] = compose_rec(st, KID(N, a, 0), KID(N, b, 0));
+        cnt = 1;
+        while (i < na || j < nb) {
+            int32_t x = i < na ? BRK(N, a, i) : INT32_MAX;
+            int32_t y = j < nb ? BRK(N, b, j) : INT32_MAX;
+            int32_t br = x < y ? x : y;
+            if (x == br) i++;
+            if (y == br) j++;
+            ob[cnt - 1] = br;
+            ok[cnt++] = compose_rec(st, KID(N, a, i), KID(N, b, j));
+        }
+    }
+    r = mk(st, lv, ob, ok, cnt);
+    if (r != ERRV) memo_put(st, a, b, -6, r);
+    return r;
+}
+
+/* Per filter index f: bit 0 some (f, .) terminal, bits 1-2 the second verdicts seen. */
+static void collect_rec(Store *st, int32_t n, uint8_t *seen, uint8_t *flags, int64_t nflags) {
+    if (n < 0) {
+        if (n <= -4) {
+            int32_t f = ENC_F(n);
+            int v = ENC_V(n);
+            if (f >= 0 && f < nflags)
+                flags[f] |= (uint8_t)(1 | ((v ? v : st->default_bit) << 1));
+        }
+        return;
+    }
+    if (seen[n]) return;
+    seen[n] = 1;
+    for (int32_t i = 0; i < st->nd.nk[n]; i++) collect_rec(st, KID(&st->nd, n, i), seen, flags, nflags);
 }
 
 /* ---------------------------------------------------------------- walks */
@@ -515,43 +579,6 @@ static void split(Store *st, int32_t x, int32_t lv, Part *p) {
     }
 }
 
-/* witness: digits (st->path) of one point where c == leaf inside m; 1 found, 0 not. The
-   seen table records failed pairs (tag -3). */
-static int witness_rec(Store *st, int32_t c, int32_t m, int32_t leaf) {
-    if (m == T_FALSE) return 0;
-    if (c < 0) return c == leaf;
-    int32_t r;
-    if (memo_get(st, c, m, -3, &r)) return 0;
-    if (st->err) return -1;
-    Nodes *N = &st->nd;
-    int32_t lc = N->level[c], lm = LVL(N, m);
-    int32_t lv = lc < lm ? lc : lm;
-    Part pc, pm;
-    split(st, c, lv, &pc);
-    split(st, m, lv, &pm);
-    for (int32_t j = 0; j < pm.nk; j++) {
-        int32_t y = pm.k[j];
-        if (y == T_FALSE) continue;
-        int32_t lo = j ? pm.b[j - 1] : 0;
-        int32_t i0 = j ? bisect_right(pc.b, pc.nk - 1, lo) : 0;
-        int32_t i1 = j < pm.nk - 1 ? bisect_left(pc.b, pc.nk - 1, pm.b[j]) + 1 : pc.nk;
-        for (int32_t i = i0; i < i1; i++) {
-            int32_t x = pc.k[i];
-            if (x < 0 && x != leaf) continue;
-            int got = witness_rec(st, x, y, leaf);
-            if (got < 0) return -1;
-            if (got) {
-                int32_t s = i ? pc.b[i - 1] : 0;
-                st->path[lv] = s > lo ? s : lo;
-                return 1;
-            }
-            /* pointers into the pool stay valid: walks never create nodes */
-        }
-    }
-    memo_put(st, c, m, -3, 0);
-    return st->err ? -1 : 0;
-}
-
 /* Whether some point of m has a verdict other than bit in c (dead rules). */
 static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
     if (m == T_FALSE) return 0;
@@ -581,61 +608,6 @@ static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
     return st->err ? -1 : 0;
 }
 
-/* passes.other_verdict_where: some point where c == leaf inside m has, in s, a verdict other
-   than bit.  Triples are visited once (seen under a tag). */
-static int where_rec(Store *st, int32_t s, int32_t c, int32_t m, int32_t leaf, int bit,
-                     int32_t tag) {
-    if (m == T_FALSE || (c < 0 && c != leaf)) return 0;
-    if (!(verdict(st, s) & ~bit)) return 0;
-    if (c < 0) return 1;
-    int32_t r;
-    (void)tag;
-    if (memo_get(st, s, c, m, &r)) return 0;
-    if (st->err) return -1;
-    memo_put(st, s, c, m, 0);
-    Nodes *N = &st->nd;
-    int32_t lx = LVL(N, s), ly = N->level[c], lz = LVL(N, m);
-    int32_t lv = lx < ly ? lx : ly;
-    if (lz < lv) lv = lz;
-    Part px, py, pz;
-    split(st, s, lv, &px);
-    split(st, c, lv, &py);
-    split(st, m, lv, &pz);
-    for (int32_t j = 0; j < pz.nk; j++) {
-        int32_t zz = pz.k[j];
-        if (zz == T_FALSE) continue;
-        int32_t zlo = j ? pz.b[j - 1] : 0;
-        int has_end = j < pz.nk - 1;
-        int32_t zend = has_end ? pz.b[j] : 0;
-        int32_t a0 = j ? bisect_right(py.b, py.nk - 1, zlo) : 0;
-        int32_t a1 = has_end ? bisect_left(py.b, py.nk - 1, zend) + 1 : py.nk;
-        for (int32_t a = a0; a < a1; a++) {
-            int32_t yy = py.k[a];
-            if (yy < 0 && yy != leaf) continue;
-            int32_t ylo = a ? (py.b[a - 1] > zlo ? py.b[a - 1] : zlo) : zlo;
-            int yhas = a < py.nk - 1;
-            int32_t yend = yhas ? py.b[a] : 0;
-            if (has_end && (!yhas || zend < yend)) { yend = zend; yhas = 1; }
-            int32_t b0 = bisect_right(px.b, px.nk - 1, ylo);
-            int32_t b1 = yhas ? bisect_left(px.b, px.nk - 1, yend) + 1 : px.nk;
-            for (int32_t b = b0; b < b1; b++) {
-                int got = where_rec(st, px.k[b], yy, zz, leaf, bit, tag);
-                if (got) return got;
-            }
-        }
-    }
-    return st->err ? -1 : 0;
-}
-
-static int32_t lookup_path(Store *st, int32_t n) {
-    Nodes *N = &st->nd;
-    while (n >= 0) {
-        int32_t nk = N->nk[n];
-        n = KID(N, n, bisect_right(N->pool + N->off[n] + nk, nk - 1, st->path[N->level[n]]));
-    }
-    return n;
-}
-
 static int64_t count_nodes(Store *st, int32_t root, uint8_t *seen) {
     if (root < 0 || seen[root]) return 0;
     seen[root] = 1;
@@ -644,39 +616,67 @@ static int64_t count_nodes(Store *st, int32_t root, uint8_t *seen) {
     return c;
 }
 
-/* ---------------------------------------------------------------- copy / compaction */
+/* ---------------------------------------------------------------- compaction */
 
-static int32_t copy_rec(Store *st, const Nodes *S, int32_t x, int32_t *map) {
-    if (x < 0) return x;
-    if (map[x] != ERRV) return map[x];
-    int32_t lv = S->level[x], nk = S->nk[x];
-    int32_t *ok = st->sk[lv];
-    for (int32_t i = 0; i < nk; i++) {
-        int32_t k = copy_rec(st, S, S->pool[S->off[x] + i], map);
-        if (k == ERRV) return ERRV;
-        ok[i] = k;
-    }
-    int32_t r = mk_raw(st, lv, S->pool + S->off[x] + nk, ok, nk);
-    if (r == ERRV) return ERRV;
-    if (!st->nd.verd[r]) st->nd.verd[r] = S->verd[x];
-    map[x] = r;
-    return r;
-}
-
-/* Replace the node store by a fresh one holding only roots[] (renumbered in place). */
+/* Keep only what roots[] reach, in place: kids always have smaller ids than their parents
+   (a node is created after its kids), so one downward pass marks the live nodes and one
+   upward pass slides them down (ids renumbered in order, the invariant kept, roots[]
+   rewritten); then the unique table is rebuilt. Peak memory: one int32 per node extra. */
 static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
-    Nodes old = st->nd;
-    int32_t *map = malloc(sizeof(int32_t) * (old.n ? old.n : 1));
+    Nodes *N = &st->nd;
+    int64_t total = N->n;
+    int32_t *map = malloc(sizeof(int32_t) * (total ? total : 1));
     if (!map) { st->err = 1; return -1; }
-    for (int64_t i = 0; i < old.n; i++) map[i] = ERRV;
-    if (nodes_init(&st->nd) < 0) { nodes_free(&st->nd); st->nd = old; free(map); st->err = 1; return -1; }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int32_t r = copy_rec(st, &old, roots[i], map);
-        if (r == ERRV) { nodes_free(&st->nd); st->nd = old; free(map); return -1; }
-        roots[i] = r;
+    for (int64_t x = 0; x < total; x++) map[x] = -1;
+    for (Py_ssize_t i = 0; i < n; i++) if (roots[i] >= 0) map[roots[i]] = 0;
+    for (int64_t x = total - 1; x >= 0; x--) {
+        if (map[x] < 0) continue;
+        for (int32_t i = 0; i < N->nk[x]; i++) {
+            int32_t k = KID(N, x, i);
+            if (k >= 0) map[k] = 0;
+        }
     }
+    int64_t j = 0, pn = 0;
+    for (int64_t x = 0; x < total; x++) {
+        if (map[x] < 0) continue;
+        int32_t nk = N->nk[x];
+        int64_t len = 2 * (int64_t)nk - 1;
+        if (pn != N->off[x]) memmove(N->pool + pn, N->pool + N->off[x], sizeof(int32_t) * len);
+        for (int32_t i = 0; i < nk; i++) {
+            int32_t k = N->pool[pn + i];
+            if (k >= 0) N->pool[pn + i] = map[k];
+        }
+        N->level[j] = N->level[x];
+        N->nk[j] = nk;
+        N->off[j] = pn;
+        N->und[j] = N->und[x];
+        N->verd[j] = N->verd[x];
+        map[x] = (int32_t)j++;
+        pn += len;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) if (roots[i] >= 0) roots[i] = map[roots[i]];
     free(map);
-    nodes_free(&old);
+    N->n = j;
+    N->pn = pn;
+    uint64_t cap = 2048;
+    while (cap < (uint64_t)j * 3) cap *= 2;
+    int32_t *t = malloc(sizeof(int32_t) * cap);
+    uint32_t *hh = malloc(sizeof(uint32_t) * cap);
+    if (!t || !hh) { free(t); free(hh); st->err = 1; return -1; }
+    memset(t, 0xff, sizeof(int32_t) * cap);
+    for (int64_t x = 0; x < j; x++) {
+        uint64_t full = hash_node(N->level[x], N->pool + N->off[x] + N->nk[x], N->pool + N->off[x],
+                                  N->nk[x]);
+        uint64_t h = full & (cap - 1);
+        while (t[h] >= 0) h = (h + 1) & (cap - 1);
+        t[h] = (int32_t)x;
+        hh[h] = (uint32_t)(full >> 32);
+    }
+    free(N->ht);
+    free(N->hh);
+    N->ht = t;
+    N->hh = hh;
+    N->hcap = cap;
     memo_next(&st->memo);
     return 0;
 }
@@ -734,7 +734,7 @@ static void Store_dealloc(Store *st) {
     nodes_free(&st->nd);
     free(st->memo.t);
     if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); }
-    free(st->sb); free(st->sk); free(st->maxd); free(st->fld); free(st->path);
+    free(st->sb); free(st->sk); free(st->maxd); free(st->fld);
     for (int f = 0; f < 2; f++) { free(st->wid[f]); free(st->sft[f]); }
     free(st->vbits);
     Py_TYPE(st)->tp_free((PyObject *)st);
@@ -753,11 +753,10 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
     st->depth = (int32_t)d;
     st->maxd = calloc(d, sizeof(int32_t));
     st->fld = calloc(d, sizeof(int32_t));
-    st->path = calloc(d, sizeof(int32_t));
     st->sb = calloc(d, sizeof(int32_t *));
     st->sk = calloc(d, sizeof(int32_t *));
     for (int f = 0; f < 2; f++) { st->wid[f] = calloc(d, sizeof(int32_t)); st->sft[f] = calloc(d, sizeof(int32_t)); }
-    if (!st->maxd || !st->fld || !st->path || !st->sb || !st->sk || !st->wid[0] || !st->wid[1]
+    if (!st->maxd || !st->fld || !st->sb || !st->sk || !st->wid[0] || !st->wid[1]
         || !st->sft[0] || !st->sft[1] || nodes_init(&st->nd) < 0 || memo_init(&st->memo) < 0) {
         Py_DECREF(fast); PyErr_NoMemory(); return -1;
     }
@@ -939,70 +938,97 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static int maybe_compact(Store *st, int32_t *roots, Py_ssize_t n, int64_t minimum,
-                         int64_t factor, int64_t *floor_) {
-    int64_t lim = factor * *floor_;
-    if (lim < minimum) lim = minimum;
-    if (st->nd.n < lim) return 0;
-    if (compact(st, roots, n) < 0) return -1;
-    *floor_ = st->nd.n;
-    return 0;
-}
-
-/* forward(rules, leaves, extra, minimum, factor) -> (c, live bytes, rules', extra'):
-   the first-match classification (filters.classify), compacting like mdd.Workspace. */
-static PyObject *Store_forward(Store *st, PyObject *args) {
+/* classify(rules, indices, extra, minimum, factor) -> (c, flags, rules', extra'): the
+   first-match classification of the enabled rules (diagrams rules[k] of filter index
+   indices[k]) by balanced composition; flags per rule position: bit 0 live, bits 1-2 the
+   verdicts (1 permit, 2 deny) that would decide its packets without it. */
+static PyObject *Store_classify(Store *st, PyObject *args) {
     READY(st);
-    PyObject *rules_o, *leaves_o, *extra_o;
+    PyObject *rules_o, *idx_o, *extra_o;
     long long minimum, factor;
-    if (!PyArg_ParseTuple(args, "OOOLL", &rules_o, &leaves_o, &extra_o, &minimum, &factor))
+    if (!PyArg_ParseTuple(args, "OOOLL", &rules_o, &idx_o, &extra_o, &minimum, &factor))
         return NULL;
-    Py_ssize_t nr, nl, ne;
-    int32_t *leaves = int_array(leaves_o, &nl, st, 0);
-    if (!leaves) return NULL;
-    int32_t *extra = int_array(extra_o, &ne, st, 1);
-    if (!extra) { free(leaves); return NULL; }
-    int32_t *rules = int_array(rules_o, &nr, st, 1);
-    if (!rules) { free(leaves); free(extra); return NULL; }
-    int32_t *roots = malloc(sizeof(int32_t) * (nr + ne + 1));
-    PyObject *live = PyBytes_FromStringAndSize(NULL, nr);
-    PyObject *out = NULL;
-    if (!roots || !live || nl != nr) {
-        if (!PyErr_Occurred()) {
-            if (nl != nr) PyErr_SetString(PyExc_ValueError, "rules and leaves differ");
-            else PyErr_NoMemory();
+    Py_ssize_t nr, ni, ne;
+    int32_t *rules = NULL, *idx = NULL, *extra = NULL, *items = NULL, *roots = NULL;
+    uint8_t *seen = NULL;
+    PyObject *flags = NULL, *out = NULL;
+    if (!(idx = int_array(idx_o, &ni, st, 0)) || !(extra = int_array(extra_o, &ne, st, 1)) ||
+        !(rules = int_array(rules_o, &nr, st, 1))) goto done;
+    if (ni != nr) { PyErr_SetString(PyExc_ValueError, "rules and indices differ"); goto done; }
+    for (Py_ssize_t k = 0; k < nr; k++) {
+        if (idx[k] < 0 || idx[k] >= st->nv || (k && idx[k] <= idx[k - 1])) {
+            PyErr_SetString(PyExc_ValueError, "indices must increase within the verdicts");
+            goto done;
         }
-        goto done;
     }
-    for (Py_ssize_t i = 0; i < nl; i++) if (leaves[i] > -4) {
-        PyErr_SetString(PyExc_ValueError, "leaves must be rule terminals"); goto done;
-    }
-    char *lv = PyBytes_AS_STRING(live);
-    memcpy(roots, rules, sizeof(int32_t) * nr);
-    memcpy(roots + nr, extra, sizeof(int32_t) * ne);
-    int32_t c = T_UND;
-    int64_t floor_ = 0;
-    for (Py_ssize_t i = 0; i < nr; i++) {
+    items = malloc(sizeof(int32_t) * (nr + 1));
+    roots = malloc(sizeof(int32_t) * (2 * nr + ne + 2));
+    flags = PyBytes_FromStringAndSize(NULL, nr);
+    if (!items || !roots || !flags) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t floor_ = 0, len = nr;
+    for (Py_ssize_t k = 0; k < nr; k++) {
         memo_next(&st->memo);
-        int32_t nc = paint_rec(st, c, roots[i], leaves[i]);
-        if (nc == ERRV) { raise_err(st); goto done; }
-        lv[i] = nc != c;
-        c = nc;
-        roots[nr + ne] = c;
-        if (maybe_compact(st, roots, nr + ne + 1, minimum, factor, &floor_) < 0) { raise_err(st); goto done; }
-        c = roots[nr + ne];
+        items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k]);
+        if (items[k] == ERRV) { raise_err(st); goto done; }
     }
-    roots[nr + ne] = c;
-    if (compact(st, roots, nr + ne + 1) < 0) { raise_err(st); goto done; }
-    c = roots[nr + ne];
+    while (len > 1) {
+        int64_t half = 0;
+        for (int64_t k = 0; k + 1 < len; k += 2) {
+            memo_next(&st->memo);
+            int32_t r = compose_rec(st, items[k], items[k + 1]);
+            if (r == ERRV) { raise_err(st); goto done; }
+            items[half++] = r;
+            int64_t lim = factor * floor_ > minimum ? factor * floor_ : minimum;
+            if (st->nd.n >= lim) {
+                /* live: the new items, the old ones not combined yet, rules, extra */
+                int64_t m = 0;
+                for (int64_t q = 0; q < half; q++) roots[m++] = items[q];
+                for (int64_t q = k + 2; q < len; q++) roots[m++] = items[q];
+                for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
+                for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
+                if (compact(st, roots, m) < 0) { raise_err(st); goto done; }
+                m = 0;
+                for (int64_t q = 0; q < half; q++) items[q] = roots[m++];
+                for (int64_t q = k + 2; q < len; q++) items[q] = roots[m++];
+                for (Py_ssize_t q = 0; q < nr; q++) rules[q] = roots[m++];
+                for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
+                floor_ = st->nd.n;
+            }
+        }
+        if (len % 2) items[half++] = items[len - 1];
+        len = half;
+        if (getenv("MDDC_DEBUG")) fprintf(stderr, "round: %lld items, %lld made, %lld nodes\n", (long long)len, (long long)st->made, (long long)st->nd.n);
+    }
+    int32_t c2 = nr ? items[0] : T_UND;
+    {
+        int64_t nf = idx && nr ? idx[nr - 1] + 1 : 0;
+        uint8_t *byf = calloc(nf ? nf : 1, 1);
+        seen = calloc(st->nd.n ? st->nd.n : 1, 1);
+        if (!byf || !seen) { free(byf); PyErr_NoMemory(); goto done; }
+        collect_rec(st, c2, seen, byf, nf);
+        for (Py_ssize_t k = 0; k < nr; k++) PyBytes_AS_STRING(flags)[k] = (char)byf[idx[k]];
+        free(byf);
+    }
+    memo_next(&st->memo);
+    int32_t c = tmap_rec(st, MAP_FIRST, c2, 0);
+    if (c == ERRV) { raise_err(st); goto done; }
+    {
+        int64_t m = 0;
+        for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
+        for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
+        roots[m++] = c;
+        if (compact(st, roots, m) < 0) { raise_err(st); goto done; }
+        c = roots[m - 1];
+    }
     {
         PyObject *rl = int_list(roots, nr), *el = int_list(roots + nr, ne);
-        if (rl && el) out = Py_BuildValue("(iONN)", c, live, rl, el);
+        if (rl && el) out = Py_BuildValue("(iONN)", c, flags, rl, el);
         else { Py_XDECREF(rl); Py_XDECREF(el); }
     }
 done:
-    Py_XDECREF(live);
-    free(roots); free(rules); free(leaves); free(extra);
+    memo_shrink(&st->memo);
+    Py_XDECREF(flags);
+    free(rules); free(idx); free(extra); free(items); free(roots); free(seen);
     return out;
 }
 
@@ -1013,10 +1039,11 @@ static PyObject *Store_permitted(Store *st, PyObject *args) {
     if (!PyArg_ParseTuple(args, "ii", &c, &canon)) return NULL;
     if (c >= st->nd.n || canon >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad node"); return NULL; }
     memo_next(&st->memo);
-    int32_t p = permit_rec(st, c);
+    int32_t p = tmap_rec(st, MAP_PERMIT, c, 0);
     if (p == ERRV) return raise_err(st);
     memo_next(&st->memo);
     p = apply_rec(st, OP_AND, p, canon);
+    memo_shrink(&st->memo);
     if (p == ERRV) return raise_err(st);
     return PyLong_FromLong(p);
 }
@@ -1057,90 +1084,9 @@ static PyObject *Store_dead(Store *st, PyObject *args) {
         PyBytes_AS_STRING(out)[i] = (char)got;
     }
 done:
+    memo_shrink(&st->memo);
     free(rules);
     PyBuffer_Release(&b);
-    return out;
-}
-
-/* backward(c, rules, leaves, bits, live, default, minimum, factor) -> bytes: for each rule
-   (in filter order, enabled rules only), 1 if live and not removable ("ok"), 2 if live and
-   removable ("redundant"), 0 if dead.  Runs on a copy of c and the rules in a fresh node
-   store (this store is unchanged afterwards). */
-static PyObject *Store_backward(Store *st, PyObject *args) {
-    READY(st);
-    int c, dflt;
-    PyObject *rules_o, *leaves_o;
-    Py_buffer bits, live;
-    long long minimum, factor;
-    if (!PyArg_ParseTuple(args, "iOOy*y*iLL", &c, &rules_o, &leaves_o, &bits, &live, &dflt,
-                          &minimum, &factor)) return NULL;
-    Py_ssize_t nr, nl;
-    int32_t *rules = int_array(rules_o, &nr, st, 1), *leaves = NULL, *roots = NULL;
-    PyObject *out = NULL;
-    Nodes keep;
-    int swapped = 0;
-    if (!rules) goto done;
-    leaves = int_array(leaves_o, &nl, st, 0);
-    if (!leaves) goto done;
-    if (nl != nr || bits.len != nr || live.len != nr || c >= st->nd.n) {
-        PyErr_SetString(PyExc_ValueError, "bad backward() input"); goto done;
-    }
-    roots = malloc(sizeof(int32_t) * (nr + 2));
-    out = PyBytes_FromStringAndSize(NULL, nr);
-    if (!roots || !out) { if (!PyErr_Occurred()) PyErr_NoMemory(); Py_CLEAR(out); goto done; }
-    memcpy(roots, rules, sizeof(int32_t) * nr);
-    roots[nr] = c;
-    roots[nr + 1] = dflt == 1 ? T_TRUE : T_FALSE; /* s */
-    keep = st->nd;
-    if (nodes_init(&st->nd) < 0) { nodes_free(&st->nd); st->nd = keep; PyErr_NoMemory(); Py_CLEAR(out); goto done; }
-    swapped = 1;
-    {   /* copy the live roots from the kept store */
-        int32_t *map = malloc(sizeof(int32_t) * (keep.n ? keep.n : 1));
-        if (!map) { st->err = 1; Py_CLEAR(out); raise_err(st); goto done; }
-        for (int64_t i = 0; i < keep.n; i++) map[i] = ERRV;
-        for (Py_ssize_t i = 0; i < nr + 1 && !st->err; i++) roots[i] = copy_rec(st, &keep, roots[i], map);
-        free(map);
-        memo_next(&st->memo);
-        if (st->err) { Py_CLEAR(out); raise_err(st); goto done; }
-    }
-    {
-        char *o = PyBytes_AS_STRING(out);
-        const uint8_t *bb = bits.buf, *lb = live.buf;
-        int64_t floor_ = 0;
-        for (Py_ssize_t i = nr - 1; i >= 0; i--) {
-            int32_t m = roots[i], s = roots[nr + 1], cc = roots[nr];
-            int bit = bb[i] == 1 ? 1 : 2;
-            o[i] = 0;
-            if (lb[i]) {
-                memo_next(&st->memo);
-                memset(st->path, 0, sizeof(int32_t) * st->depth);
-                int w = witness_rec(st, cc, m, leaves[i]);
-                if (w < 0) { Py_CLEAR(out); raise_err(st); goto done; }
-                if (w == 0) { Py_CLEAR(out); PyErr_SetString(PyExc_RuntimeError, "live rule without a witness"); goto done; }
-                int32_t t = lookup_path(st, s);
-                if ((t == T_TRUE ? 1 : 2) != bit) {
-                    o[i] = 1;
-                } else {
-                    memo_next(&st->memo);
-                    int got = where_rec(st, s, cc, m, leaves[i], bit, 1);
-                    if (got < 0) { Py_CLEAR(out); raise_err(st); goto done; }
-                    o[i] = got ? 1 : 2;
-                }
-            }
-            memo_next(&st->memo);
-            s = apply_rec(st, bit == 1 ? OP_OR : OP_DIFF, s, m);
-            if (s == ERRV) { Py_CLEAR(out); raise_err(st); goto done; }
-            roots[nr + 1] = s;
-            if (maybe_compact(st, roots, nr + 2, minimum, factor, &floor_) < 0) {
-                Py_CLEAR(out); raise_err(st); goto done;
-            }
-        }
-    }
-done:
-    if (swapped) { nodes_free(&st->nd); st->nd = keep; memo_next(&st->memo); }
-    free(rules); free(leaves); free(roots);
-    PyBuffer_Release(&bits);
-    PyBuffer_Release(&live);
     return out;
 }
 
@@ -1386,6 +1332,7 @@ static PyObject *Store_rules(Store *st, PyObject *args) {
         }
         PyList_SET_ITEM(out, i, v);
     }
+    memo_shrink(&st->memo);
     Py_DECREF(fast);
     return out;
 }
@@ -1499,6 +1446,11 @@ static PyObject *Store_count(Store *st, PyObject *args) {
 
 static Py_ssize_t Store_len(Store *st) { return (Py_ssize_t)st->nd.n; }
 
+static PyObject *Store_made(Store *st, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromLongLong(st->made);
+}
+
 static PyObject *Store_nbytes(Store *st, PyObject *unused) {
     (void)unused;
     READY(st);
@@ -1513,15 +1465,15 @@ static PyMethodDef Store_methods[] = {
     {"rules", (PyCFunction)Store_rules, METH_VARARGS, "build rule diagrams from boxes"},
     {"export", (PyCFunction)Store_export, METH_VARARGS, "export nodes into a Python store"},
     {"set_verdicts", (PyCFunction)Store_set_verdicts, METH_VARARGS, "terminal verdicts"},
-    {"forward", (PyCFunction)Store_forward, METH_VARARGS, "first-match classification"},
+    {"classify", (PyCFunction)Store_classify, METH_VARARGS, "classification by composition"},
     {"permitted", (PyCFunction)Store_permitted, METH_VARARGS, "permitted set of c"},
     {"apply", (PyCFunction)Store_apply, METH_VARARGS, "pointwise boolean operation"},
     {"dead", (PyCFunction)Store_dead, METH_VARARGS, "dead rules: other verdict?"},
-    {"backward", (PyCFunction)Store_backward, METH_VARARGS, "live rules: removable?"},
     {"compact", (PyCFunction)Store_compact, METH_VARARGS, "keep only the roots"},
     {"lookup_many", (PyCFunction)Store_lookup_many, METH_VARARGS, "terminals of packets"},
     {"count", (PyCFunction)Store_count, METH_VARARGS, "nodes reachable from a root"},
     {"nbytes", (PyCFunction)Store_nbytes, METH_NOARGS, "bytes allocated"},
+    {"made", (PyCFunction)Store_made, METH_NOARGS, "nodes created so far"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -332,10 +332,10 @@ class Classifier:
         self._tables: _Tables | None = None
 
     def _terminals(self, packets: Sequence[Packet]) -> list[int]:
-        from segcheck.engine.vector import walk
-
         if self._kernel is not None:
             return self._kernel.lookup_many(packets)
+        from segcheck.engine.vector import walk  # numpy: imported only on this path
+
         if self._tables is None:
             self._tables = _Tables(self.universe, self.root)
         return walk(self.universe, self._tables.arrays, packets)

@@ -1,28 +1,39 @@
 """Bridge to the optional native kernel ``segcheck.engine._mddc`` (C, ``_mddc.c``).
 
 Why: the pure-Python passes (``mdd``, ``passes``) spend their time in per-node interpreter
-overhead (10k rules: ~3 s forward, ~3 s statuses). The kernel runs the whole-filter work in
-one call each, so Python crosses into C a handful of times per filter, not per node:
+overhead (10k benchmark rules: ~3 s forward, ~3 s statuses). The kernel does the
+whole-filter work in a few C calls per filter, not per node, in a private node store:
 
-- ``rules``: rule diagrams built in a private C node store from the matches' boxes, by the
-  algorithm of ``mdd.Universe.box`` (``load`` copies Python nodes in, e.g. the canonical set);
-- ``forward``: the first-match classification (``filters`` module docstring), compacting the
-  store like ``mdd.Workspace``; live rules are those whose paint changed the diagram;
-- ``permitted``: terminals mapped to verdicts, AND the universe's canonical set;
+- ``rules``: the enabled rules' diagrams, built from the matches' boxes by the algorithm of
+  ``mdd.Universe.box`` / ``packetset.rule_node`` (``load`` copies Python nodes in, e.g. the
+  universe's canonical set);
+- ``classify``: the first-match classification and, in the same pass, what would decide each
+  live rule's packets without it. Not rule by rule (``filters``' sequential paint, whose
+  any-field rules revisit every branch of the diagram, once per rule) but by *composition*:
+  a block of consecutive rules is a diagram over terminals (first rule, verdict of the
+  second matching rule); two blocks compose pointwise (the first block's answer, its
+  missing second verdict filled from the next block) and blocks combine as a balanced
+  tree. Live rules are those whose terminal survives; a live rule is removable iff all
+  its second verdicts (none: the default) equal its action. Same statuses as the backward
+  suffix-verdict pass, without building the suffix diagrams;
+- ``permitted``: terminals mapped to verdicts, AND the canonical set;
 - ``dead``: shadowed vs redundant for dead rules (``passes.other_verdict``);
-- ``backward``: the suffix-verdict pass and removability of live rules (witness + lookup,
-  then ``passes.other_verdict_where``), in a scratch copy of the store;
-- ``export``: a C node copied into the Python ``mdd.Store`` through its unique table (lazily:
-  the classification only when someone reads it).
+- ``lookup_many``: the classification's terminal for each packet (``Classifier``);
+- ``export``: C nodes copied into the Python ``mdd.Store`` through its unique table, lazily
+  (the classification only when someone reads it: ``_Shared.classification``).
 
-Invariant (the oracle, tested in ``tests/engine/test_native.py``): the C store keeps the same
-node semantics as ``mdd.Store`` (reduced, hash-consed, same terminals, same level layout),
-so an exported result is the *same node id* the pure-Python path builds for the same filter.
+Invariant (the oracle, ``tests/engine/test_native.py``): the C store keeps ``mdd.Store``'s
+node semantics (reduced, hash-consed, same terminals and level layout), so an exported
+result is the *same node id* the pure-Python path builds for the same filter: rule
+diagrams, classification, permitted set, and through them statuses, covers, effective sets.
 
-Complexity is that of the Python passes (``filters`` module docstring) with a per-node cost
-of tens of nanoseconds instead of microseconds; a C node costs ~30 bytes plus 8 per kid.
-A C store belongs to one Python object (``NativeRun``) and is freed with it; there is no
-global state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
+Complexity: the composition costs about the sum of the intermediate results' sizes over
+the log2(n) tree levels (memoised pairs), instead of rules x diagram; per node tens to
+hundreds of nanoseconds (a unique-table and a memo probe, both cache misses on large
+stores). A C node costs ~26 bytes plus 8 per kid; the store compacts in place (live nodes
+slide down, ids renumbered) when it grew past ``FACTOR`` times its last live size. A C
+store belongs to one Python object (``NativeRun``) and is freed with it; there is no global
+state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ try:
 except ImportError:  # pragma: no cover - no compiler on this platform
     _mddc = None
 
-FACTOR = 4
+FACTOR = 2
 """Compact the C store when it grew past this many times its last live size."""
 
 
@@ -114,12 +125,13 @@ class NativeRun:
         self.live: frozenset[int] = frozenset()
 
     def forward(self) -> None:
-        """The classification and the live rules (filter indices)."""
-        leaves = [mdd.rule_leaf(i) for i, _ in self.enabled]
-        c, live, rules, extra = self.store.forward(self.rules, leaves, [self.canonical],
-                                                   self.compact_at, FACTOR)
+        """The classification, the live rules (filter indices) and, per live rule, the
+        verdicts that would decide its packets without it (``_mddc.c``: classify)."""
+        c, flags, rules, extra = self.store.classify(
+            self.rules, [i for i, _ in self.enabled], [self.canonical], self.compact_at, FACTOR)
         self.c, self.rules, self.canonical = c, rules, extra[0]
-        self.live = frozenset(i for (i, _), x in zip(self.enabled, live, strict=True) if x)
+        self.flags: bytes = flags
+        self.live = frozenset(i for (i, _), x in zip(self.enabled, flags, strict=True) if x & 1)
 
     def permitted(self) -> int:
         """The permitted set's node in the C store."""
@@ -142,15 +154,9 @@ class NativeRun:
                                   bytes(_bit(self.enabled[k][1].action) for k, _ in dead))
             for (_, i), x in zip(dead, got, strict=True):
                 out[i] = "shadowed" if x else "redundant"
-        if len(dead) < len(self.enabled):
-            got = self.store.backward(
-                self.c, self.rules, [mdd.rule_leaf(i) for i, _ in self.enabled],
-                bytes(_bit(r.action) for _, r in self.enabled),
-                bytes(i in self.live for i, _ in self.enabled), _bit(self.filter.default_action),
-                self.compact_at, FACTOR)
-            for (i, _), x in zip(self.enabled, got, strict=True):
-                if x:
-                    out[i] = "ok" if x == 1 else "redundant"
+        for (i, rule), x in zip(self.enabled, self.flags, strict=True):
+            if x & 1:  # live: removable iff no other verdict would decide its packets
+                out[i] = "ok" if (x >> 1) & ~_bit(rule.action) else "redundant"
         return out
 
     def lookup_many(self, packets: Sequence[object]) -> list[int]:
