@@ -250,8 +250,8 @@ def _merge(parts: Sequence[Scan]) -> Scan:
             g.bytes1 += f.bytes1
             g.frags += f.frags
             g.last = max(g.last, f.last)
-            g.first = min(g.first, f.first)
-            g.first_frame = min(g.first_frame, f.first_frame)
+            if f.first_frame < g.first_frame:  # first_seen: the first frame's time
+                g.first, g.first_frame = f.first, f.first_frame
             g.frames = sorted(g.frames + f.frames)[:FIRST_FRAMES]
             g.see_mac(0, f.mac0, f.macf0)
             g.see_mac(1, f.mac1, f.macf1)

@@ -206,7 +206,7 @@ class Scanner:
             if rkey != key:
                 table[rkey] = (f, 1)
         f.first_frame = frame
-        f.first = min(f.first, ts)
+        f.first = ts  # the first frame's time, as a scan in frame order has it
         return 0
 
     def packet(self, frame: int, lt: int, ts: float, d: int, end: int, wirelen: int) -> None:

@@ -506,3 +506,21 @@ def _py_points(cap: Any, parts: int) -> list[tuple[int, int, Any]]:
             del os.environ["SEGCHECK_NATIVE"]
         else:
             os.environ["SEGCHECK_NATIVE"] = old
+
+
+def test_first_seen_is_the_first_frames_time_across_paths(tmp_path: Path, mod: Any) -> None:
+    """A flow whose first frame takes the per-packet path (a first fragment) and whose later,
+    bulk-path frame carries an earlier timestamp: first_seen is the first frame's time."""
+    frames = [bytes(ETH / IP(src=A4, dst=B4, flags="MF", id=7) /
+                    TCP(sport=1000, dport=80, flags="A")),
+              bytes(ETH / IP(src=B4, dst=A4) / TCP(sport=80, dport=1000, flags="A")),
+              bytes(ETH / IP(src=A4, dst=B4) / TCP(sport=1000, dport=80, flags="A"))]
+    p = write_pcap(tmp_path / "t.pcap", frames)
+    raw = bytearray(p.read_bytes())
+    off = 24
+    for ts in (500, 100, 900):
+        struct.pack_into("<I", raw, off, 1_700_000_000 + ts)
+        off += 16 + struct.unpack_from("<I", raw, off + 8)[0]
+    p.write_bytes(bytes(raw))
+    (f,), *_ = assert_same(p)
+    assert f.first_seen == 1_700_000_500
