@@ -524,3 +524,57 @@ def test_first_seen_is_the_first_frames_time_across_paths(tmp_path: Path, mod: A
     p.write_bytes(bytes(raw))
     (f,), *_ = assert_same(p)
     assert f.first_seen == 1_700_000_500
+
+
+@st.composite
+def mixed_flows(draw: st.DrawFn) -> list[bytes | tuple[bytes, int]]:
+    """Frames of a few flows, each frame drawn to take the bulk or the per-packet path
+    (VLAN/QinQ, IP options, first fragments, SYN/SYN-ACK, Modbus and HTTP payloads, either
+    direction)."""
+    payloads = [b"", bytes.fromhex("000100000006010300000002"),
+                bytes.fromhex("000200000006010600100001"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                bytes.fromhex("00010000000701030400010002")]
+    out: list[bytes | tuple[bytes, int]] = []
+    for _ in range(draw(st.integers(1, 40))):
+        k = draw(st.integers(0, 3))
+        cport, sport = 40000 + k, (502, 80, 502, 53)[k]
+        fwd = draw(st.booleans())
+        src, dst, sp, dp = (A4, B4, cport, sport) if fwd else (B4, A4, sport, cport)
+        kind = draw(st.sampled_from(["plain", "vlan", "qinq", "opts", "frag"]))
+        ip = IP(src=src, dst=dst, options=b"\x01\x01\x01\x00") if kind == "opts" else (
+            IP(src=src, dst=dst, flags="MF", id=draw(st.integers(0, 5))) if kind == "frag"
+            else IP(src=src, dst=dst))
+        l4 = UDP(sport=sp, dport=dp) if k == 3 else TCP(
+            sport=sp, dport=dp, flags=draw(st.sampled_from(["S", "SA", "A", "PA"])))
+        pkt = ip / l4 / Raw(draw(st.sampled_from(payloads)))
+        eth = ETH / Dot1Q(vlan=3) / pkt if kind == "vlan" else (
+            ETH / Dot1AD(vlan=4) / Dot1Q(vlan=5) / pkt if kind == "qinq" else ETH / pkt)
+        out.append(bytes(eth))
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_flows(), st.lists(st.integers(0, 30), min_size=40, max_size=40),
+       st.integers(1, 6))
+def test_mixed_paths_small_chunks_equal_reference(mod: Any, frames: list[bytes],
+                                                  times: list[int], chunk: int) -> None:
+    saved = native.CHUNK, native.FIRST_CHUNK
+    native.CHUNK, native.FIRST_CHUNK = chunk, max(1, chunk // 2)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            p = write_pcap(Path(tmp) / "m.pcap", frames)
+            raw = bytearray(p.read_bytes())
+            off = 24
+            for i in range(len(frames)):  # timestamps in any order
+                struct.pack_into("<I", raw, off, 1_700_000_000 + times[i])
+                off += 16 + struct.unpack_from("<I", raw, off + 8)[0]
+            p.write_bytes(bytes(raw))
+            assert_same(p)
+            scans = [scan(str(p), engine="native", part=(k, 2)) for k in range(2)]
+            merged = _merge(scans)
+            flows = sorted((_finish(str(p), f) for f in merged.flows),
+                           key=lambda f: (f.first_seen, f.frames, f.src, f.sport, f.dst,
+                                          f.dport, f.proto))
+            assert flows == results(p, "packet")[0]
+    finally:
+        native.CHUNK, native.FIRST_CHUNK = saved
