@@ -14,9 +14,11 @@ itself a finding (SC-EXC-EXPIRED).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -205,6 +207,10 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
                     continue
                 hop = reach.hop(td.id, i, e)
                 for fname, _spec, fa, kept in hop.filters:
+                    # a permit's effective set lies inside its filter's permitted set: flows
+                    # that miss the latter meet no rule of this filter (exact prefilter)
+                    live = [(fs, boxes) for fs, boxes in flow_boxes
+                            if not (fa.permitted & fs.packets).is_empty()]
                     for ra in fa.rules:
                         rule = ra.rule
                         if rule.synthetic:
@@ -215,6 +221,7 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
                             row = rows[key] = {
                                 "device": td.id, "filter": fname, "file": rule.span.path,
                                 "line": rule.span.line, "rule": rule.name or rule.span.text,
+                                "name": rule.name,
                                 "action": rule.action.value, "statuses": set(),
                                 "conduits": [], "zones": [],
                                 "new": any(m.matches_new() for m in rule.matches)}
@@ -226,7 +233,7 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
                         if rule.action.value != "permit" or status != "ok" or not any(
                                 m.matches_new() for m in rule.matches):
                             continue
-                        for fs, boxes in flow_boxes:
+                        for fs, boxes in live:
                             if fs.label in row["conduits"] or not may_meet(rule, boxes):
                                 continue
                             if not (ra.effective & fs.packets).is_empty():
@@ -298,8 +305,28 @@ def analyse(site: Site, *, today: date | None = None, captures: Sequence[str] = 
     return Analysis(site, reach, allow, result)
 
 
+GC_YOUNG_THRESHOLD = 200_000
+"""Allocations between young-generation collections during a check (CPython's default is
+700). A check allocates millions of small, acyclic, long-lived objects (rules, matches,
+diagram nodes): with the default, the cyclic collector keeps rescanning them (~15-20 % of a
+large site's CPU); at this threshold it runs a few hundred times less often, for no
+measurable memory."""
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the young-generation GC threshold for the duration (restored afterwards)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_YOUNG_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def run_check(policy_path: str | Path, topology_path: str | Path, *,
               captures: Sequence[str] = (), today: date | None = None) -> Analysis:
     """Load (and lint: ``LintError`` on lint errors) the site, then ``analyse`` it."""
-    return analyse(load_site(policy_path, topology_path, today=today), today=today,
-                   captures=captures)
+    with fewer_collections():
+        return analyse(load_site(policy_path, topology_path, today=today), today=today,
+                       captures=captures)

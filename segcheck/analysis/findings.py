@@ -200,11 +200,11 @@ class Analyzer:
                     for a, sin in ins:
                         if sin.is_empty():
                             continue
-                        in_ports = ports_set(_service_ports(sin))
+                        in_ports = ports_set(self.reach.services(sin))
                         for b, sout in outs:
                             if sout.is_empty():
                                 continue
-                            common = in_ports & ports_set(_service_ports(sout))
+                            common = in_ports & ports_set(self.reach.services(sout))
                             if common.is_empty():
                                 continue
                             o_in, o_out = sin & common, sout & common
@@ -380,8 +380,9 @@ class Analyzer:
             offending = PacketSet.empty()
             why = ""
             if not c6.is_empty():
-                s6 = ports_set(p for p in _service_ports(c6) if p[0] not in (ICMP, ICMPV6))
-                s4 = ports_set(p for p in _service_ports(cell & v4) if p[0] not in (ICMP, ICMPV6))
+                s6 = ports_set(p for p in self.reach.services(c6) if p[0] not in (ICMP, ICMPV6))
+                s4 = ports_set(p for p in self.reach.services(cell & v4)
+                               if p[0] not in (ICMP, ICMPV6))
                 gap = c6 & (s6 - s4)
                 if not gap.is_empty():
                     why = f"IPv6 permits {self.reach.describe(gap)} that IPv4 does not"
@@ -422,8 +423,8 @@ class Analyzer:
                     if p6.is_empty():
                         continue
                     p4 = hop.permitted & v4 & self.reach.src_of(zi) & self.reach.dst_of(ze)
-                    s6 = ports_set(p for p in _service_ports(p6) if p[0] not in (ICMP, ICMPV6))
-                    s4 = ports_set(p for p in _service_ports(p4) if p[0] not in (ICMP, ICMPV6))
+                    s6 = ports_set(p for p in self.reach.services(p6) if p[0] not in (ICMP, ICMPV6))
+                    s4 = ports_set(p for p in self.reach.services(p4) if p[0] not in (ICMP, ICMPV6))
                     gap = p6 & (s6 - s4)
                     if gap.is_empty():
                         continue

@@ -6,6 +6,7 @@ formats (text, SARIF, JUnit, Markdown, HTML, graph) read the same objects.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -228,4 +229,34 @@ class CheckResult:
             "flows": list(self.flows),
             "limitations": list(self.limitations),
             **self.extra,
+            **({"traceability": traceability_json(self.extra["traceability"])}
+               if "traceability" in self.extra else {}),
         }
+
+
+TRACE_GROUP_KEYS = ("device", "filter", "file", "action", "status", "conduits", "zones", "note")
+"""What the rules of one JSON traceability group share (everything a row says but its line)."""
+
+
+def traceability_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rule -> conduit traceability for JSON, grouped: one entry per set of rules that
+    share every fact (``TRACE_GROUP_KEYS``), with their ``lines`` (ascending) and, for
+    rules that have a vendor name, ``names`` (line -> name). Lossless — a rule's text is its
+    file's line — and proportionate: a 100k-rule site is a few hundred groups, not 100k
+    rows each repeating its rule text and file path. Groups are ordered by their first rule
+    (device, file, line); in-memory rows (``CheckResult.extra``) stay one per rule."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(json.dumps(row.get(k), sort_keys=True) for k in TRACE_GROUP_KEYS)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {k: row[k] for k in TRACE_GROUP_KEYS if k in row}
+            g["lines"] = []
+        g["lines"].append(row["line"])
+        if row.get("name"):
+            g.setdefault("names", {})[str(row["line"])] = row["name"]
+    out = list(groups.values())
+    for g in out:
+        g["lines"].sort()
+    out.sort(key=lambda g: (g["device"], g["file"], g["lines"][0]))
+    return out

@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from segcheck.analysis.check import run_check
+from segcheck.analysis.check import fewer_collections, run_check
 from segcheck.analysis.result import CheckResult
 from segcheck.errors import SegcheckError, UsageError
 from segcheck.outputs import stage_output, write_output
@@ -143,9 +143,10 @@ def command(policy: str, topology: str, captures: tuple[str, ...], fmt: str,
         check_target(graph, "--graph")
         graph_module()
     day = parse_today(today)
-    analysis = run_check(policy, topology, captures=captures, today=day)
-    result = analysis.result
-    report = registry.render(result, fmt)
+    with fewer_collections():  # the rendering walks the same large heap as the analysis
+        analysis = run_check(policy, topology, captures=captures, today=day)
+        result = analysis.result
+        report = registry.render(result, fmt)
     staged: tuple[Path, Path] | None = None  # (temporary file, graph target)
     if graph:
         staged = (stage_output(render_graph(result, graph), Path(graph)), Path(graph))

@@ -82,6 +82,12 @@ def _physical(span: SourceSpan, base: str | os.PathLike[str] | None) -> dict[str
     return {"artifactLocation": _artifact(span.path, base), "region": region}
 
 
+RELATED_SHOWN = 24
+"""Evidence rules located per result besides the primary location (a pair carried by
+thousands of rules would otherwise repeat each one in every result: code-scanning viewers
+show a handful, and GitHub caps the locations of an upload)."""
+
+
 def _evidence_location(ev: Evidence, base: str | os.PathLike[str] | None,
                        loc_id: int | None = None) -> dict[str, Any]:
     loc: dict[str, Any] = {}
@@ -172,8 +178,13 @@ def _result(f: Finding, rule_index: int, result: CheckResult,
     if f.evidence:
         out["locations"] = [_evidence_location(f.evidence[0], base)]
         if len(f.evidence) > 1:
-            out["relatedLocations"] = [_evidence_location(ev, base, i)
-                                       for i, ev in enumerate(f.evidence[1:], start=1)]
+            out["relatedLocations"] = [
+                _evidence_location(ev, base, i)
+                for i, ev in enumerate(f.evidence[1:RELATED_SHOWN + 1], start=1)]
+        if len(f.evidence) > RELATED_SHOWN + 1:
+            out["message"]["text"] += (
+                f" Carried by {len(f.evidence)} rules; the first {RELATED_SHOWN + 1} are "
+                "located here, the JSON report lists them all.")
     else:
         policy = next((i.path for i in result.inputs if i.kind == "policy"), None)
         path = policy or (result.inputs[0].path if result.inputs else "segcheck")

@@ -34,8 +34,10 @@ def _result(n: int) -> CheckResult:
     f = Finding("SC-PATH-UNAUTH", Severity.HIGH, "t", "m", "z-a", "z-b", None, ev,
                 object="z-a->z-b")
     cell = MatrixCell("z-a", "z-b", "tcp/1", ("tcp/1",), ev, False)
-    rows = [{"device": "fw0", "line": k, "conduits": ["UNMAPPED"], "zones": [["a", "b"]]}
-            for k in range(n)]
+    rows = [{"device": f"fw{k % 2}", "filter": "FORWARD", "file": f"fw{k % 2}.rules",
+             "line": 10 + k, "rule": f"-A F {k}", "name": "r7" if k == 7 else "",
+             "action": "permit", "status": "ok" if k % 3 else "shadowed",
+             "conduits": ["UNMAPPED"], "zones": [["a", "b"]]} for k in range(n)]
     return CheckResult("0", (), (), (), (cell,), (f,), extra={"traceability": rows})
 
 
@@ -77,5 +79,20 @@ def test_layout_is_the_same_json_value() -> None:
     ordered = replace(r, findings=tuple(sorted_findings(r.findings)))
     assert json.loads(out) == json.loads(json.dumps(ordered.to_json(), indent=2))
     rows = [ln for ln in out.splitlines() if '"conduits": ["UNMAPPED"]' in ln]
-    assert len(rows) == EVIDENCE_SHOWN + 5  # one traceability row a line
+    assert len(rows) == 4  # one traceability group a line
     assert out.endswith("}\n")
+
+
+def test_traceability_groups_are_lossless() -> None:
+    r = _result(40)
+    doc = json.loads(json_format.render(r))
+    groups = doc["traceability"]
+    assert len(groups) == 4  # (fw0|fw1) x (ok|shadowed)
+    rebuilt = {(g["device"], g["file"], ln, g["status"]) for g in groups for ln in g["lines"]}
+    want = {(row["device"], row["file"], row["line"], row["status"])
+            for row in r.extra["traceability"]}
+    assert rebuilt == want
+    assert sum(len(g["lines"]) for g in groups) == 40
+    named = [g["names"] for g in groups if "names" in g]
+    assert named == [{"17": "r7"}]
+    assert all(g["lines"] == sorted(g["lines"]) for g in groups)
