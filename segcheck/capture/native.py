@@ -45,6 +45,7 @@ from segcheck.capture.scan import (
     FlowState,
     Scan,
     Scanner,
+    add_event,
 )
 from segcheck.capture.tables import OPERATIONS
 from segcheck.capture.vector import (
@@ -195,7 +196,16 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
                 for f in gflow]
         if any(apps):
             payload &= ~_bulk(mod, sc, gflow, gdir, apps, gid_b, pdir_b, po_b, pe_b)
-        sel = np.flatnonzero(payload)
+        # flows whose decoder is known, memoised and pure (ICS apps in CACHE_KEY): their
+        # payloads are decoded right here — the order does not matter for them (ops are
+        # counted, events keep the earliest per class whatever the order)
+        pure = np.array([f.decoder is not None and f.is_ics and f.cache_key is not None
+                         for f in gflow] + [False], dtype=bool)[np.where(gid < 0, len(gflow),
+                                                                         gid)]
+        now = np.flatnonzero(payload & pure)
+        if len(now):
+            _decode_now(sc, gflow, gdir, now, gid, pdir, po, pe, _np(frame_b, np.int64))
+        sel = np.flatnonzero(payload & ~pure)
         if len(sel):
             inv = gid.astype(np.int64)
             _queue(mod, sc, gflow, gdir, sel, inv, pdir.astype(np.int64),
@@ -213,6 +223,39 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
         for fr, lt, ts, d, cl, w in zip(frames, lts, tss, ds, cls, wls, strict=True):
             packet(fr, lt, ts, d, d + cl, w)
     sc.run_deferred()
+
+
+def _decode_now(sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
+                gid: npt.NDArray[np.int32], pdir: npt.NDArray[np.uint8], po: I64, pe: I64,
+                frames: I64) -> None:
+    """Decode the selected payloads of flows with a pure memoised ICS decoder now, in record
+    order (``Scanner.inspect``'s effect for such a flow: the same memo, counts and events).
+    Nothing can turn a flow round between ``apply_groups`` and here, so ``pdir ^ gdir`` is
+    the record's flow direction."""
+    data, cache = sc.data, sc.cache
+    for g, pd, a, b, frame in zip(gid[sel].tolist(), pdir[sel].tolist(), po[sel].tolist(),
+                                  pe[sel].tolist(), frames[sel].tolist(), strict=True):
+        f = gflow[g]
+        payload = data[a:b]
+        from_client = (pd ^ gdir[g]) == f.client
+        ckey = (f.app, from_client, f.cache_key(payload))
+        ops = cache.get(ckey)
+        if ops is None:
+            ops = f.decoder(payload, from_client, f.state)
+            if len(cache) > 65536:
+                cache.clear()
+            cache[ckey] = ops
+        if not ops:
+            continue
+        fops, ev, evn = f.ops, f.events, f.evn
+        for op, detail in ops:
+            fops[op] += 1
+            n = evn.get(op, 0)
+            if n < MAX_EVENTS and (not ev or frame >= ev[-1][0]):
+                evn[op] = n + 1
+                ev.append((frame, op, detail))
+            else:
+                add_event(ev, evn, (frame, op, detail))
 
 
 def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
