@@ -309,24 +309,32 @@ def _finish(path: str, f: FlowState) -> Flow:
             by = "port"
             if a_wk:  # the first packet came from the server
                 f.flip()
-    order_set = _ORDER
-    notes = sorted(str(n) for n in f.state.get("notes", ()))  # type: ignore[attr-defined]
-    for k in ("sni", "host", "security_policy"):
-        if k in f.state:
-            notes.append(f"{k}={f.state[k]}")
-    other = sum(n for op, n in f.ops.items() if op not in order_set)
+    state = f.state
+    notes: list[str] = []
+    if state:
+        notes = sorted(str(n) for n in state.get("notes", ()))  # type: ignore[attr-defined]
+        for k in ("sni", "host", "security_policy"):
+            if k in state:
+                notes.append(f"{k}={state[k]}")
+    ops = []
+    other = 0
+    for op, n in f.ops.items():
+        if op in _ORDER:
+            ops.append((op, n))
+        else:
+            other += n
     if other:
         notes.append(f"unclassified={other}")
-    for k in ("exceptions", "malformed"):
-        if f.state.get(k):
-            notes.append(f"{k}={f.state[k]}")
+    if state:
+        for k in ("exceptions", "malformed"):
+            if state.get(k):
+                notes.append(f"{k}={state[k]}")
     return Flow(
         capture=path, version=f.version, src=_addr(f.version, f.a), dst=_addr(f.version, f.b),
         proto=f.proto, sport=f.port_a, dport=f.port_b, packets_fwd=f.pkts0,
         packets_rev=f.pkts1, bytes_fwd=f.bytes0, bytes_rev=f.bytes1, first_seen=f.first,
         last_seen=f.last, app=f.app,
-        operations=tuple(sorted(((k, n) for k, n in f.ops.items() if k in order_set),
-                                key=_op_order)),
+        operations=tuple(sorted(ops, key=_op_order)) if len(ops) > 1 else tuple(ops),
         frames=tuple(f.frames), events=tuple(f.events), initiator_by=by,
         src_mac=_mac(f.mac0), dst_mac=_mac(f.mac1), fragments=f.frags, notes=tuple(notes))
 

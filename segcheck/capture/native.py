@@ -66,6 +66,8 @@ NG_PROBLEMS = ("bad pcapng section header", "bad or cut-off pcapng block",
 _TABLES = tuple(np.ascontiguousarray(t, dtype=np.int64).tobytes()
                 for t in (_MB_OPS, _DNP3_OPS, _S7_OPS))
 _cached: list[ModuleType | None] = []
+_FULL_ROOM = [MAX_EVENTS] * len(OPERATIONS)
+_OP_INDEX = {op: i for i, op in enumerate(OPERATIONS)}
 
 
 def built() -> ModuleType | None:
@@ -367,9 +369,16 @@ def apply_groups(sc: Scanner, groups: list[Group]) -> tuple[list[FlowState], lis
             f.frames = sorted(set(fr) | set(firsts))[:FIRST_FRAMES] if fr else list(firsts)
         if sd >= 0 and frs < f.synf:
             f.syn, f.synf = sd ^ dg, frs
-        f.see_mac(dg, mac0, fr0)
-        if fro >= 0:
-            f.see_mac(dg ^ 1, maco, fro)
+        if dg:  # FlowState.see_mac, inlined: each direction's MAC is its earliest frame's
+            if fr0 < f.macf1:
+                f.mac1, f.macf1 = mac0, fr0
+            if 0 <= fro < f.macf0:
+                f.mac0, f.macf0 = maco, fro
+        else:
+            if fr0 < f.macf0:
+                f.mac0, f.macf0 = mac0, fr0
+            if 0 <= fro < f.macf1:
+                f.mac1, f.macf1 = maco, fro
     return gflow, gdir
 
 
@@ -378,11 +387,16 @@ def _bulk(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int],
           ) -> npt.NDArray[np.bool_]:
     """``vector._bulk`` in C: the mask of records counted (or without an operation) there."""
     ncls = len(OPERATIONS)
-    room = np.zeros((len(gflow), ncls), dtype=np.int64)  # no bulk app: never read
+    rows = [_FULL_ROOM] * len(gflow)  # groups without a bulk app: never read
     for g, a in enumerate(apps):
-        if a:
-            evn = gflow[g].evn
-            room[g] = [max(MAX_EVENTS - evn.get(op, 0), 0) for op in OPERATIONS]
+        if a and gflow[g].evn:
+            row = list(_FULL_ROOM)
+            for op, n in gflow[g].evn.items():
+                c = _OP_INDEX.get(op)
+                if c is not None:
+                    row[c] = max(MAX_EVENTS - n, 0)
+            rows[g] = row
+    room = np.array(rows, dtype=np.int64).reshape(len(gflow), ncls)
     client = bytes((f.client ^ g) & 1 for f, g in zip(gflow, gdir, strict=True))
     n = len(gid_b) // 4
     handled_b, counts_b = mod.bulk(sc.data, gid_b, pdir_b, po_b, pe_b,
