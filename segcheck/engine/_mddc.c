@@ -46,15 +46,18 @@ typedef struct {
     uint32_t gen;
 } Memo;
 
+typedef struct { int32_t id; uint32_t h; } Slot;
+
 typedef struct {
     int64_t n, cap;
     int32_t *level, *nk;
     int64_t *off;
     int8_t *und, *verd;
+    uint32_t *hs;            /* per node: its 32-bit hash (rehashing never reads kids) */
     int32_t *pool;
     int64_t pn, pcap;
-    int32_t *ht;             /* unique table: node ids (-1 empty) */
-    uint32_t *hh;            /* their hashes' high halves (fewer node dereferences) */
+    Slot *ht;                /* unique table: (node id, its hash) slots, id -1 empty: one
+                                cache line per probe, no node dereference on a mismatch */
     uint64_t hcap;
 } Nodes;
 
@@ -88,20 +91,20 @@ static int nodes_init(Nodes *N) {
     N->off = malloc(sizeof(int64_t) * N->cap);
     N->und = malloc(N->cap);
     N->verd = malloc(N->cap);
+    N->hs = malloc(sizeof(uint32_t) * N->cap);
     N->pcap = 8192;
     N->pool = malloc(sizeof(int32_t) * N->pcap);
     N->hcap = 2048;
-    N->ht = malloc(sizeof(int32_t) * N->hcap);
-    N->hh = malloc(sizeof(uint32_t) * N->hcap);
-    if (!N->level || !N->nk || !N->off || !N->und || !N->verd || !N->pool || !N->ht || !N->hh)
+    N->ht = malloc(sizeof(Slot) * N->hcap);
+    if (!N->level || !N->nk || !N->off || !N->und || !N->verd || !N->hs || !N->pool || !N->ht)
         return -1;
-    memset(N->ht, 0xff, sizeof(int32_t) * N->hcap);
+    memset(N->ht, 0xff, sizeof(Slot) * N->hcap);
     return 0;
 }
 
 static void nodes_free(Nodes *N) {
-    free(N->level); free(N->nk); free(N->off); free(N->und); free(N->verd);
-    free(N->pool); free(N->ht); free(N->hh);
+    free(N->level); free(N->nk); free(N->off); free(N->und); free(N->verd); free(N->hs);
+    free(N->pool); free(N->ht);
     memset(N, 0, sizeof(*N));
 }
 
@@ -133,24 +136,17 @@ static uint64_t hash_node(int32_t level, const int32_t *br, const int32_t *kd, i
 
 static int ht_grow(Nodes *N) {
     uint64_t ncap = N->hcap * 2;
-    int32_t *t = malloc(sizeof(int32_t) * ncap);
-    uint32_t *hh = malloc(sizeof(uint32_t) * ncap);
-    if (!t || !hh) { free(t); free(hh); return -1; }
-    memset(t, 0xff, sizeof(int32_t) * ncap);
+    Slot *t = malloc(sizeof(Slot) * ncap);
+    if (!t) return -1;
+    memset(t, 0xff, sizeof(Slot) * ncap);
     for (uint64_t i = 0; i < N->hcap; i++) {
-        int32_t x = N->ht[i];
-        if (x < 0) continue;
-        uint64_t full = hash_node(N->level[x], N->pool + N->off[x] + N->nk[x],
-                                  N->pool + N->off[x], N->nk[x]);
-        uint64_t h = full & (ncap - 1);
-        while (t[h] >= 0) h = (h + 1) & (ncap - 1);
-        t[h] = x;
-        hh[h] = (uint32_t)(full >> 32);
+        if (N->ht[i].id < 0) continue;
+        uint64_t h = N->ht[i].h & (ncap - 1);
+        while (t[h].id >= 0) h = (h + 1) & (ncap - 1);
+        t[h] = N->ht[i];
     }
     free(N->ht);
-    free(N->hh);
     N->ht = t;
-    N->hh = hh;
     N->hcap = ncap;
     return 0;
 }
@@ -160,12 +156,12 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     Nodes *N = &st->nd;
     uint64_t mask = N->hcap - 1;
     uint64_t full = hash_node(level, br, kd, nk);
-    uint32_t top = (uint32_t)(full >> 32);
-    uint64_t h = full & mask;
+    uint32_t top = (uint32_t)(full ^ (full >> 32));
+    uint64_t h = top & mask;
     for (;;) {
-        int32_t x = N->ht[h];
+        int32_t x = N->ht[h].id;
         if (x < 0) break;
-        if (N->hh[h] == top && N->level[x] == level && N->nk[x] == nk) {
+        if (N->ht[h].h == top && N->level[x] == level && N->nk[x] == nk) {
             const int32_t *p = N->pool + N->off[x];
             if (memcmp(p, kd, sizeof(int32_t) * nk) == 0 &&
                 memcmp(p + nk, br, sizeof(int32_t) * (nk - 1)) == 0)
@@ -186,7 +182,9 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
         if (u) N->und = u;
         int8_t *v = realloc(N->verd, nc);
         if (v) N->verd = v;
-        if (!l || !k || !o || !u || !v) { st->err = 1; return ERRV; }
+        uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
+        if (hs) N->hs = hs;
+        if (!l || !k || !o || !u || !v || !hs) { st->err = 1; return ERRV; }
         N->cap = nc;
     }
     int64_t need = N->pn + 2 * (int64_t)nk - 1;
@@ -208,11 +206,12 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
         u = kd[i] == T_UND || (kd[i] >= 0 ? N->und[kd[i]] == 1 : (kd[i] <= -4 && ENC_V(kd[i]) == 0));
     N->und[x] = u;
     N->verd[x] = 0;
+    N->hs[x] = top;
     memcpy(N->pool + N->pn, kd, sizeof(int32_t) * nk);
     memcpy(N->pool + N->pn + nk, br, sizeof(int32_t) * (nk - 1));
     N->pn = need;
-    N->ht[h] = x;
-    N->hh[h] = top;
+    N->ht[h].id = x;
+    N->ht[h].h = top;
     if ((uint64_t)N->n * 2 > N->hcap && ht_grow(N) < 0) { st->err = 1; return ERRV; }
     return x;
 }
@@ -651,6 +650,7 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
         N->off[j] = pn;
         N->und[j] = N->und[x];
         N->verd[j] = N->verd[x];
+        N->hs[j] = N->hs[x];
         map[x] = (int32_t)j++;
         pn += len;
     }
@@ -660,22 +660,17 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     N->pn = pn;
     uint64_t cap = 2048;
     while (cap < (uint64_t)j * 3) cap *= 2;
-    int32_t *t = malloc(sizeof(int32_t) * cap);
-    uint32_t *hh = malloc(sizeof(uint32_t) * cap);
-    if (!t || !hh) { free(t); free(hh); st->err = 1; return -1; }
-    memset(t, 0xff, sizeof(int32_t) * cap);
+    Slot *t = malloc(sizeof(Slot) * cap);
+    if (!t) { st->err = 1; return -1; }
+    memset(t, 0xff, sizeof(Slot) * cap);
     for (int64_t x = 0; x < j; x++) {
-        uint64_t full = hash_node(N->level[x], N->pool + N->off[x] + N->nk[x], N->pool + N->off[x],
-                                  N->nk[x]);
-        uint64_t h = full & (cap - 1);
-        while (t[h] >= 0) h = (h + 1) & (cap - 1);
-        t[h] = (int32_t)x;
-        hh[h] = (uint32_t)(full >> 32);
+        uint64_t h = N->hs[x] & (cap - 1);
+        while (t[h].id >= 0) h = (h + 1) & (cap - 1);
+        t[h].id = (int32_t)x;
+        t[h].h = N->hs[x];
     }
     free(N->ht);
-    free(N->hh);
     N->ht = t;
-    N->hh = hh;
     N->hcap = cap;
     memo_next(&st->memo);
     return 0;
@@ -965,7 +960,7 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
     roots = malloc(sizeof(int32_t) * (2 * nr + ne + 2));
     flags = PyBytes_FromStringAndSize(NULL, nr);
     if (!items || !roots || !flags) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
-    int64_t floor_ = 0, len = nr;
+    int64_t floor_ = 0, pfloor = 0, len = nr;
     for (Py_ssize_t k = 0; k < nr; k++) {
         memo_next(&st->memo);
         items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k]);
@@ -979,7 +974,8 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
             if (r == ERRV) { raise_err(st); goto done; }
             items[half++] = r;
             int64_t lim = factor * floor_ > minimum ? factor * floor_ : minimum;
-            if (st->nd.n >= lim) {
+            int64_t plim = factor * pfloor > 8 * minimum ? factor * pfloor : 8 * minimum;
+            if (st->nd.n >= lim || st->nd.pn >= plim) {
                 /* live: the new items, the old ones not combined yet, rules, extra */
                 int64_t m = 0;
                 for (int64_t q = 0; q < half; q++) roots[m++] = items[q];
@@ -993,6 +989,8 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
                 for (Py_ssize_t q = 0; q < nr; q++) rules[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
                 floor_ = st->nd.n;
+                pfloor = st->nd.pn;
+                if (getenv("MDDC_DEBUG")) fprintf(stderr, "compact: %lld nodes, %lld pool\n", (long long)floor_, (long long)pfloor);
             }
         }
         if (len % 2) items[half++] = items[len - 1];
@@ -1451,11 +1449,21 @@ static PyObject *Store_made(Store *st, PyObject *unused) {
     return PyLong_FromLongLong(st->made);
 }
 
+/* stats() -> (nodes, pool ints used, pool capacity, node capacity, unique slots, memo slots) */
+static PyObject *Store_stats(Store *st, PyObject *unused) {
+    (void)unused;
+    READY(st);
+    Nodes *N = &st->nd;
+    return Py_BuildValue("(LLLLKK)", (long long)N->n, (long long)N->pn, (long long)N->pcap,
+                         (long long)N->cap, (unsigned long long)N->hcap,
+                         (unsigned long long)st->memo.cap);
+}
+
 static PyObject *Store_nbytes(Store *st, PyObject *unused) {
     (void)unused;
     READY(st);
     Nodes *N = &st->nd;
-    int64_t b = N->cap * (4 + 4 + 8 + 2) + N->pcap * 4 + (int64_t)N->hcap * 4 +
+    int64_t b = N->cap * (4 + 4 + 8 + 2 + 4) + N->pcap * 4 + (int64_t)N->hcap * 8 +
                 (int64_t)st->memo.cap * (int64_t)sizeof(MEnt);
     return PyLong_FromLongLong(b);
 }
@@ -1474,6 +1482,7 @@ static PyMethodDef Store_methods[] = {
     {"count", (PyCFunction)Store_count, METH_VARARGS, "nodes reachable from a root"},
     {"nbytes", (PyCFunction)Store_nbytes, METH_NOARGS, "bytes allocated"},
     {"made", (PyCFunction)Store_made, METH_NOARGS, "nodes created so far"},
+    {"stats", (PyCFunction)Store_stats, METH_NOARGS, "sizes of the store's tables"},
     {NULL, NULL, 0, NULL},
 };
 

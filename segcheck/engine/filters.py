@@ -31,6 +31,15 @@ Cost per rule is the part of the diagram inside its match that is still undecide
 or not constant (backward); rules that are "any" on an upper field but specific below fan
 out over that field's branches (DESIGN.md §7 and the benchmark give numbers).
 
+Native kernel (``segcheck.engine.native``, C; used when built unless ``SEGCHECK_NATIVE=0``):
+``analyze``, ``permitted`` and ``Classifier`` run the rule diagrams, the classification,
+the live rules, the permitted set and all statuses in a private C store, by composing
+blocks of rules in a balanced tree over (first rule, second verdict) terminals instead of
+the rule-by-rule passes above (native module docstring). Results are exported into the
+Python store and are the same nodes the passes above build (tested); the classification
+is exported on first read (``_Shared.classification``), effective sets and ``covered_by``
+are then computed by the Python passes as before.
+
 Statuses (``RuleAnalysis.status``): ``disabled``; ``shadowed`` — empty effective set and
 some rule deciding its packets has another action; ``redundant`` — empty effective set and
 every deciding rule has its action, or non-empty but removable without changing the

@@ -42,11 +42,13 @@ nodes; membership is O(depth · log width). A store only grows: long constructio
 ``Workspace`` (a private universe, compacted by copying the live roots when garbage
 dominates) and copy only their results into the shared universe.
 
-Measured (``benchmarks/engine.py``, 2 shared cores, load ~3-4; realistic random ACLs): 1k
-rules permitted 0.13 s, analysis 0.29 s; 10k rules 6-8 s and 9-20 s — 3-8x faster than a
-CUDD BDD on the same ACLs, but well above the 1 s target: every rule that is "any" in a
-field and specific below it visits all of that field's branches (1% any-destination rules
-cost a third of the 10k time), at Python speed per node.
+Measured (``benchmarks/engine.py``, 2 shared cores, load ~3-4; realistic random ACLs), on
+these pure-Python passes: 1k rules permitted 0.13 s, analysis 0.29 s; 10k rules ~3.3 s and
+~6.6 s — faster than a CUDD BDD on the same ACLs (which needs ~66 s at 10k), but above the
+1 s target: every rule that is "any" in a field and specific below it visits all of that
+field's branches (1% any-destination rules cost most of the time), at Python speed per
+node. The optional native kernel (``segcheck.engine.native``) keeps this representation
+and these invariants and builds the same nodes; its numbers are in the benchmark note.
 """
 
 from __future__ import annotations
