@@ -212,7 +212,7 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
             inv = gid.astype(np.int64)
             _queue(mod, sc, gflow, gdir, sel, inv, pdir.astype(np.int64),
                    _np(sp_b, np.int32).astype(np.int64), _np(dp_b, np.int32).astype(np.int64),
-                   po, pe, _np(frame_b, np.int64).tolist())
+                   po, pe, _np(frame_b, np.int64))
     slow = np.flatnonzero(gid == -1)
     if len(slow):
         frames = _np(frame_b, np.int64)[slow].tolist()
@@ -228,18 +228,18 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
 
 
 def _decode_now(sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
-                gid: npt.NDArray[np.int32], pdir: npt.NDArray[np.uint8], po: I64, pe: I64,
-                frames: I64) -> None:
+                gid: npt.NDArray[Any], pdir: npt.NDArray[Any], po: I64, pe: I64,
+                frames: I64, turned: int = 0) -> None:
     """Decode the selected payloads of flows with a pure memoised ICS decoder now, in record
     order (``Scanner.inspect``'s effect for such a flow: the same memo, counts and events).
-    Nothing can turn a flow round between ``apply_groups`` and here, so ``pdir ^ gdir`` is
-    the record's flow direction."""
+    ``pdir ^ gdir ^ turned`` is the record's flow direction (``turned``: the flow was turned
+    round an odd number of times since ``apply_groups``; only for a single flow's records)."""
     data, cache = sc.data, sc.cache
     for g, pd, a, b, frame in zip(gid[sel].tolist(), pdir[sel].tolist(), po[sel].tolist(),
                                   pe[sel].tolist(), frames[sel].tolist(), strict=True):
         f = gflow[g]
         payload = data[a:b]
-        from_client = (pd ^ gdir[g]) == f.client
+        from_client = (pd ^ gdir[g] ^ turned) == f.client
         ckey = (f.app, from_client, f.cache_key(payload))
         ops = cache.get(ckey)
         if ops is None:
@@ -261,14 +261,14 @@ def _decode_now(sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
 
 
 def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
-           inv: I64, pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames_l: list[int],
-           ) -> None:
+           inv: I64, pdir: I64, sp: I64, dp: I64, po: I64, pe: I64, frames: I64) -> None:
     """``vector._inspect_each`` (queue the payloads flows still need, a lazy tail for those
     past a flow's detection budget), except that a tail built for a flow that meanwhile
     recognised a bulk application (Modbus, DNP3, S7comm) first goes through ``_pcapc.bulk``
     with the flow's room for events then: only the records that can still become events, or
     that the bulk rules cannot classify, are queued (the same rules as ``_bulk``: a counted
-    record has ``MAX_EVENTS`` earlier events of its class)."""
+    record has ``MAX_EVENTS`` earlier events of its class), and the rest of a pure memoised
+    decoder's records are decoded right away (``_decode_now``)."""
     defer = sc.defer
     assert defer is not None
     g_sel = inv[sel]
@@ -279,6 +279,7 @@ def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int]
     tries = np.array([1 << 40 if f.is_ics else f.tries for f in gflow], dtype=np.int64)
     now = rank < tries[g_sel]
     flips_l = [f.flips for f in gflow]
+    frames_l = frames.tolist()
 
     def items(sub: I64) -> list[Deferred]:
         sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
@@ -308,7 +309,12 @@ def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int]
         for c, n in enumerate(_np(counts_b, np.int64).tolist()):
             if n:
                 f.ops[OPERATIONS[c]] += n
-        return items(sub[~_np(handled_b, np.uint8).astype(bool)])
+        rest = sub[~_np(handled_b, np.uint8).astype(bool)]
+        if f.is_ics and f.cache_key is not None:  # pure: order-free, decode them now
+            _decode_now(sc, gflow, gdir, rest, inv, pdir, po, pe, frames,
+                        (f.flips - flips_l[g]) & 1)
+            return []
+        return items(rest)
 
     defer += items(sel[np.flatnonzero(now)])
     later = np.flatnonzero(~now)
