@@ -301,44 +301,55 @@ static int dis_frame(const uint8_t *b, int64_t off, int64_t end, int64_t lt, int
 
 /* ------------------------------------------------------------------ chunk buffers */
 
+/* The per-record output columns, allocated as the bytes objects handed back (no copy):
+ * int64 frame, float64 ts, int64 wl, d, cl, lt, int32 gid, uint8 pdir, int64 po, pe,
+ * int32 sp, dp. */
+#define NCOLS 12
+static const Py_ssize_t COL_SIZE[NCOLS] = {8, 8, 8, 8, 8, 8, 4, 1, 8, 8, 4, 4};
+
 typedef struct {
     int64_t n, cap;
-    int64_t *frame, *wl, *d, *cl, *lt, *po, *pe, *src, *dst;
+    PyObject *obj[NCOLS];
+    int64_t *frame, *wl, *d, *cl, *lt, *po, *pe;
     double *ts;
     int32_t *gid, *sp, *dp;
-    uint8_t *pdir, *swap, *alen, *proto, *flags;
-    int64_t *smac;
-    int8_t *smac_len;
+    uint8_t *pdir;
 } Cols;
 
 static void cols_free(Cols *c) {
-    PyMem_Free(c->frame); PyMem_Free(c->wl); PyMem_Free(c->d); PyMem_Free(c->cl);
-    PyMem_Free(c->lt); PyMem_Free(c->po); PyMem_Free(c->pe); PyMem_Free(c->src);
-    PyMem_Free(c->dst); PyMem_Free(c->ts); PyMem_Free(c->gid); PyMem_Free(c->sp);
-    PyMem_Free(c->dp); PyMem_Free(c->pdir); PyMem_Free(c->swap); PyMem_Free(c->alen);
-    PyMem_Free(c->proto); PyMem_Free(c->flags); PyMem_Free(c->smac); PyMem_Free(c->smac_len);
-    memset(c, 0, sizeof(*c));
+    int k;
+    for (k = 0; k < NCOLS; k++)
+        Py_CLEAR(c->obj[k]);
 }
 
 static int cols_init(Cols *c, int64_t cap) {
-    size_t k;
+    int k;
     memset(c, 0, sizeof(*c));
     if (cap < 1)
         cap = 1;
     c->cap = cap;
-    k = (size_t)cap;
-#define AL(f, t) c->f = (t *)PyMem_Malloc(k * sizeof(t)); if (!c->f) goto fail;
-    AL(frame, int64_t) AL(wl, int64_t) AL(d, int64_t) AL(cl, int64_t) AL(lt, int64_t)
-    AL(po, int64_t) AL(pe, int64_t) AL(src, int64_t) AL(dst, int64_t) AL(ts, double)
-    AL(gid, int32_t) AL(sp, int32_t) AL(dp, int32_t) AL(pdir, uint8_t) AL(swap, uint8_t)
-    AL(alen, uint8_t) AL(proto, uint8_t) AL(flags, uint8_t) AL(smac, int64_t)
-    AL(smac_len, int8_t)
-#undef AL
+    for (k = 0; k < NCOLS; k++) {
+        c->obj[k] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap * COL_SIZE[k]);
+        if (!c->obj[k]) {
+            cols_free(c);
+            return -1;
+        }
+    }
+#define PTR(k, t) ((t *)PyBytes_AS_STRING(c->obj[k]))
+    c->frame = PTR(0, int64_t);
+    c->ts = PTR(1, double);
+    c->wl = PTR(2, int64_t);
+    c->d = PTR(3, int64_t);
+    c->cl = PTR(4, int64_t);
+    c->lt = PTR(5, int64_t);
+    c->gid = PTR(6, int32_t);
+    c->pdir = PTR(7, uint8_t);
+    c->po = PTR(8, int64_t);
+    c->pe = PTR(9, int64_t);
+    c->sp = PTR(10, int32_t);
+    c->dp = PTR(11, int32_t);
+#undef PTR
     return 0;
-fail:
-    cols_free(c);
-    PyErr_NoMemory();
-    return -1;
 }
 
 static void cols_add(Cols *c, int64_t frame, int64_t lt, double ts, int64_t d, int64_t cl,
@@ -360,6 +371,8 @@ typedef struct {
     int syndir, nff;
     int64_t ff[FIRST_FRAMES];
     uint64_t key[5]; /* canonical key: address words (v4: lo << 32 | hi), ports/proto/len */
+    int64_t src0, dst0, mac0, maco; /* first record's address offsets; MAC offsets (-1: None) */
+    int alen, proto, swap0, mac0_len, maco_len;
 } Grp;
 
 static inline uint64_t be64(const uint8_t *b, int64_t p) {
@@ -369,16 +382,6 @@ static inline uint64_t be64(const uint8_t *b, int64_t p) {
 static uint64_t mix(uint64_t h, uint64_t w) {
     h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
     return h ^ (h >> 29);
-}
-
-/* canonical (lower address, its port) first */
-static inline void canon(const Cols *c, int64_t i, int64_t *lo, int64_t *hi, int32_t *plo,
-                         int32_t *phi) {
-    if (c->swap[i]) {
-        *lo = c->dst[i]; *hi = c->src[i]; *plo = c->dp[i]; *phi = c->sp[i];
-    } else {
-        *lo = c->src[i]; *hi = c->dst[i]; *plo = c->sp[i]; *phi = c->dp[i];
-    }
 }
 
 /* The flow grouping of one chunk, filled record by record while walking (the record's
@@ -457,17 +460,10 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
     if (cl < 0 || d < 0 || d + cl > buf->n || !dis_frame(b, d, d + cl, c->lt[i], 0, &o))
         return;
     alen = o.version == 4 ? 4 : 16;
-    c->src[i] = o.src;
-    c->dst[i] = o.dst;
     c->sp[i] = o.sp;
     c->dp[i] = o.dp;
     c->po[i] = o.po;
     c->pe[i] = o.pe;
-    c->alen[i] = (uint8_t)alen;
-    c->proto[i] = (uint8_t)o.proto;
-    c->flags[i] = (uint8_t)o.flags;
-    c->smac[i] = o.smac;
-    c->smac_len[i] = (int8_t)o.smac_len;
     if (alen == 4) {
         uint64_t sa = rd32(b, o.src, 1), da = rd32(b, o.dst, 1);
         cmpv = sa < da ? -1 : sa > da;
@@ -484,11 +480,13 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
         key[2] = swap ? s0 : d0;
         key[3] = swap ? s1 : d1;
     }
-    c->swap[i] = (uint8_t)swap;
     key[4] = (uint64_t)(swap ? o.dp : o.sp) << 40 | (uint64_t)(swap ? o.sp : o.dp) << 24 |
              (uint64_t)o.proto << 8 | (uint64_t)alen;
     if (gp->parts > 1) {
-        canon(c, i, &lo, &hi, &plo, &phi);
+        lo = swap ? o.dst : o.src;
+        hi = swap ? o.src : o.dst;
+        plo = swap ? o.dp : o.sp;
+        phi = swap ? o.sp : o.dp;
         if (partition(b, lo, hi, alen, plo, phi, o.proto, gp->parts) != gp->part) {
             c->gid[i] = -2; /* another worker's flow */
             return;
@@ -504,6 +502,14 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
             memset(gr, 0, sizeof(*gr));
             memcpy(gr->key, key, sizeof(key));
             gr->i0 = i;
+            gr->src0 = o.src;
+            gr->dst0 = o.dst;
+            gr->alen = alen;
+            gr->proto = o.proto;
+            gr->swap0 = swap;
+            gr->mac0 = o.smac;
+            gr->mac0_len = o.smac_len;
+            gr->maco = -1;
             gr->io = gr->isyn = -1;
             gr->syndir = -1;
             gr->tsmax = c->ts[i];
@@ -519,15 +525,18 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
         slot = (slot + 1) & (size - 1);
     }
     gr = &g[c->gid[i]];
-    pd = c->swap[i] ^ c->swap[gr->i0];
+    pd = swap ^ gr->swap0;
     c->pdir[i] = (uint8_t)pd;
     gr->nall++;
     gr->ball += c->wl[i];
     if (pd) {
         gr->n1++;
         gr->b1 += c->wl[i];
-        if (gr->io < 0)
+        if (gr->io < 0) {
             gr->io = i;
+            gr->maco = o.smac;
+            gr->maco_len = o.smac_len;
+        }
     }
     if (c->ts[i] > gr->tsmax)
         gr->tsmax = c->ts[i];
@@ -539,22 +548,22 @@ static void group_add(const Buf *buf, Cols *c, Grouper *gp, int64_t i) {
         gr->ff[gr->nff++] = c->frame[i];
 }
 
-static PyObject *mac_obj(const uint8_t *b, const Cols *c, int64_t i) {
-    if (c->smac[i] < 0)
+static PyObject *mac_obj(const uint8_t *b, int64_t off, int len) {
+    if (off < 0)
         Py_RETURN_NONE;
-    return PyBytes_FromStringAndSize((const char *)b + c->smac[i], c->smac_len[i]);
+    return PyBytes_FromStringAndSize((const char *)b + off, len);
 }
 
 /* (version, proto, key, frame0, ts0, tsmax, n0, n1, b0, b1, mac0, frame_other, mac_other,
  *  frame_syn, syn_dir, first_frames) */
 static PyObject *make_group(const uint8_t *b, const Cols *c, const Grp *g) {
     int64_t i0 = g->i0;
-    int alen = c->alen[i0];
+    int alen = g->alen;
     uint8_t key[36];
     PyObject *ff, *t;
     int k;
-    memcpy(key, b + c->src[i0], (size_t)alen);
-    memcpy(key + alen, b + c->dst[i0], (size_t)alen);
+    memcpy(key, b + g->src0, (size_t)alen);
+    memcpy(key + alen, b + g->dst0, (size_t)alen);
     key[2 * alen] = (uint8_t)(c->sp[i0] >> 8);
     key[2 * alen + 1] = (uint8_t)c->sp[i0];
     key[2 * alen + 2] = (uint8_t)(c->dp[i0] >> 8);
@@ -570,17 +579,16 @@ static PyObject *make_group(const uint8_t *b, const Cols *c, const Grp *g) {
         }
         PyTuple_SET_ITEM(ff, k, v);
     }
-    t = Py_BuildValue("(iiy#LddLLLLNLNLiN)", alen == 4 ? 4 : 6, (int)c->proto[i0],
+    t = Py_BuildValue("(iiy#LddLLLLNLNLiN)", alen == 4 ? 4 : 6, g->proto,
                       (const char *)key, (Py_ssize_t)(2 * alen + 4), (long long)c->frame[i0],
                       c->ts[i0], g->tsmax, (long long)(g->nall - g->n1), (long long)g->n1,
-                      (long long)(g->ball - g->b1), (long long)g->b1, mac_obj(b, c, i0),
+                      (long long)(g->ball - g->b1), (long long)g->b1,
+                      mac_obj(b, g->mac0, g->mac0_len),
                       (long long)(g->io >= 0 ? c->frame[g->io] : -1),
-                      g->io >= 0 ? mac_obj(b, c, g->io) : (Py_INCREF(Py_None), Py_None),
+                      mac_obj(b, g->io >= 0 ? g->maco : -1, g->maco_len),
                       (long long)(g->isyn >= 0 ? c->frame[g->isyn] : -1), g->syndir, ff);
     return t;
 }
-
-#define COL(arr, t) PyBytes_FromStringAndSize((const char *)(arr), (Py_ssize_t)(c->n * (int64_t)sizeof(t)))
 
 static PyObject *chunk_result(const Buf *buf, Cols *c, const Grouper *gp) {
     int64_t ng = gp->ng, k;
@@ -596,11 +604,16 @@ static PyObject *chunk_result(const Buf *buf, Cols *c, const Grouper *gp) {
         }
         PyList_SET_ITEM(groups, (Py_ssize_t)k, t);
     }
-    res = Py_BuildValue("(LNNNNNNNNNNNNN)", (long long)c->n, COL(c->frame, int64_t),
-                        COL(c->ts, double), COL(c->wl, int64_t), COL(c->d, int64_t),
-                        COL(c->cl, int64_t), COL(c->lt, int64_t), COL(c->gid, int32_t),
-                        COL(c->pdir, uint8_t), COL(c->po, int64_t), COL(c->pe, int64_t),
-                        COL(c->sp, int32_t), COL(c->dp, int32_t), groups);
+    for (k = 0; k < NCOLS; k++) {
+        if (_PyBytes_Resize(&c->obj[k], (Py_ssize_t)c->n * COL_SIZE[k]) < 0) {
+            c->obj[k] = NULL; /* freed by _PyBytes_Resize */
+            Py_DECREF(groups);
+            return NULL;
+        }
+    }
+    res = Py_BuildValue("(LOOOOOOOOOOOON)", (long long)c->n, c->obj[0], c->obj[1], c->obj[2],
+                        c->obj[3], c->obj[4], c->obj[5], c->obj[6], c->obj[7], c->obj[8],
+                        c->obj[9], c->obj[10], c->obj[11], groups);
     return res;
 }
 
