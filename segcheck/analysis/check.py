@@ -324,9 +324,34 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """For loading what lives as long as the check (the parsed site): no cyclic collection
+    while loading, and what was loaded is then frozen (``gc.freeze``), so later collections
+    do not rescan it (measured ~1 s of a 10x10k-rule check). Unfrozen by ``run_check`` when
+    the analysis is done. Only when nothing else froze objects (the freeze is global)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def run_check(policy_path: str | Path, topology_path: str | Path, *,
               captures: Sequence[str] = (), today: date | None = None) -> Analysis:
     """Load (and lint: ``LintError`` on lint errors) the site, then ``analyse`` it."""
+    frozen = gc.get_freeze_count()
     with fewer_collections():
-        return analyse(load_site(policy_path, topology_path, today=today), today=today,
-                       captures=captures)
+        try:
+            with long_lived():
+                site = load_site(policy_path, topology_path, today=today)
+            return analyse(site, today=today, captures=captures)
+        finally:
+            if not frozen:
+                gc.unfreeze()

@@ -6,7 +6,6 @@ formats (text, SARIF, JUnit, Markdown, HTML, graph) read the same objects.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -234,6 +233,15 @@ class CheckResult:
         }
 
 
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a JSON value (lists -> tuples), equal iff the values are."""
+    if isinstance(value, list):
+        return ("__list__", *(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("__dict__", *sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
 TRACE_GROUP_KEYS = ("device", "filter", "file", "action", "status", "conduits", "zones", "note")
 """What the rules of one JSON traceability group share (everything a row says but its line)."""
 
@@ -247,7 +255,7 @@ def traceability_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (device, file, line); in-memory rows (``CheckResult.extra``) stay one per rule."""
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in rows:
-        key = tuple(json.dumps(row.get(k), sort_keys=True) for k in TRACE_GROUP_KEYS)
+        key = tuple(_frozen(row.get(k)) for k in TRACE_GROUP_KEYS)
         g = groups.get(key)
         if g is None:
             g = groups[key] = {k: row[k] for k in TRACE_GROUP_KEYS if k in row}

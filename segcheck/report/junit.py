@@ -23,7 +23,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from segcheck.analysis.result import CheckResult, Finding
+from segcheck.analysis.result import EVIDENCE_SHOWN, CheckResult, Finding
 from segcheck.report.summary import (
     code_info,
     diagnostic_text,
@@ -55,7 +55,11 @@ def _finding_body(f: Finding) -> str:
     if f.witness is not None:
         lines.append(f"witness: {f.witness}")
     lines.extend(f"evidence: {span_location(ev.span)} {ev.device} {ev.rule}: "
-                 f"{ev.span.text or ''}".rstrip() for ev in f.evidence)
+                 f"{ev.span.text or ''}".rstrip() for ev in f.evidence[:EVIDENCE_SHOWN])
+    if len(f.evidence) > EVIDENCE_SHOWN:  # the rest by location only (lossless, proportionate)
+        rest = f.evidence[EVIDENCE_SHOWN:]
+        lines.append(f"evidence: ... and {len(rest)} more rule(s): "
+                     + ", ".join(f"{span_location(ev.span)} {ev.device}" for ev in rest))
     for i, hop in enumerate(f.path, start=1):
         rules = ", ".join(span_location(ev.span) for ev in hop.evidence)
         lines.append(f"hop {i}: {hop.kind} {hop.name} {hop.src_zone} -> {hop.dst_zone} "

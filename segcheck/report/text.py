@@ -9,7 +9,7 @@ marked with their exception.
 
 from __future__ import annotations
 
-from segcheck.analysis.result import CheckResult, Finding
+from segcheck.analysis.result import EVIDENCE_SHOWN, CheckResult, Finding
 from segcheck.report.summary import (
     SEVERITY_ORDER,
     incomplete_diagnostics,
@@ -29,9 +29,13 @@ def _finding(f: Finding, out: list[str]) -> None:
         out.append(f"    object:   {f.object}")
     if f.witness is not None:
         out.append(f"    witness:  {f.witness}")
-    for e in f.evidence:
+    for e in f.evidence[:EVIDENCE_SHOWN]:
         text = f"  {e.span.text}" if e.span.text else ""
         out.append(f"    evidence: {e.device} {rel_path(e.span.path)}:{e.span.line}{text}")
+    if len(f.evidence) > EVIDENCE_SHOWN:  # the rest by location only (lossless, proportionate)
+        rest = f.evidence[EVIDENCE_SHOWN:]
+        out.append(f"    evidence: ... and {len(rest)} more rule(s): " + ", ".join(
+            f"{e.device} {rel_path(e.span.path)}:{e.span.line}" for e in rest))
     for k, h in enumerate(f.path, 1):
         rules = ", ".join(f"{rel_path(e.span.path)}:{e.span.line}" for e in h.evidence)
         what = f"{h.kind} {h.name}" + (f" ({h.service})" if h.service else "")
