@@ -96,3 +96,16 @@ def test_traceability_groups_are_lossless() -> None:
     named = [g["names"] for g in groups if "names" in g]
     assert named == [{"17": "r7"}]
     assert all(g["lines"] == sorted(g["lines"]) for g in groups)
+
+
+def test_text_and_junit_cap_evidence_without_losing_a_rule() -> None:
+    from segcheck.report import junit, text
+
+    n = EVIDENCE_SHOWN + 30
+    r = _result(n)
+    for out in (text.render(r), junit.render(r)):
+        full = [ln for ln in out.splitlines() if "-A F " in ln]
+        assert len(full) == EVIDENCE_SHOWN
+        assert f"and {n - EVIDENCE_SHOWN} more rule(s)" in out
+        for e in _evidence(n):
+            assert f"{e.span.path}:{e.span.line}" in out
