@@ -73,6 +73,10 @@ def rule_findings(an: Analyzer) -> None:
                if td.id in an.devices}
     # (device, filter, index) -> aggregated facts
     statuses: dict[tuple[str, str, int], list[tuple[str, tuple[int, ...], Any]]] = {}
+    decided: set[tuple[str, str, int]] = set()
+    """Rules with a status other than shadowed/redundant/disabled on some crossing: never a
+    SHADOWED/REDUNDANT finding, so their other crossings' statuses are not collected."""
+    flagged: dict[tuple[str, str, int], bool] = {}
     cross: dict[tuple[str, str, int], tuple[str, str, PacketSet, Rule, PacketSet]] = {}
     for dev, ifaces in zone_of.items():
         for i, zi in ifaces.items():
@@ -83,12 +87,21 @@ def rule_findings(an: Analyzer) -> None:
                 for fname, _spec, fa, kept in hop.filters:
                     for ra in fa.rules:
                         key = (dev, fname, kept[ra.index])
-                        status, cov = earlier_status(ra)
-                        statuses.setdefault(key, []).append(
-                            (status, tuple(kept[c] for c in cov), ra))
-                        if (zi != ze and ra.rule.action is Action.PERMIT
-                                and ra.rule.enabled and not ra.rule.synthetic
-                                and _rule_flagged(an, ra.rule) and decides(ra)):
+                        if key not in decided:
+                            status, cov = earlier_status(ra)
+                            if status in ("shadowed", "redundant", "disabled"):
+                                statuses.setdefault(key, []).append(
+                                    (status, tuple(kept[c] for c in cov), ra))
+                            else:
+                                decided.add(key)
+                                statuses.pop(key, None)
+                        if zi == ze or ra.rule.action is not Action.PERMIT or (
+                                not ra.rule.enabled or ra.rule.synthetic):
+                            continue
+                        flag = flagged.get(key)
+                        if flag is None:
+                            flag = flagged[key] = _rule_flagged(an, ra.rule)
+                        if flag and decides(ra):
                             scoped = (ra.effective & an.reach.src_of(zi)
                                       & an.reach.dst_of(ze))
                             # prefer a crossing whose own zones the rule's space joins
@@ -121,6 +134,8 @@ def rule_findings(an: Analyzer) -> None:
                     f"(max_port_span {gr.max_port_span})",
                     src=zi, dst=ze, offending=offending, evidence=ev,
                     obj=rule_object(dev, rule))
+    first_hop = _first_hops(an, [k for k, items in statuses.items()
+                                 if {s for s, _, _ in items} - {"disabled"}])
     for key, items in sorted(statuses.items(), key=lambda kv: kv[0]):
         states = {s for s, _, _ in items if s != "disabled"}
         if not states or not states <= {"shadowed", "redundant"}:
@@ -146,7 +161,7 @@ def rule_findings(an: Analyzer) -> None:
                 Action.PERMIT in covering_actions:
             severity = Severity.HIGH
         witness_set = PacketSet.from_rule(items[0][2].rule)
-        zones = _rule_zones(an, dev, items)
+        zones = first_hop.get(key, (None, None))
         an.finding(
             code,
             f"{dev} rule {rule_label(rule)} ({rule.action.value}) never decides: covered by "
@@ -181,16 +196,27 @@ def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
         return True
     return gr.max_port_span is not None and _port_span(rule) > gr.max_port_span
 
-def _rule_zones(an: Analyzer, dev: str, items: list[Any]) -> tuple[str | None, str | None]:
-    td = next(t for t in an.topology.devices if t.id == dev)
-    rule = items[0][2].rule
+def _first_hops(an: Analyzer, keys: list[tuple[str, str, int]],
+                ) -> dict[tuple[str, str, int], tuple[str | None, str | None]]:
+    """For each (device, filter, rule index): the zones of the interfaces of the first
+    forward crossing (in analysis order) whose specialized filter keeps the rule — one pass
+    over the crossings for all the rules (was one pass per rule)."""
+    want: dict[tuple[str, str], set[int]] = {}
+    for dev, fname, idx in keys:
+        want.setdefault((dev, fname), set()).add(idx)
+    ifaces = {td.id: td.interfaces for td in an.topology.devices}
+    out: dict[tuple[str, str, int], tuple[str | None, str | None]] = {}
     for (d, i, e), hop in an.reach.hops.items():
-        if d != dev or e is None:
+        if e is None:
             continue
-        for _f, _s, fa, _k in hop.filters:
-            if any(ra.rule == rule for ra in fa.rules):
-                return td.interfaces.get(i), td.interfaces.get(e)
-    return None, None
+        for fname, _s, _fa, kept in hop.filters:
+            todo = want.get((d, fname))
+            if not todo:
+                continue
+            for idx in todo.intersection(kept):
+                out[(d, fname, idx)] = (ifaces[d].get(i), ifaces[d].get(e))
+            todo.difference_update(kept)
+    return out
 
 
 def _any_fields(rule: Rule) -> list[str]:
