@@ -40,6 +40,7 @@ interval tests on their address boxes before any set intersection.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -451,11 +452,12 @@ def kept_indices(flt: Filter, ingress: IfaceContext, egress: IfaceContext) -> tu
 
 
 _Cond = tuple[tuple[IfaceMatch, ...], tuple[IfaceMatch, ...]]
-_Prepared = tuple[tuple[_Cond, ...], tuple[tuple[Rule, tuple[tuple[int, Match], ...],
-                                                   tuple[tuple[int, Match], ...]] | Rule, ...]]
-"""(distinct interface conditions, per rule: the rule itself when it has no interface
+_Entry = tuple[Rule, tuple[tuple[int, Match], ...], tuple[tuple[int, Match], ...]] | Rule
+_Prepared = tuple[tuple[_Cond, ...], tuple[_Entry, ...], dict[tuple[int, ...], list[int]]]
+"""(distinct interface conditions; per rule: the rule itself when it has no interface
 condition, else (rule, (condition id, interface-free match) per match, the same per
-exclude))."""
+exclude); rule indices by the condition ids of their matches — a pair visits only the rules
+one of whose match conditions it satisfies)."""
 
 _MATCH_FIELDS = tuple(f.name for f in fields(Match))
 _RULE_FIELDS = tuple(f.name for f in fields(Rule))
@@ -489,14 +491,18 @@ def prepare(flt: Filter) -> _Prepared:
                 out.append((0, m))
         return tuple(out)
 
-    rules: list[tuple[Rule, tuple[tuple[int, Match], ...], tuple[tuple[int, Match], ...]]
-                | Rule] = []
-    for rule in flt.rules:
+    rules: list[_Entry] = []
+    by_conds: dict[tuple[int, ...], list[int]] = {}
+    for k, rule in enumerate(flt.rules):
         if any(m.in_iface or m.out_iface for m in (*rule.matches, *rule.excludes)):
-            rules.append((rule, conds(rule.matches), conds(rule.excludes)))
+            mconds = conds(rule.matches)
+            rules.append((rule, mconds, conds(rule.excludes)))
+            by_conds.setdefault(tuple(sorted({c for c, _ in mconds})), []).append(k)
         else:
             rules.append(rule)
-    return tuple(ids), tuple(rules)
+            if rule.matches:  # a rule that matches nothing is dropped, as by specialize
+                by_conds.setdefault((0,), []).append(k)
+    return tuple(ids), tuple(rules), by_conds
 
 
 def specialize_kept(flt: Filter, ingress: IfaceContext, egress: IfaceContext,
@@ -504,12 +510,17 @@ def specialize_kept(flt: Filter, ingress: IfaceContext, egress: IfaceContext,
     """``flt.specialize(ingress, egress)`` and the original index of every rule it keeps, in
     one pass (the same per-match test as ``Filter.specialize``, evaluated once per distinct
     interface condition). ``prepared`` is ``prepare(flt)``, when the caller keeps it."""
-    conds, rules = prepared if prepared is not None else prepare(flt)
+    conds, rules, by_conds = prepared if prepared is not None else prepare(flt)
     ok = [all(m.matches(ingress) for m in ins) and all(m.matches(egress) for m in outs)
           for ins, outs in conds]
+    # only rules with a match whose condition holds can be kept (a rule without matches
+    # never is: it has no condition ids)
+    candidates = sorted(itertools.chain.from_iterable(
+        ks for cs, ks in by_conds.items() if any(ok[c] for c in cs)))
     out: list[Rule] = []
     kept: list[int] = []
-    for k, entry in enumerate(rules):
+    for k in candidates:
+        entry = rules[k]
         if isinstance(entry, Rule):  # no interface condition: kept as it is
             out.append(entry)
             kept.append(k)
