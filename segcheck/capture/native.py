@@ -15,8 +15,10 @@ Division of work per chunk of ``CHUNK`` records (the first is ``FIRST_CHUNK``, a
    first frames, first SYN, MACs, latest time).
 3. Python applies each group to the scanner's flow table (``apply_groups``), classifies the
    plain single-PDU Modbus/DNP3/S7comm payloads with ``_pcapc.bulk`` (``vector._bulk``'s
-   rules), queues the payloads flows still need (``vector._inspect_each``), runs the slow
-   records and inspects the queue in frame order (``Scanner.run_deferred``).
+   rules), decodes at once the other payloads of flows whose decoder is pure and memoised
+   (``_decode_now``: for them the order does not change counts or the earliest events),
+   queues the payloads the remaining flows still need (``_queue``), runs the slow records
+   and inspects the queue in frame order (``Scanner.run_deferred``).
 
 The result equals the per-packet scan (``flows.scan(engine="packet")``): the tests compare
 them on the corpus, the repo's captures and generated and hypothesis-damaged captures.
