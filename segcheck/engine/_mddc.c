@@ -67,7 +67,7 @@ typedef struct {
     int32_t *maxd;           /* per level: largest digit value (over both families) */
     int32_t *fld;            /* per level: field index (mdd.FIELDS order) */
     int32_t *wid[2], *sft[2];/* per family: digit width (0: unused) and shift per level */
-    int32_t **sb, **sk;      /* per level scratch: breaks, kids */
+    int32_t **sb, **sk, **sp; /* per level scratch: breaks, kids, second operands */
     Nodes nd;
     Memo memo;
     uint8_t *vbits;          /* verdict bit of rule i (1 permit, 2 deny) */
@@ -75,6 +75,7 @@ typedef struct {
     int default_bit;
     int err;                 /* 1: out of memory, 2: bad input/internal */
     int64_t made;            /* nodes created (statistics) */
+    int64_t probes;          /* unique-table lookups (statistics) */
 } Store;
 
 /* ---------------------------------------------------------------- nodes and hashing */
@@ -155,6 +156,7 @@ static int ht_grow(Nodes *N) {
 static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
     Nodes *N = &st->nd;
     uint64_t mask = N->hcap - 1;
+    st->probes++;
     uint64_t full = hash_node(level, br, kd, nk);
     uint32_t top = (uint32_t)(full ^ (full >> 32));
     uint64_t h = top & mask;
@@ -201,10 +203,7 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     N->level[x] = level;
     N->nk[x] = nk;
     N->off[x] = N->pn;
-    int8_t u = 0;
-    for (int32_t i = 0; i < nk && !u; i++)
-        u = kd[i] == T_UND || (kd[i] >= 0 ? N->und[kd[i]] == 1 : (kd[i] <= -4 && ENC_V(kd[i]) == 0));
-    N->und[x] = u;
+    N->und[x] = -1;  /* computed on demand (undecided()) */
     N->verd[x] = 0;
     N->hs[x] = top;
     memcpy(N->pool + N->pn, kd, sizeof(int32_t) * nk);
@@ -268,8 +267,8 @@ static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c) {
     return h ^ (h >> 32);
 }
 
-#define MEMO_MAX ((uint64_t)1 << 22)
-/* Memo entries are exact while the table can grow; at MEMO_MAX entries (80 MB) it becomes a
+#define MEMO_MAX ((uint64_t)1 << 20)
+/* Memo entries are exact while the table can grow; at MEMO_MAX entries (20 MB) it becomes a
    lossy cache (the home slot is overwritten, like a BDD package's computed table): results
    stay exact (nodes are hash-consed), only recomputation may follow an eviction. */
 
@@ -331,6 +330,17 @@ static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
 }
 
 /* ---------------------------------------------------------------- flags */
+
+/* Whether n reaches UNDECIDED or a (f, 0) terminal (cached per node). */
+static int undecided(Store *st, int32_t n) {
+    if (n < 0) return n == T_UND || (n <= -4 && ENC_V(n) == 0);
+    Nodes *N = &st->nd;
+    if (N->und[n] >= 0) return N->und[n];
+    int got = 0;
+    for (int32_t i = 0; i < N->nk[n] && !got; i++) got = undecided(st, KID(N, n, i));
+    N->und[n] = (int8_t)got;
+    return got;
+}
 
 static int term_verdict(Store *st, int32_t t) {
     if (t == T_TRUE) return 1;
@@ -481,7 +491,7 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
     if (a == T_UND) return b;
     if (b == T_UND) return a;
     if (a >= 0) {
-        if (!N->und[a]) return a;
+        if (!undecided(st, a)) return a;
     } else {
         if (ENC_V(a) != 0) return a;
         if (b < 0) {
@@ -495,23 +505,28 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
     if (st->err) return ERRV;
     int32_t la = LVL(N, a), lb = LVL(N, b);
     int32_t lv = la < lb ? la : lb;
-    int32_t *ob = st->sb[lv], *ok = st->sk[lv];
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv], *op = st->sp[lv];
     int32_t cnt;
+    /* gather the operand pairs first and prefetch their memo slots, so the children's
+       lookups (random accesses into a large table) overlap instead of queueing */
     if (la < lb) {
         cnt = N->nk[a];
         for (int32_t i = 0; i < cnt; i++) {
-            ok[i] = compose_rec(st, KID(N, a, i), b);
+            ok[i] = KID(N, a, i);
+            op[i] = b;
             if (i + 1 < cnt) ob[i] = BRK(N, a, i);
         }
     } else if (lb < la) {
         cnt = N->nk[b];
         for (int32_t i = 0; i < cnt; i++) {
-            ok[i] = compose_rec(st, a, KID(N, b, i));
+            ok[i] = a;
+            op[i] = KID(N, b, i);
             if (i + 1 < cnt) ob[i] = BRK(N, b, i);
         }
     } else {
         int32_t na = N->nk[a] - 1, nb = N->nk[b] - 1, i = 0, j = 0;
-        ok[0] = compose_rec(st, KID(N, a, 0), KID(N, b, 0));
+        ok[0] = KID(N, a, 0);
+        op[0] = KID(N, b, 0);
         cnt = 1;
         while (i < na || j < nb) {
             int32_t x = i < na ? BRK(N, a, i) : INT32_MAX;
@@ -520,10 +535,29 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
             if (x == br) i++;
             if (y == br) j++;
             ob[cnt - 1] = br;
-            ok[cnt++] = compose_rec(st, KID(N, a, i), KID(N, b, j));
+            ok[cnt] = KID(N, a, i);
+            op[cnt++] = KID(N, b, j);
         }
     }
-    r = mk(st, lv, ob, ok, cnt);
+#if defined(__GNUC__) || defined(__clang__)
+    {
+        uint64_t mask = st->memo.cap - 1;
+        for (int32_t i = 0; i < cnt; i++)
+            if (ok[i] != T_UND && op[i] != T_UND && (ok[i] >= 0 || op[i] >= 0))
+                __builtin_prefetch(&st->memo.t[memo_hash(ok[i], op[i], -6) & mask]);
+    }
+#endif
+    /* the result is a (or b) itself when every piece came back as a's (b's) own piece:
+       then no unique-table probe (a cache miss on large stores) is needed */
+    int same_a = la <= lb, same_b = lb <= la;
+    for (int32_t i = 0; i < cnt; i++) {
+        int32_t x = ok[i], y = op[i];
+        ok[i] = compose_rec(st, x, y);
+        same_a &= ok[i] == x;
+        same_b &= ok[i] == y;
+    }
+    if (st->err) return ERRV;
+    r = same_a ? a : same_b ? b : mk(st, lv, ob, ok, cnt);
     if (r != ERRV) memo_put(st, a, b, -6, r);
     return r;
 }
@@ -672,6 +706,28 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     free(N->ht);
     N->ht = t;
     N->hcap = cap;
+    /* give back what the live part does not need (large blocks shrink in place) */
+    if (N->cap > 4096 && N->cap > 2 * j) {
+        int64_t nc = j + j / 4 + 1024;
+        int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
+        if (l) N->level = l;
+        int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
+        if (k) N->nk = k;
+        int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
+        if (o) N->off = o;
+        int8_t *u = realloc(N->und, nc);
+        if (u) N->und = u;
+        int8_t *v = realloc(N->verd, nc);
+        if (v) N->verd = v;
+        uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
+        if (hs) N->hs = hs;
+        N->cap = nc; /* an array that did not shrink kept its larger block: still safe */
+    }
+    if (N->pcap > 65536 && N->pcap > 2 * pn) {
+        int64_t nc = pn + pn / 4 + 8192;
+        int32_t *p = realloc(N->pool, sizeof(int32_t) * nc);
+        if (p) { N->pool = p; N->pcap = nc; }
+    }
     memo_next(&st->memo);
     return 0;
 }
@@ -728,8 +784,8 @@ static PyObject *int_list(const int32_t *a, Py_ssize_t n) {
 static void Store_dealloc(Store *st) {
     nodes_free(&st->nd);
     free(st->memo.t);
-    if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); }
-    free(st->sb); free(st->sk); free(st->maxd); free(st->fld);
+    if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); free(st->sp[l]); }
+    free(st->sb); free(st->sk); free(st->sp); free(st->maxd); free(st->fld);
     for (int f = 0; f < 2; f++) { free(st->wid[f]); free(st->sft[f]); }
     free(st->vbits);
     Py_TYPE(st)->tp_free((PyObject *)st);
@@ -750,8 +806,9 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
     st->fld = calloc(d, sizeof(int32_t));
     st->sb = calloc(d, sizeof(int32_t *));
     st->sk = calloc(d, sizeof(int32_t *));
+    st->sp = calloc(d, sizeof(int32_t *));
     for (int f = 0; f < 2; f++) { st->wid[f] = calloc(d, sizeof(int32_t)); st->sft[f] = calloc(d, sizeof(int32_t)); }
-    if (!st->maxd || !st->fld || !st->sb || !st->sk || !st->wid[0] || !st->wid[1]
+    if (!st->maxd || !st->fld || !st->sb || !st->sk || !st->sp || !st->wid[0] || !st->wid[1]
         || !st->sft[0] || !st->sft[1] || nodes_init(&st->nd) < 0 || memo_init(&st->memo) < 0) {
         Py_DECREF(fast); PyErr_NoMemory(); return -1;
     }
@@ -770,7 +827,8 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
         st->maxd[l] = (1 << w) - 1;
         st->sb[l] = malloc(sizeof(int32_t) * ((size_t)1 << w));
         st->sk[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
-        if (!st->sb[l] || !st->sk[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
+        st->sp[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
+        if (!st->sb[l] || !st->sk[l] || !st->sp[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
     }
     Py_DECREF(fast);
     st->default_bit = 2;
@@ -876,7 +934,7 @@ static long export_rec(Store *st, Dst *D, int32_t x) {
         } else if (!PyErr_Occurred()) {
             Py_ssize_t id = PyList_GET_SIZE(D->lv);
             PyObject *ido = PyLong_FromSsize_t(id);
-            PyObject *u = N->und[x] < 0 ? Py_None : (N->und[x] ? Py_True : Py_False);
+            PyObject *u = Py_None; /* C's flag has classify()'s meaning: Python recomputes */
             if (ido && PyList_Append(D->lv, lvo) == 0 && PyList_Append(D->br, bt) == 0 &&
                 PyList_Append(D->kd, kt) == 0 && PyList_Append(D->und, u) == 0 &&
                 PyDict_SetItem(D->uq, key, ido) == 0)
@@ -995,9 +1053,13 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
         }
         if (len % 2) items[half++] = items[len - 1];
         len = half;
-        if (getenv("MDDC_DEBUG")) fprintf(stderr, "round: %lld items, %lld made, %lld nodes\n", (long long)len, (long long)st->made, (long long)st->nd.n);
+        if (getenv("MDDC_DEBUG")) fprintf(stderr, "round: %lld items, %lld made, %lld probes, %lld nodes\n", (long long)len, (long long)st->made, (long long)st->probes, (long long)st->nd.n);
     }
     int32_t c2 = nr ? items[0] : T_UND;
+    if (getenv("MDDC_DEBUG") && c2 >= 0) {
+        uint8_t *sn = calloc(st->nd.n, 1);
+        if (sn) { fprintf(stderr, "c2: %lld nodes\n", (long long)count_nodes(st, c2, sn)); free(sn); }
+    }
     {
         int64_t nf = idx && nr ? idx[nr - 1] + 1 : 0;
         uint8_t *byf = calloc(nf ? nf : 1, 1);
@@ -1139,10 +1201,18 @@ static int32_t digits_node(Store *st, const Dig *dg, int nd, int idx, const Iv *
     if (n == 1 && u_is0(ivs[0].lo) && u_cmp(ivs[0].hi, u_ones(width + shift)) >= 0) return inside;
     /* segments: [d0, d1] with sub-intervals (sub_n > 0) or whole digits (sub_n == 0) */
     int cap = 3 * n + 1;
-    int32_t *d0 = malloc(sizeof(int32_t) * cap * 3);
-    int *sub_at = malloc(sizeof(int) * cap * 2);
-    Iv *subs = malloc(sizeof(Iv) * (2 * n + 1));
-    if (!d0 || !sub_at || !subs) { free(d0); free(sub_at); free(subs); st->err = 1; return ERRV; }
+    int32_t d0_s[3 * 25];
+    int sub_s[2 * 25];
+    Iv subs_s[17];
+    int heap = cap > 25;  /* a few intervals (the common case) need no allocation */
+    int32_t *d0 = heap ? malloc(sizeof(int32_t) * cap * 3) : d0_s;
+    int *sub_at = heap ? malloc(sizeof(int) * cap * 2) : sub_s;
+    Iv *subs = heap ? malloc(sizeof(Iv) * (2 * n + 1)) : subs_s;
+    if (!d0 || !sub_at || !subs) {
+        if (heap) { free(d0); free(sub_at); free(subs); }
+        st->err = 1;
+        return ERRV;
+    }
     int32_t *d1 = d0 + cap, *kid = d0 + 2 * cap;
     int *sub_n = sub_at + cap;
     int ns = 0, nsub = 0;
@@ -1172,7 +1242,10 @@ static int32_t digits_node(Store *st, const Dig *dg, int nd, int idx, const Iv *
     for (int i = 0; i < ns; i++) {
         kid[i] = sub_n[i] == 0 ? inside
                                : digits_node(st, dg, nd, idx + 1, subs + sub_at[i], sub_n[i], inside);
-        if (kid[i] == ERRV) { free(d0); free(sub_at); free(subs); return ERRV; }
+        if (kid[i] == ERRV) {
+            if (heap) { free(d0); free(sub_at); free(subs); }
+            return ERRV;
+        }
     }
     int32_t *ob = st->sb[level], *ok = st->sk[level];
     int32_t cnt = 0, cur = 0, top = (int32_t)((1u << width) - 1);
@@ -1189,7 +1262,7 @@ static int32_t digits_node(Store *st, const Dig *dg, int nd, int idx, const Iv *
         ob[cnt - 1] = cur;
         ok[cnt++] = T_FALSE;
     }
-    free(d0); free(sub_at); free(subs);
+    if (heap) { free(d0); free(sub_at); free(subs); }
     return mk(st, level, ob, ok, cnt);
 }
 

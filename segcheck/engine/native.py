@@ -57,6 +57,8 @@ except ImportError:  # pragma: no cover - no compiler on this platform
 
 FACTOR = 2
 """Compact the C store when it grew past this many times its last live size."""
+_CHUNK = 4096
+"""Rules per ``rules`` call (their Python-side specs are transient)."""
 
 
 def available() -> bool:
@@ -86,16 +88,14 @@ Box = tuple[int, tuple[object, ...]]
 
 def _boxes(ms: Sequence[Match]) -> list[Box]:
     """``packetset.match_node``'s input for the kernel: (family or 0, the constraints in
-    ``mdd.FIELDS`` order) per match that can hold new packets."""
-    out: list[Box] = []
+    ``mdd.FIELDS`` order) per match that can hold new packets (an empty constraint ``()``
+    makes an empty box there, as ``Match.is_empty`` says)."""
     for m in ms:
         if m.in_iface or m.out_iface:
             raise ValueError("interface conditions must be resolved (Filter.specialize) first")
-        if not m.matches_new() or m.is_empty:
-            continue
-        out.append((m.family or 0, (None, m.protocols, m.dports, m.sports, m.icmp_types,
-                                    m.icmp_codes, m.dst, m.src)))
-    return out
+    return [(m.family or 0, (None, m.protocols, m.dports, m.sports, m.icmp_types, m.icmp_codes,
+                             m.dst, m.src))
+            for m in ms if m.states is None or "new" in m.states]
 
 
 def _bit(action: Action) -> int:
@@ -116,9 +116,12 @@ class NativeRun:
         self.store: Any = _mddc.Store(layout(u))
         st = u.store
         (self.canonical,) = self.store.load(st.level, st.breaks, st.kids, [u.canonical])
-        self.rules: list[int] = self.store.rules(
-            [(_boxes(r.matches), _boxes(r.excludes)) for _, r in self.enabled],
-            -1 if u.protocols is None else self.canonical)
+        canon = -1 if u.protocols is None else self.canonical
+        self.rules: list[int] = []
+        for k in range(0, len(self.enabled), _CHUNK):  # chunks: the specs stay small
+            self.rules.extend(self.store.rules(
+                [(_boxes(r.matches), _boxes(r.excludes)) for _, r in self.enabled[k:k + _CHUNK]],
+                canon))
         self.store.set_verdicts(bytes(_bit(r.action) for r in flt.rules),
                                 _bit(flt.default_action))
         self.c: int = mdd.UNDECIDED
