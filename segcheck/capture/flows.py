@@ -354,16 +354,18 @@ the start offset (pcapng), flow partition (index, count))."""
 
 
 def _tasks(paths: Sequence[str], workers: int) -> list[Task]:
-    """One task per file; a file over ``SPLIT_BYTES`` becomes ``workers`` tasks. Natively
-    they are flow partitions: each task walks the whole file (the C walk is the cheap part)
-    and takes the flows of its partition, so no flow is shared and the merge is exact.
+    """One task per file; with fewer files than workers, a file over ``SPLIT_BYTES`` becomes
+    ``workers`` tasks. Natively they are flow partitions: each task walks the whole file (the
+    C walk is the cheap part) and takes the flows of its partition, so no flow is shared and
+    the merge is exact.
     Without the extension they are record-aligned byte ranges (pcap records, pcapng blocks),
     merged by ``_merge`` (application detection restarts per range)."""
     tasks: list[Task] = []
     use_parts = native.module() is not None
+    split = workers > len(paths)  # enough files to keep the workers busy: no splitting
     for i, p in enumerate(paths):
         with open_capture(p) as cap:
-            if workers > 1 and len(cap.data) > SPLIT_BYTES:
+            if split and len(cap.data) > SPLIT_BYTES:
                 if use_parts:
                     tasks += [(i, p, None, None, 1, None, (k, workers)) for k in range(workers)]
                 elif cap.format == "pcap":

@@ -102,7 +102,7 @@ def test_parallel_split_equals_single_process(tmp_path: Path, monkeypatch: pytes
     q = write_pcap(tmp_path / "other.pcap", frames[:10])
     single = extract_flows([p, q], workers=1)
     monkeypatch.setattr(flows_mod, "SPLIT_BYTES", 1000)
-    multi = extract_flows([p, q], workers=2)
+    multi = extract_flows([p, q], workers=3)  # more workers than files: the big one is split
     key = lambda f: (f.capture, f.src, f.sport, f.dst, f.dport)  # noqa: E731
     s = sorted(single.flows, key=key)
     m = sorted(multi.flows, key=key)

@@ -468,7 +468,8 @@ def test_extract_flows_with_workers_uses_partitions(tmp_path: Path, mod: Any,
     single = flows_mod.extract_flows([p, q], workers=1)
     monkeypatch.setattr(flows_mod, "SPLIT_BYTES", 1000)
     assert [t[6] for t in flows_mod._tasks([str(p)], 2)] == [(0, 2), (1, 2)]
-    assert flows_mod.extract_flows([p, q], workers=2) == single
+    assert [t[6] for t in flows_mod._tasks([str(p), str(q)], 2)] == [None, None]
+    assert flows_mod.extract_flows([p, q], workers=3) == single
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
