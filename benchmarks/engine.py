@@ -193,7 +193,8 @@ def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, obj
         shared = fa.rules[0]._shared
         kernel = getattr(shared, "kernel", None)
         if kernel is not None:
-            out["classification_nodes"] = kernel.store.count(kernel.c)
+            out["two_level_nodes"] = kernel.store.count(kernel.c2)
+            out["classification_nodes"] = kernel.store.count(kernel.classification())
             out["store_nodes"] = len(kernel.store)
             out["store_mb"] = kernel.store.nbytes() / 1e6
         out["permitted_nodes"] = fa.permitted.node_count()
@@ -373,7 +374,8 @@ def main() -> None:
               f" {secs(qry, 'classifier_build_s')}, {rate}"
               f" ({qry.get('rss_mb', 0):.0f} MB peak RSS)")
         if "classification_nodes" in ana:
-            print(f"{n:>7} rules diagrams: classification {ana['classification_nodes']} nodes,"
+            print(f"{n:>7} rules diagrams: classification {ana['classification_nodes']} nodes"
+                  f" (two-level: {ana['two_level_nodes']}),"
                   f" permitted {ana.get('permitted_nodes')} nodes, native store"
                   f" {ana['store_nodes']} nodes ({float(ana['store_mb']):.0f} MB)")  # type: ignore[arg-type]
         if n <= a.python_upto and ana.get("native"):

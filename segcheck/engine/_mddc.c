@@ -1,27 +1,35 @@
-/* Native kernel for segcheck's interval decision diagrams (segcheck/engine/native.py).
+/* Native kernel for segcheck's interval decision diagrams (see segcheck/engine/native.py for
+ * what each call computes and why; the pure-Python passes in mdd.py/passes.py/filters.py are
+ * the reference and every call here is tested against them).
  *
- * A Store is a private node store with the same node semantics as mdd.Store: a node is
- * (level, breaks, kids), reduced (adjacent kids differ, >= 2 kids) and hash-consed (one id
- * per triple) in an open-addressing unique table; terminals are negative (FALSE -1, TRUE -2,
- * UNDECIDED -3, rule leaf -4 - i).  Because both stores hold canonical diagrams, a result
- * exported into the Python store is the very node the pure-Python passes would build.
+ * A Store is a private node store with mdd.Store's node semantics: a node is (level, breaks,
+ * kids), reduced (adjacent kids differ, >= 2 kids) and hash-consed (one id per triple) in an
+ * open-addressing unique table; terminals are negative (FALSE -1, TRUE -2, UNDECIDED -3,
+ * rule leaf -4 - i).  Because both stores hold canonical diagrams, a result exported into the
+ * Python store is the very node the pure-Python passes build.
  *
- * Layout: per node level/nk/off (kids at pool[off .. off+nk), breaks right after), flags
- * und (reaches UNDECIDED: -1 unknown) and verd (verdict bits 1 permit / 2 deny it can reach,
- * 0 unknown; the terminal -> verdict map is set per store).  Memo and seen tables are one
- * open-addressing table stamped with a generation (bumped per operation: no clearing).
- * Recursions descend strictly in level (kids lie below their node), so each level owns one
- * scratch buffer of 2**width entries, and depth is bounded by the number of levels.
- * Compaction copies the live roots into fresh arrays (ids renumbered; callers get the new
- * ids back).  Everything read from Python is bounds-checked (levels, breaks increasing and
- * within the level's digit range, kids below their parent, no cycles).
+ * Layout: per node level / nk / off (kids at pool[off .. off+nk), breaks right after) / hash
+ * and two cached flags (und: reaches UNDECIDED or a (f, 0) terminal, computed on demand; verd:
+ * verdict bits it can reach under the store's terminal -> verdict map).  A node is always
+ * created after its kids, so kids have smaller ids: compaction marks downwards and slides
+ * upwards in place (ids renumbered in order; callers get their roots back).  Memo and
+ * "seen" tables are one open-addressing table stamped with a generation (bumped per
+ * operation: no clearing); past MEMO_MAX entries it is a lossy cache (results stay exact).
+ * Recursions descend strictly in level (children lie below their node), so each level owns
+ * one scratch buffer of 2**width entries and the depth is bounded by the number of levels.
+ *
+ * Complexity: pointwise operations and the composition are memoised over operand pairs
+ * (O(product of sizes) worst case, in practice about the result's size); a node costs ~26
+ * bytes plus 8 per kid.  Everything read from Python is checked (levels in range, breaks
+ * increasing and within the level's digit range, kids below their parent, no cycles, node
+ * ids within the store, ranges sorted and disjoint, values non-negative and saturated at
+ * 2**128); errors raise ValueError/TypeError/MemoryError, never crash.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #define T_FALSE (-1)
 #define T_TRUE (-2)
@@ -346,7 +354,7 @@ static int term_verdict(Store *st, int32_t t) {
     if (t == T_TRUE) return 1;
     if (t == T_FALSE) return 2;
     if (t == T_UND) return st->default_bit;
-    int64_t i = -4 - (int64_t)t;
+    int64_t i = ENC_F(t);  /* verdicts are read on classify()'s diagrams: (f, v) -> f's */
     if (i >= 0 && i < st->nv) return st->vbits[i];
     return 3;
 }
@@ -991,10 +999,11 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* classify(rules, indices, extra, minimum, factor) -> (c, flags, rules', extra'): the
-   first-match classification of the enabled rules (diagrams rules[k] of filter index
-   indices[k]) by balanced composition; flags per rule position: bit 0 live, bits 1-2 the
-   verdicts (1 permit, 2 deny) that would decide its packets without it. */
+/* classify(rules, indices, extra, minimum, factor) -> (c2, flags, rules', extra'): the
+   two-level classification of the enabled rules (diagrams rules[k] of filter index
+   indices[k]) by balanced composition (first() gives the classification); flags per rule
+   position: bit 0 live, bits 1-2 the verdicts (1 permit, 2 deny) that would decide its
+   packets without it. */
 static PyObject *Store_classify(Store *st, PyObject *args) {
     READY(st);
     PyObject *rules_o, *idx_o, *extra_o;
@@ -1048,18 +1057,12 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
                 for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
                 floor_ = st->nd.n;
                 pfloor = st->nd.pn;
-                if (getenv("MDDC_DEBUG")) fprintf(stderr, "compact: %lld nodes, %lld pool\n", (long long)floor_, (long long)pfloor);
             }
         }
         if (len % 2) items[half++] = items[len - 1];
         len = half;
-        if (getenv("MDDC_DEBUG")) fprintf(stderr, "round: %lld items, %lld made, %lld probes, %lld nodes\n", (long long)len, (long long)st->made, (long long)st->probes, (long long)st->nd.n);
     }
     int32_t c2 = nr ? items[0] : T_UND;
-    if (getenv("MDDC_DEBUG") && c2 >= 0) {
-        uint8_t *sn = calloc(st->nd.n, 1);
-        if (sn) { fprintf(stderr, "c2: %lld nodes\n", (long long)count_nodes(st, c2, sn)); free(sn); }
-    }
     {
         int64_t nf = idx && nr ? idx[nr - 1] + 1 : 0;
         uint8_t *byf = calloc(nf ? nf : 1, 1);
@@ -1069,9 +1072,7 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
         for (Py_ssize_t k = 0; k < nr; k++) PyBytes_AS_STRING(flags)[k] = (char)byf[idx[k]];
         free(byf);
     }
-    memo_next(&st->memo);
-    int32_t c = tmap_rec(st, MAP_FIRST, c2, 0);
-    if (c == ERRV) { raise_err(st); goto done; }
+    int32_t c = c2;  /* the two-level diagram: first() maps it to the classification */
     {
         int64_t m = 0;
         for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
@@ -1092,7 +1093,20 @@ done:
     return out;
 }
 
-/* permitted(c, canonical) -> node: c's terminals mapped by the verdicts, AND canonical. */
+/* first(c2) -> node: classify()'s diagram with (f, v) -> rule_leaf(f): the classification. */
+static PyObject *Store_first(Store *st, PyObject *args) {
+    READY(st);
+    int c2;
+    if (!PyArg_ParseTuple(args, "i", &c2)) return NULL;
+    if (c2 >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad node"); return NULL; }
+    memo_next(&st->memo);
+    int32_t c = tmap_rec(st, MAP_FIRST, c2, 0);
+    memo_shrink(&st->memo);
+    if (c == ERRV) return raise_err(st);
+    return PyLong_FromLong(c);
+}
+
+/* permitted(c2, canonical) -> node: c2's terminals mapped by the verdicts, AND canonical. */
 static PyObject *Store_permitted(Store *st, PyObject *args) {
     READY(st);
     int c, canon;
@@ -1122,8 +1136,8 @@ static PyObject *Store_apply(Store *st, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
-/* dead(c, rules, bits) -> bytes: 1 where some point of rules[i] has, in c, a verdict other
-   than bits[i] (shadowed), else 0 (redundant). */
+/* dead(c2, rules, bits) -> bytes: 1 where some point of rules[i] has, in classify()'s
+   diagram c2, a first rule of another verdict than bits[i] (shadowed), else 0 (redundant). */
 static PyObject *Store_dead(Store *st, PyObject *args) {
     READY(st);
     int c;
@@ -1451,8 +1465,9 @@ static int u128_of(PyObject *v, uint64_t *hi, uint64_t *lo) {
 static const char *FIELD_ATTR[NFIELDS] = {"version", "proto", "dport", "sport", "icmp_type",
                                           "icmp_code", "dst", "src"};
 
-/* lookup_many(root, packets) -> list of terminals (fields beyond a level's digit are
-   masked: callers pass packets that fit the universe). */
+/* lookup_many(root, packets) -> the terminal of classify()'s diagram root for each packet,
+   as rule_leaf(f) or UNDECIDED (fields beyond a level's digit are masked: callers pass
+   packets that fit the universe). */
 static PyObject *Store_lookup_many(Store *st, PyObject *args) {
     READY(st);
     int root;
@@ -1494,6 +1509,7 @@ static PyObject *Store_lookup_many(Store *st, PyObject *args) {
             int32_t nk = N->nk[x];
             x = KID(N, x, bisect_right(N->pool + N->off[x] + nk, nk - 1, (int32_t)d));
         }
+        if (x <= -4) x = -4 - ENC_F(x);  /* (f, v) -> rule_leaf(f) */
         PyObject *v = PyLong_FromLong(x);
         if (!v) { Py_CLEAR(out); break; }
         PyList_SET_ITEM(out, i, v);
@@ -1547,6 +1563,7 @@ static PyMethodDef Store_methods[] = {
     {"export", (PyCFunction)Store_export, METH_VARARGS, "export nodes into a Python store"},
     {"set_verdicts", (PyCFunction)Store_set_verdicts, METH_VARARGS, "terminal verdicts"},
     {"classify", (PyCFunction)Store_classify, METH_VARARGS, "classification by composition"},
+    {"first", (PyCFunction)Store_first, METH_VARARGS, "classification of classify()'s diagram"},
     {"permitted", (PyCFunction)Store_permitted, METH_VARARGS, "permitted set of c"},
     {"apply", (PyCFunction)Store_apply, METH_VARARGS, "pointwise boolean operation"},
     {"dead", (PyCFunction)Store_dead, METH_VARARGS, "dead rules: other verdict?"},

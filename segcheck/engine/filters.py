@@ -146,7 +146,7 @@ class _Shared:
         native store on first read)."""
         if not self.c_node:
             assert self.kernel is not None
-            self.c_node.extend(self.kernel.export([self.kernel.c]))
+            self.c_node.extend(self.kernel.export([self.kernel.classification()]))
         return self.c_node[0]
 
     def match(self, index: int) -> int:

@@ -124,22 +124,30 @@ class NativeRun:
                 canon))
         self.store.set_verdicts(bytes(_bit(r.action) for r in flt.rules),
                                 _bit(flt.default_action))
-        self.c: int = mdd.UNDECIDED
+        self.c2: int = mdd.UNDECIDED
+        self._c: int | None = None
         self.live: frozenset[int] = frozenset()
 
     def forward(self) -> None:
         """The classification, the live rules (filter indices) and, per live rule, the
         verdicts that would decide its packets without it (``_mddc.c``: classify)."""
-        c, flags, rules, extra = self.store.classify(
+        c2, flags, rules, extra = self.store.classify(
             self.rules, [i for i, _ in self.enabled], [self.canonical], self.compact_at, FACTOR)
-        self.c, self.rules, self.canonical = c, rules, extra[0]
+        self.c2, self.rules, self.canonical = c2, rules, extra[0]
         self.flags: bytes = flags
         self.live = frozenset(i for (i, _), x in zip(self.enabled, flags, strict=True) if x & 1)
 
     def permitted(self) -> int:
         """The permitted set's node in the C store."""
-        node: int = self.store.permitted(self.c, self.canonical)
+        node: int = self.store.permitted(self.c2, self.canonical)
         return node
+
+    def classification(self) -> int:
+        """The classification (terminals ``rule_leaf``) in the C store, built on demand
+        from the two-level diagram ``c2`` (terminals: first rule, second verdict)."""
+        if self._c is None:
+            self._c = int(self.store.first(self.c2))
+        return self._c
 
     def export(self, nodes: Sequence[int]) -> list[int]:
         """C nodes as nodes of ``self.u``'s Python store (hash-consed there)."""
@@ -153,7 +161,7 @@ class NativeRun:
         out: dict[int, str] = {}
         dead = [(k, i) for k, (i, _) in enumerate(self.enabled) if i not in self.live]
         if dead:
-            got = self.store.dead(self.c, [self.rules[k] for k, _ in dead],
+            got = self.store.dead(self.c2, [self.rules[k] for k, _ in dead],
                                   bytes(_bit(self.enabled[k][1].action) for k, _ in dead))
             for (_, i), x in zip(dead, got, strict=True):
                 out[i] = "shadowed" if x else "redundant"
@@ -164,7 +172,7 @@ class NativeRun:
 
     def lookup_many(self, packets: Sequence[object]) -> list[int]:
         """The classification's terminal for each packet (packets must fit the universe)."""
-        out: list[int] = self.store.lookup_many(self.c, packets)
+        out: list[int] = self.store.lookup_many(self.c2, packets)
         return out
 
     def size(self) -> int:
