@@ -193,6 +193,11 @@ def _impl_keys(c: dict[str, Any]) -> list[tuple[str, str, int]]:
     return out
 
 
+TRACE_ROWS = 500
+"""Above this many rules the traceability table groups rules that share device, zone pairs,
+conduits and policy status into one row listing their locations (nothing is dropped)."""
+
+
 def _traceability(result: CheckResult, base: str | None) -> dict[str, Any]:
     by_rule: dict[tuple[str, int], dict[str, Any]] = {}
     for cell in result.matrix:
@@ -210,10 +215,21 @@ def _traceability(result: CheckResult, base: str | None) -> dict[str, Any]:
                 by_rule[(path, line)]["conduits"].add(cid)
     rules = [{**v, "pairs": sorted(v["pairs"]), "conduits": sorted(v["conduits"])}
              for _, v in sorted(by_rule.items())]
+    groups: list[dict[str, Any]] = []
+    if len(rules) > TRACE_ROWS:  # proportionate: one row per set of rules sharing every fact
+        by: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for r in rules:
+            gkey = (r["ev"]["device"], tuple(r["pairs"]), tuple(r["conduits"]), r["outside"])
+            g = by.setdefault(gkey, {"device": gkey[0], "pairs": r["pairs"],
+                                    "conduits": r["conduits"], "outside": r["outside"],
+                                    "locs": []})
+            g["locs"].append(r["ev"]["loc"])
+        groups = list(by.values())
     hygiene = [_finding_view(f, 0, base) for f in sorted_findings(result.findings)
                if f.code in ("SC-SHADOWED", "SC-REDUNDANT")]
     unused = result.extra.get("unused_rules")
-    return {"rules": rules, "unmapped": sum(1 for r in rules if not r["conduits"]),
+    return {"rules": rules, "groups": groups,
+            "unmapped": sum(1 for r in rules if not r["conduits"]),
             "hygiene": hygiene, "unused": unused}
 
 

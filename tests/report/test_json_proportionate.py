@@ -109,3 +109,16 @@ def test_text_and_junit_cap_evidence_without_losing_a_rule() -> None:
         assert f"and {n - EVIDENCE_SHOWN} more rule(s)" in out
         for e in _evidence(n):
             assert f"{e.span.path}:{e.span.line}" in out
+
+
+def test_html_groups_a_large_traceability_table_without_losing_a_rule() -> None:
+    from segcheck.report import html
+    from segcheck.report.html import TRACE_ROWS
+
+    n = TRACE_ROWS + 50
+    out = html.render(_result(n))
+    table = out[out.index('id="trace-rules"'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 1 + 2  # header + one group per device
+    for e in _evidence(n):
+        assert f"{e.span.path}:{e.span.line}" in table
