@@ -1,8 +1,9 @@
 """Every engine test runs twice: on the pure-Python passes and on the native kernel.
 
-``SEGCHECK_NATIVE=0`` forces pure Python (``segcheck.engine.native``); the ``native`` run
-skips when the extension was not built — except under ``SEGCHECK_REQUIRE_NATIVE=1`` (CI),
-where a missing extension fails the run instead of silently testing one path twice.
+``SEGCHECK_NATIVE=0`` forces pure Python (``segcheck.engine.native``; set for the whole run,
+it skips the native pass); the ``native`` run skips when the extension was not built —
+except under ``SEGCHECK_REQUIRE_NATIVE=1`` (CI), where a missing extension fails the run
+instead of silently testing one path twice.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ import pytest
 from segcheck.engine import native
 
 
+_FORCED_PYTHON = os.environ.get("SEGCHECK_NATIVE") == "0"
+"""``SEGCHECK_NATIVE=0`` for the whole run: the native pass is skipped (not under
+``SEGCHECK_REQUIRE_NATIVE=1``)."""
+
+
 @pytest.fixture(scope="module", params=["python", "native"], autouse=True)
 def engine_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     mode: str = request.param
+    required = bool(os.environ.get("SEGCHECK_REQUIRE_NATIVE"))
     if mode == "native" and not native.available():
-        if os.environ.get("SEGCHECK_REQUIRE_NATIVE"):
+        if required:
             pytest.fail("segcheck.engine._mddc was not built (SEGCHECK_REQUIRE_NATIVE=1)")
         pytest.skip("segcheck.engine._mddc not built")
+    if mode == "native" and _FORCED_PYTHON and not required:
+        pytest.skip("SEGCHECK_NATIVE=0: pure Python only")
     old = os.environ.get("SEGCHECK_NATIVE")
     os.environ["SEGCHECK_NATIVE"] = "0" if mode == "python" else "1"
     try:
