@@ -15,7 +15,6 @@ import pytest
 
 from segcheck.engine import native
 
-
 _FORCED_PYTHON = os.environ.get("SEGCHECK_NATIVE") == "0"
 """``SEGCHECK_NATIVE=0`` for the whole run: the native pass is skipped (not under
 ``SEGCHECK_REQUIRE_NATIVE=1``)."""
