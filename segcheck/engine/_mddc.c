@@ -808,7 +808,7 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
     PyObject *fast = PySequence_Fast(layout, "layout must be a sequence");
     if (!fast) return -1;
     Py_ssize_t d = PySequence_Fast_GET_SIZE(fast);
-    if (d < 1 || d > 100000) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "bad depth"); return -1; }
+    if (d < 1 || d > 4096) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "bad depth"); return -1; }
     st->depth = (int32_t)d;
     st->maxd = calloc(d, sizeof(int32_t));
     st->fld = calloc(d, sizeof(int32_t));
@@ -986,6 +986,11 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
     Py_buffer b;
     int dflt;
     if (!PyArg_ParseTuple(args, "y*i", &b, &dflt)) return NULL;
+    if (b.len > (INT32_MAX - 16) / 3) {  /* (rule, verdict) terminals must fit an int32 */
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "too many rules");
+        return NULL;
+    }
     uint8_t *v = malloc(b.len ? b.len : 1);
     if (!v) { PyBuffer_Release(&b); return PyErr_NoMemory(); }
     memcpy(v, b.buf, b.len);

@@ -8,12 +8,14 @@ and covering rules, and the classifier's answers — on tiny universes and the r
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import resource
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -288,3 +290,44 @@ def test_lookup_real_packets() -> None:
 def _idx(flt: Filter, p: Packet) -> int | None:
     _, rule = flt.decide(p)
     return None if rule is None else next(i for i, r in enumerate(flt.rules) if r is rule)
+
+
+_ANY_INT = st.one_of(st.integers(-6, 12), st.integers(-(2**31), 2**31),
+                     st.integers(-(2**70), 2**70))
+_ERRORS = (ValueError, TypeError, OverflowError, RuntimeError)
+
+
+@given(
+    st.lists(st.tuples(st.integers(-2, 50), st.lists(_ANY_INT, max_size=4),
+                       st.lists(_ANY_INT, max_size=5)), max_size=6),
+    st.lists(_ANY_INT, max_size=4),
+    st.lists(st.tuples(st.sampled_from([0, 4, 6, 5, -1]),
+                       st.lists(st.one_of(st.none(), st.lists(
+                           st.tuples(_ANY_INT, _ANY_INT), max_size=3)), min_size=8,
+                           max_size=8)), max_size=3),
+)
+@settings(max_examples=150)
+def test_hostile_calls_never_crash(nodes: list[tuple[int, list[int], list[int]]],
+                                   roots: list[int],
+                                   boxes: list[tuple[int, list[object]]]) -> None:
+    """Garbage in: exceptions, never a crash (a crash would take the test run down)."""
+    store: Any = _store()
+    ids: list[int] = []
+    with contextlib.suppress(*_ERRORS):
+        ids = store.load([n[0] for n in nodes], [tuple(n[1]) for n in nodes],
+                         [tuple(n[2]) for n in nodes], roots)
+    with contextlib.suppress(*_ERRORS):
+        ids += store.rules([(boxes, boxes[:1])], -1)
+    store.set_verdicts(bytes([1, 2, 0, 7]), 1)
+    other = ids[0] if ids else -2
+    pk = [Packet(6, 1, 2, 6, 3, 4), Packet(4, 1, 2, 17, 3, 4)]
+    for a in [*ids, -1, -2, -3, -7, 10**6]:
+        calls = (
+            (store.apply, (1, a, other)), (store.permitted, (a, -2)), (store.first, (a,)),
+            (store.dead, (a, ids, bytes(len(ids)))),
+            (store.classify, (ids, list(range(len(ids))), [], 1, 2)),
+            (store.lookup_many, (a, pk)), (store.export, ([a], *_py_lists())),
+        )
+        for fn, args in calls:
+            with contextlib.suppress(*_ERRORS):
+                fn(*args)
