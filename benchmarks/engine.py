@@ -189,6 +189,7 @@ def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, obj
         for ra in fa.rules:  # statuses are computed on first read: timed with the call
             statuses[ra.status] = statuses.get(ra.status, 0) + 1
         out["analyze_s"] = time.perf_counter() - t
+        out["rss_mb"] = _rss_mb()  # peak of the timed work (the checks below add their own)
         out["statuses"] = statuses
         shared = fa.rules[0]._shared
         kernel = getattr(shared, "kernel", None)
@@ -212,7 +213,7 @@ def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, obj
         answers = clf.decide_many(pk)
         out["query_s"] = time.perf_counter() - t
         out["verdicts"] = [a is Action.PERMIT for a, _ in answers[:2000]]
-    out["rss_mb"] = _rss_mb()
+    out.setdefault("rss_mb", _rss_mb())
     out["rss_base_mb"] = base
     return out
 
