@@ -491,9 +491,14 @@ def test_pcapng_split_points_on_damaged_files(mod: Any, seed: int,
             assert _py_points(cap, parts) == points
         single = results(p, "packet")
         pieces = _merge([scan(str(p), s, e, engine="packet", state=stt) for s, e, stt in points])
-        assert (pieces.packets, pieces.bytes, dict(pieces.bad), dict(pieces.non_ip)) == \
-            single[1:]
-        assert sum(f.pkts0 + f.pkts1 for f in pieces.flows) == \
+        orphan = "IP fragment whose first fragment was not seen"  # a fragment cut off from
+        bad = dict(pieces.bad)  # its first one by a piece boundary: known limit of byte ranges
+        cut = bad.pop(orphan, 0) - single[3].get(orphan, 0)
+        assert cut >= 0
+        assert (pieces.packets, pieces.bytes, bad, dict(pieces.non_ip)) == \
+            (single[1], single[2], {k: v for k, v in single[3].items() if k != orphan},
+             single[4])
+        assert sum(f.pkts0 + f.pkts1 for f in pieces.flows) + cut == \
             sum(f.packets for f in single[0])
 
 
