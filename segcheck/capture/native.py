@@ -194,20 +194,25 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
     if gflow:
         pdir = _np(pdir_b, np.uint8)
         po, pe = _np(po_b, np.int64), _np(pe_b, np.int64)
-        need = np.array([f.decoder is not None or (f.app is None and f.tries > 0)
-                         for f in gflow] + [False], dtype=bool)
+        # per flow: wants payloads (need), bulk app code, pure memoised ICS decoder; flows
+        # whose decoder is pure have their payloads decoded right here — the order does not
+        # matter for them (ops are counted, events keep the earliest per class)
+        need_l, apps, pure_l = [], [], []
+        for f in gflow:
+            if f.decoder is None:
+                need_l.append(f.app is None and f.tries > 0)
+                apps.append(0)
+                pure_l.append(False)
+            else:
+                need_l.append(True)
+                apps.append(BULK_APPS.get(f.app, 0))  # type: ignore[arg-type]
+                pure_l.append(f.is_ics and f.cache_key is not None)
         # records without a group here (-1 slow, -2 another worker's) pick the False at the end
-        payload = (po < pe) & need[np.where(gid < 0, len(gflow), gid)]
-        apps = [BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
-                for f in gflow]
+        gi = np.where(gid < 0, len(gflow), gid)
+        payload = (po < pe) & np.array([*need_l, False], dtype=bool)[gi]
         if any(apps):
             payload &= ~_bulk(mod, sc, gflow, gdir, apps, gid_b, pdir_b, po_b, pe_b)
-        # flows whose decoder is known, memoised and pure (ICS apps in CACHE_KEY): their
-        # payloads are decoded right here — the order does not matter for them (ops are
-        # counted, events keep the earliest per class whatever the order)
-        pure = np.array([f.decoder is not None and f.is_ics and f.cache_key is not None
-                         for f in gflow] + [False], dtype=bool)[np.where(gid < 0, len(gflow),
-                                                                         gid)]
+        pure = np.array([*pure_l, False], dtype=bool)[gi]
         now = np.flatnonzero(payload & pure)
         if len(now):
             _decode_now(sc, gflow, gdir, now, gid, pdir, po, pe, _np(frame_b, np.int64))
