@@ -306,6 +306,10 @@ def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int]
         f = gflow[g]
         app = BULK_APPS.get(f.app, 0) if f.decoder is not None else 0  # type: ignore[arg-type]
         if not app:
+            if f.decoder is not None and not f.is_ics:
+                # an IT app being described looks at no more than ``tries`` more payloads,
+                # all among the first ``tries`` of its tail and of its queued records
+                return items(sub[:max(f.tries, 0)])
             return items(sub)
         ncls = len(OPERATIONS)
         room = np.array([max(MAX_EVENTS - f.evn.get(op, 0), 0) for op in OPERATIONS],
