@@ -332,13 +332,22 @@ class Classifier:
         self.filter = flt
         self.universe = universe or mdd.default_universe()
         self._kernel: native.NativeRun | None = None
+        self._root: int | None = None
         if native.enabled():
             self._kernel = native.NativeRun(self.universe, flt)
             self._kernel.forward()
-            self.root = UNDECIDED
         else:
-            self.universe, self.root = classify(flt, self.universe)
+            self.universe, self._root = classify(flt, self.universe)
         self._tables: _Tables | None = None
+
+    @property
+    def root(self) -> int:
+        """The classification diagram in ``universe`` (exported from the native kernel on
+        first read; lookups there do not need it)."""
+        if self._root is None:
+            assert self._kernel is not None
+            (self._root,) = self._kernel.export([self._kernel.classification()])
+        return self._root
 
     def _terminals(self, packets: Sequence[Packet]) -> list[int]:
         if self._kernel is not None:

@@ -331,3 +331,11 @@ def test_hostile_calls_never_crash(nodes: list[tuple[int, list[int], list[int]]]
         for fn, args in calls:
             with contextlib.suppress(*_ERRORS):
                 fn(*args)
+
+
+def test_classifier_root_is_the_classification() -> None:
+    """``Classifier.root`` (exported on first read) is the analysis' classification."""
+    for flt in (MIXED, EXCLUDES, V4_ONLY):
+        clf = filters.Classifier(flt)
+        assert clf.root == filters.analyze(flt).rules[0]._shared.classification
+        assert clf.root == _python(filters.analyze, flt).rules[0]._shared.classification
