@@ -14,9 +14,27 @@ fails alone instead of taking the shared machine down):
   rule (shadow analysis), point queries ``P & cube(packet)``.
 
 Both engines answer the same random packets; the run reports disagreements (must be 0).
-Not a test: numbers depend on the machine and its load. Last line: the ratios.
+segcheck runs its native kernel when built (``segcheck.engine.native``); up to
+``--python-upto`` rules it also runs ``analyze`` on the pure-Python path and checks that both
+give the same statuses and the same permitted set (structural digests). Diagram sizes are
+printed per size. Not a test: numbers depend on the machine and its load. Last line: the
+ratios.
 
     python benchmarks/engine.py [--sizes 1000,10000,100000] [--queries 100000] [--seed 1]
+
+Note (2026-11-26, x86_64 AMD EPYC, 2 cores shared with two other engineers' jobs, load
+1.7-3; ``--queries 20000 --mem-gb 5``; native kernel):
+
+    rules  permitted  analyze+statuses  peak RSS  queries/s  pure Python  dd.cudd build+fwd
+    1k     0.013 s    0.017 s           23 MB     1.5M       0.22 s       1.28 s (205 MB)
+    10k    0.48-0.63  0.50-0.70 s       106 MB    512-524k   7.4-9.3 s    54 s (2.2 GB)
+    100k   11.8-15.2  11.4-15.5 s       953 MB    641k       (not run)    see below
+
+At 100k the benchmark ACL's classification has 1.54M nodes (two-level diagram 2.39M, the
+permitted set 390k): 1% any-destination rules meet every destination branch, so the
+diagrams grow faster than the rule count; the kernel composes rule blocks in a balanced tree
+(native module docstring) so that this costs about the diagrams' size per tree level instead
+of rules x diagram (the sequential paint took ~240 s and 2.8 GB there).
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ stores). A C node costs ~26 bytes plus 8 per kid; the store compacts in place (l
 slide down, ids renumbered) when it grew past ``FACTOR`` times its last live size. A C
 store belongs to one Python object (``NativeRun``) and is freed with it; there is no global
 state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
+
+Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine):
+benchmark ACLs of 10k rules analysed with all statuses in 0.5-0.7 s (pure Python 7-9 s), 100k
+in 11-15 s and ~950 MB; ``Classifier.decide_many`` 500k+ packets/s on 10k rules.
 """
 
 from __future__ import annotations
