@@ -130,6 +130,7 @@ class NativeRun:
                                 _bit(flt.default_action))
         self.c2: int = mdd.UNDECIDED
         self._c: int | None = None
+        self.flags = b""
         self.live: frozenset[int] = frozenset()
 
     def forward(self) -> None:
@@ -138,7 +139,7 @@ class NativeRun:
         c2, flags, rules, extra = self.store.classify(
             self.rules, [i for i, _ in self.enabled], [self.canonical], self.compact_at, FACTOR)
         self.c2, self.rules, self.canonical = c2, rules, extra[0]
-        self.flags: bytes = flags
+        self.flags = bytes(flags)
         self.live = frozenset(i for (i, _), x in zip(self.enabled, flags, strict=True) if x & 1)
 
     def permitted(self) -> int:
