@@ -208,8 +208,24 @@ def _compatible(a: Match, b: Match, family: int | None) -> bool:
     return True
 
 
+def _normalized(value: R.Ranges) -> bool:
+    """``R.normalize(value) == value`` in one linear pass (no sort, no copy): a tuple of
+    ``(lo, hi)`` tuples, each ``lo <= hi``, each starting after the previous end + 1."""
+    if not isinstance(value, tuple):
+        return False
+    prev = None
+    for iv in value:
+        if not isinstance(iv, tuple) or len(iv) != 2:
+            return False
+        lo, hi = iv
+        if lo > hi or (prev is not None and lo <= prev + 1):
+            return False
+        prev = hi
+    return True
+
+
 def _check_ranges(name: str, value: R.Ranges, maximum: int) -> None:
-    if R.normalize(value) != value:
+    if not _normalized(value):
         raise ValueError(f"{name} ranges not normalized: {value!r}")
     if value and (value[0][0] < 0 or value[-1][1] > maximum):
         raise ValueError(f"{name} out of bounds: {value!r}")

@@ -113,3 +113,16 @@ def test_collector_equals_conjoin(rule: tuple[list[str], list[tuple[Match, ...]]
     spec = parse_rule("FORWARD", words, 4, None, "legacy")
     assert not spec.problem, spec.problem
     assert spec.matches == common.conjoin(parts), words
+
+
+interval = st.tuples(st.integers(-3, 40), st.integers(-3, 40))
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(interval, interval.map(list)), max_size=5), st.booleans())
+def test_match_normalized_check_equals_normalize(items: list[object], as_list: bool) -> None:
+    """``Match`` validation's linear check says exactly what ``normalize(v) == v`` says."""
+    from segcheck.model.rules import _normalized
+
+    value = items if as_list else tuple(items)
+    assert _normalized(value) == (R.normalize(value) == value)  # type: ignore[arg-type]

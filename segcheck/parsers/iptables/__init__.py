@@ -186,7 +186,7 @@ class _Reader:
                 open_table = False
             elif line.startswith(":"):
                 self._declare(table or "filter", line, span)
-            elif re.match(r"^(create|add)\s", line) and self.ipsets is not None:
+            elif self.ipsets is not None and re.match(r"^(create|add)\s", line):
                 continue
             else:
                 self._command(table, line, span)
@@ -243,11 +243,12 @@ class _Reader:
             if table not in BUILTIN:
                 self.report(Level.ERROR, f"unknown table {table!r}", span, "iptables.table")
                 return
-        for i, tok in enumerate(tokens):  # -t may also follow the command
-            if tok in ("-t", "--table") and i + 1 < len(tokens):
-                table = tokens[i + 1]
-                del tokens[i : i + 2]
-                break
+        if "-t" in tokens or "--table" in tokens:  # -t may also follow the command
+            for i, tok in enumerate(tokens):
+                if tok in ("-t", "--table") and i + 1 < len(tokens):
+                    table = tokens[i + 1]
+                    del tokens[i : i + 2]
+                    break
         table = table or "filter"
         if not tokens:
             return
