@@ -239,34 +239,47 @@ def _process(mod: ModuleType, sc: Scanner, chunk: Chunk) -> None:
 def _decode_now(sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,
                 gid: npt.NDArray[Any], pdir: npt.NDArray[Any], po: I64, pe: I64,
                 frames: I64, turned: int = 0) -> None:
-    """Decode the selected payloads of flows with a pure memoised ICS decoder now, in record
-    order (``Scanner.inspect``'s effect for such a flow: the same memo, counts and events).
-    ``pdir ^ gdir ^ turned`` is the record's flow direction (``turned``: the flow was turned
-    round an odd number of times since ``apply_groups``; only for a single flow's records)."""
+    """Decode the selected payloads of flows with a pure memoised ICS decoder now, flow by
+    flow in record order (``Scanner.inspect``'s effect for such a flow: the same memo, counts
+    and events). ``pdir ^ gdir ^ turned`` is the record's flow direction (``turned``: the
+    flow was turned round an odd number of times since ``apply_groups``; only for a single
+    flow's records)."""
+    if not len(sel):
+        return
     data, cache = sc.data, sc.cache
-    for g, pd, a, b, frame in zip(gid[sel].tolist(), pdir[sel].tolist(), po[sel].tolist(),
-                                  pe[sel].tolist(), frames[sel].tolist(), strict=True):
+    g_sel = gid[sel]
+    order = np.argsort(g_sel, kind="stable")
+    sel, g_sel = sel[order], g_sel[order]
+    cuts = (np.flatnonzero(np.diff(g_sel)) + 1).tolist()
+    g_l, pd_l, po_l, pe_l, fr_l = (g_sel.tolist(), pdir[sel].tolist(), po[sel].tolist(),
+                                   pe[sel].tolist(), frames[sel].tolist())
+    for s0, e0 in zip([0, *cuts], [*cuts, len(g_l)], strict=True):
+        g = g_l[s0]
         f = gflow[g]
-        payload = data[a:b]
-        from_client = (pd ^ gdir[g] ^ turned) == f.client
-        ckey = (f.app, from_client, f.cache_key(payload))
-        ops = cache.get(ckey)
-        if ops is None:
-            ops = f.decoder(payload, from_client, f.state)
-            if len(cache) > 65536:
-                cache.clear()
-            cache[ckey] = ops
-        if not ops:
-            continue
+        app, keyf, decoder, state = f.app, f.cache_key, f.decoder, f.state
+        client = f.client ^ gdir[g] ^ turned  # a record is the client's when pdir == client
         fops, ev, evn = f.ops, f.events, f.evn
-        for op, detail in ops:
-            fops[op] += 1
-            n = evn.get(op, 0)
-            if n < MAX_EVENTS and (not ev or frame >= ev[-1][0]):
-                evn[op] = n + 1
-                ev.append((frame, op, detail))
-            else:
-                add_event(ev, evn, (frame, op, detail))
+        for j in range(s0, e0):
+            payload = data[po_l[j]:pe_l[j]]
+            from_client = pd_l[j] == client
+            ckey = (app, from_client, keyf(payload))
+            ops = cache.get(ckey)
+            if ops is None:
+                ops = decoder(payload, from_client, state)
+                if len(cache) > 65536:
+                    cache.clear()
+                cache[ckey] = ops
+            if not ops:
+                continue
+            frame = fr_l[j]
+            for op, detail in ops:
+                fops[op] += 1
+                n = evn.get(op, 0)
+                if n < MAX_EVENTS and (not ev or frame >= ev[-1][0]):
+                    evn[op] = n + 1
+                    ev.append((frame, op, detail))
+                else:
+                    add_event(ev, evn, (frame, op, detail))
 
 
 def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int], sel: I64,

@@ -584,3 +584,20 @@ def test_mixed_paths_small_chunks_equal_reference(mod: Any, frames: list[bytes],
             assert flows == results(p, "packet")[0]
     finally:
         native.CHUNK, native.FIRST_CHUNK = saved
+
+
+def test_tail_left_empty_by_the_bulk_classes(tmp_path: Path, mod: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow recognised as Modbus by its first payload whose later records in the chunk are
+    all responses (no operation: counted in bulk) leaves an empty tail."""
+    monkeypatch.setattr(native, "FIRST_CHUNK", 1)
+    monkeypatch.setattr(native, "CHUNK", 100)
+    req = bytes.fromhex("000100000006010300000002")
+    rsp = bytes.fromhex("00010000000701030400010002")
+    frames = [bytes(ETH / IP(src=B4, dst=A4) / UDP(sport=1, dport=2))]
+    frames.append(bytes(ETH / IP(src=A4, dst=B4) / TCP(sport=4000, dport=502, flags="PA")
+                        / Raw(req)))
+    frames += [bytes(ETH / IP(src=B4, dst=A4) / TCP(sport=502, dport=4000, flags="PA")
+                     / Raw(rsp))] * 20
+    flows, *_ = assert_same(write_pcap(tmp_path / "e.pcap", frames))
+    assert [dict(f.operations) for f in flows if f.app == "modbus"] == [{"read": 1}]
