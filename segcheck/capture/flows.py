@@ -1,8 +1,10 @@
 """Bidirectional flows from captures, with the application and ICS operations of each.
 
-``extract_flows(paths)`` reads every capture (several files, or one large pcap split at
-record boundaries, in parallel worker processes) and returns ``FlowsResult``: the flows and
-one ``CaptureSummary`` per file that counts what could not be decoded, by reason.
+``extract_flows(paths)`` reads every capture (several files, or one large pcap/pcapng shared
+by flow partitions — see ``_tasks`` — in parallel worker processes) and returns
+``FlowsResult``: the flows and one ``CaptureSummary`` per file that counts what could not
+be decoded, by reason. The scan engine is ``default_engine()`` (the C-accelerated
+``native`` one when built, else ``vector``); all engines give the same result.
 
 Semantics:
 
@@ -15,6 +17,8 @@ Semantics:
   ``tshark -z conv`` does. Non-first IP fragments count to the flow of their first fragment
   (``fragments`` says how many); a fragment whose first fragment was not seen is counted in
   the capture's problems.
+* ``first_seen`` is the time of the flow's first frame, ``last_seen`` the latest time seen
+  (they differ from min/max only when a capture's timestamps go backwards).
 * Memory is bounded by the number of flows: per flow at most ``FIRST_FRAMES`` frame numbers
   and ``MAX_EVENTS`` operation events per operation class are kept; counters are unbounded.
 """
