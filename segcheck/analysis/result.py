@@ -236,7 +236,7 @@ class CheckResult:
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a JSON value (lists -> tuples), equal iff the values are."""
     if isinstance(value, list):
-        return ("__list__", *(_frozen(v) for v in value))
+        return tuple(_frozen(v) if isinstance(v, (list, dict)) else v for v in value)
     if isinstance(value, dict):
         return ("__dict__", *sorted((k, _frozen(v)) for k, v in value.items()))
     return value
@@ -255,7 +255,9 @@ def traceability_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (device, file, line); in-memory rows (``CheckResult.extra``) stay one per rule."""
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in rows:
-        key = tuple(_frozen(row.get(k)) for k in TRACE_GROUP_KEYS)
+        key = (row.get("device"), row.get("filter"), row.get("file"), row.get("action"),
+               row.get("status"), _frozen(row.get("conduits")), _frozen(row.get("zones")),
+               row.get("note"))  # TRACE_GROUP_KEYS, lists made hashable
         g = groups.get(key)
         if g is None:
             g = groups[key] = {k: row[k] for k in TRACE_GROUP_KEYS if k in row}
