@@ -41,8 +41,6 @@ from segcheck.capture import native
 from segcheck.capture.reader import (
     PcapngState,
     open_capture,
-    pcap_split_points,
-    pcapng_split_points,
     walk,
 )
 from segcheck.capture.scan import (
@@ -198,15 +196,15 @@ def scan(path: str, start: int | None = None, stop: int | None = None, first_fra
          state: PcapngState | None = None, part: tuple[int, int] | None = None) -> Scan:
     """Walk one capture (or its records starting in ``[start, stop)``: pcap numbered from
     ``first_frame``, pcapng continuing from ``state``) into flow states; with
-    ``part=(index, count)`` (native engine) only the flows of that partition.
+    ``part=(index, count)`` (native or vector engine) only the flows of that partition.
 
     ``engine="native"`` is ``native.scan_native`` (C walk/decode/grouping),
     ``engine="vector"`` is ``vector.scan_vector`` (numpy), ``engine="packet"`` sends every
     frame through ``Scanner.packet`` — the reference both are tested against. Default:
     ``default_engine()``. All three give the same result."""
     engine = engine or default_engine()
-    if part is not None and engine != "native":
-        raise ValueError("flow partitions need the native engine")
+    if part is not None and engine == "packet":
+        raise ValueError("flow partitions need the native or the vector engine")
     with open_capture(path) as cap, _no_cyclic_gc():
         if engine == "native":
             mod = native.module()
@@ -217,7 +215,7 @@ def scan(path: str, start: int | None = None, stop: int | None = None, first_fra
         if engine == "vector":
             from segcheck.capture.vector import scan_vector
 
-            return scan_vector(cap, start, stop, first_frame, progress, state)
+            return scan_vector(cap, start, stop, first_frame, progress, state, part)
         sc = Scanner(cap.data)
         for frame, lt, ts, d, caplen, wirelen in walk(cap, start, stop, first_frame, state):
             sc.packets += 1
@@ -361,27 +359,20 @@ the start offset (pcapng), flow partition (index, count))."""
 
 def _tasks(paths: Sequence[str], workers: int) -> list[Task]:
     """One task per file; with fewer files than workers, a file over ``SPLIT_BYTES`` becomes
-    ``workers`` tasks. Natively they are flow partitions: each task walks the whole file (the
-    C walk is the cheap part) and takes the flows of its partition, so no flow is shared and
-    the merge is exact.
-    Without the extension they are record-aligned byte ranges (pcap records, pcapng blocks),
-    merged by ``_merge`` (application detection restarts per range)."""
+    ``workers`` tasks, one per flow partition: each task walks the whole file and takes the
+    flows of its partition (``scan.partition``), so no flow is shared and the result equals
+    one pass exactly. (``reader.pcap_split_points``/``pcapng_split_points`` cut a file into
+    record-aligned byte ranges instead; ``_merge`` joins such pieces, but a flow's
+    application detection restarts per piece, so extract_flows does not use them.)"""
     tasks: list[Task] = []
-    use_parts = native.module() is not None
     split = workers > len(paths)  # enough files to keep the workers busy: no splitting
     for i, p in enumerate(paths):
         with open_capture(p) as cap:
-            if split and len(cap.data) > SPLIT_BYTES:
-                if use_parts:
-                    tasks += [(i, p, None, None, 1, None, (k, workers)) for k in range(workers)]
-                elif cap.format == "pcap":
-                    for s, e, ff in pcap_split_points(cap, workers):
-                        tasks.append((i, p, s, e, ff, None, None))
-                else:
-                    for s, e, st in pcapng_split_points(cap, workers):
-                        tasks.append((i, p, s, e, 1, st, None))
-                continue
-        tasks.append((i, p, None, None, 1, None, None))
+            big = len(cap.data) > SPLIT_BYTES
+        if split and big:
+            tasks += [(i, p, None, None, 1, None, (k, workers)) for k in range(workers)]
+        else:
+            tasks.append((i, p, None, None, 1, None, None))
     return tasks
 
 

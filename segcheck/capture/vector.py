@@ -51,8 +51,11 @@ I64 = npt.NDArray[np.int64]
 
 def scan_vector(cap: Capture, start: int | None, stop: int | None, first_frame: int,
                 progress: Callable[[int], None] | None,
-                state: PcapngState | None = None) -> Scan:
-    sc = Scanner(cap.data)
+                state: PcapngState | None = None, part: tuple[int, int] | None = None,
+                ) -> Scan:
+    """The numpy scan of ``cap`` (records in ``[start, stop)``; with ``part`` only that flow
+    partition's flows, as ``native.scan_native``)."""
+    sc = Scanner(cap.data, part)
     mem = Mem(cap.data)
     chunks = (_pcap_chunks(cap, start, stop, first_frame, mem.u8) if cap.format == "pcap"
               else _pcapng_chunks(cap, start, stop, state))
@@ -60,8 +63,9 @@ def scan_vector(cap: Capture, start: int | None, stop: int | None, first_frame: 
         _process(sc, mem, frame0, d, cl, wl, ts, lt)
         if progress is not None and len(d):
             progress(int(d[-1]))
-    for reason, n in cap.problems.items():
-        sc.bad[reason] += n
+    if sc.counts_frames:
+        for reason, n in cap.problems.items():
+            sc.bad[reason] += n
     return sc.result(cap.format)
 
 
@@ -189,8 +193,9 @@ def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
              ts: npt.NDArray[np.float64], lt: I64) -> None:
     n = len(d)
     sc.defer = []
-    sc.packets += n
-    sc.bytes += int(wl.sum())
+    if sc.counts_frames:
+        sc.packets += n
+        sc.bytes += int(wl.sum())
     end = d + cl
     at, w16 = mem.b, mem.w16
 
@@ -224,6 +229,11 @@ def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
         hl = (at(l4 + 12) >> 4) << 2
         po = np.where(tcp, l4 + hl, l4 + 8)
         ok = ~tcp | ((hl >= 20) & (po <= pe))
+        if sc.part is not None:  # another worker's flows take neither path here; records
+            # for the per-packet path (not ok) are filtered there
+            keep = ~ok | _owned(mem, version, pp, l4, proto, sc.part)
+            fi, pp, proto, l4, pe, po, ok = (fi[keep], pp[keep], proto[keep], l4[keep],
+                                             pe[keep], po[keep], ok[keep])
         rejected = _fast(sc, mem, version, frame0 + fi[ok], pp[ok], proto[ok], l4[ok], po[ok],
                          pe[ok], wl[fi[ok]], ts[fi[ok]], d[fi[ok]])
         slow[fi[~ok]] = True
@@ -235,6 +245,28 @@ def _process(sc: Scanner, mem: Mem, frame0: int, d: I64, cl: I64, wl: I64,
 
 
 MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _owned(mem: Mem, version: int, p: I64, l4: I64, proto: I64,
+           part: tuple[int, int]) -> npt.NDArray[np.bool_]:
+    """Records whose flow belongs to partition ``part`` — ``scan.partition`` in numpy (the
+    canonical key's address words, ports and protocol; uint64 arithmetic wraps like the
+    Python ``& 0xFFFFFFFFFFFFFFFF``)."""
+    nwords = 1 if version == 4 else 4
+    a0 = p + (12 if version == 4 else 8)
+    src = [mem.w32(a0 + 4 * k) for k in range(nwords)]
+    dst = [mem.w32(a0 + 4 * nwords + 4 * k) for k in range(nwords)]
+    sp, dp = mem.w16(l4), mem.w16(l4 + 2)
+    cmp = np.zeros(len(p), dtype=np.int64)
+    for s_w, d_w in zip(src, dst, strict=True):
+        cmp = np.where(cmp == 0, np.sign(s_w - d_w), cmp)
+    swap = (cmp > 0) | ((cmp == 0) & (sp > dp))
+    total = (np.where(swap, dp, sp) * 65537 + np.where(swap, sp, dp) * 31 + proto * 7919)
+    for s_w, d_w in zip(src, dst, strict=True):
+        total = total + np.where(swap, d_w, s_w) + 3 * np.where(swap, s_w, d_w)
+    with np.errstate(over="ignore"):
+        h = (total.astype(np.uint64) * MIX) >> np.uint64(33)
+    return np.asarray(h % np.uint64(part[1]) == np.uint64(part[0]), dtype=bool)
 
 
 def _fast(sc: Scanner, mem: Mem, version: int, frames: I64, p: I64,

@@ -110,6 +110,7 @@ def test_parallel_split_equals_single_process(tmp_path: Path, monkeypatch: pytes
             for f in s] == [(key(f), f.packets_fwd, f.packets_rev, f.bytes, dict(f.operations),
                              f.frames) for f in m]
     assert [c.packets for c in single.captures] == [c.packets for c in multi.captures]
+    assert multi == single  # flow partitions: exactly one pass's result
 
 
 def test_vectorised_scan_equals_per_packet_scan_on_long_modbus_flows(tmp_path: Path) -> None:

@@ -356,10 +356,12 @@ def _check_file(raw: bytes) -> None:
                 results(p, "native")
             return
         assert results(p, "native") == ref
-        scans = [scan(str(p), engine="native", part=(k, 2)) for k in range(2)]
-        merged = _merge(scans)
-        assert sum(len(s.flows) for s in scans) == len(ref[0])
-        assert (merged.packets, merged.bytes, dict(merged.bad), dict(merged.non_ip)) == ref[1:]
+        for engine in ("native", "vector"):
+            scans = [scan(str(p), engine=engine, part=(k, 2)) for k in range(2)]
+            merged = _merge(scans)
+            assert sum(len(s.flows) for s in scans) == len(ref[0])
+            assert (merged.packets, merged.bytes, dict(merged.bad),
+                    dict(merged.non_ip)) == ref[1:]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -446,8 +448,8 @@ def test_flow_partitions_equal_single_pass(tmp_path: Path, mod: Any, fmt: str) -
     p = (write_pcap(tmp_path / "w.pcap", frames) if fmt == "pcap" else
          write_pcapng(tmp_path / "w.pcapng", [1], [(0, f) for f in frames]))
     single = results(p, "packet")
-    for parts in (2, 3):
-        scans = [scan(str(p), engine="native", part=(k, parts)) for k in range(parts)]
+    for parts, engine in ((2, "native"), (3, "native"), (2, "vector"), (3, "vector")):
+        scans = [scan(str(p), engine=engine, part=(k, parts)) for k in range(parts)]
         # every flow belongs to exactly one partition (C and Python agree on the owner)
         assert sum(len(s.flows) for s in scans) == len(single[0])
         merged = _merge(scans)
@@ -455,7 +457,7 @@ def test_flow_partitions_equal_single_pass(tmp_path: Path, mod: Any, fmt: str) -
                        key=lambda f: (f.first_seen, f.frames, f.src, f.sport, f.dst, f.dport,
                                       f.proto))
         assert (flows, merged.packets, merged.bytes, dict(merged.bad),
-                dict(merged.non_ip)) == single, parts
+                dict(merged.non_ip)) == single, (parts, engine)
 
 
 def test_extract_flows_with_workers_uses_partitions(tmp_path: Path, mod: Any,
@@ -468,6 +470,9 @@ def test_extract_flows_with_workers_uses_partitions(tmp_path: Path, mod: Any,
     single = flows_mod.extract_flows([p, q], workers=1)
     monkeypatch.setattr(flows_mod, "SPLIT_BYTES", 1000)
     assert [t[6] for t in flows_mod._tasks([str(p)], 2)] == [(0, 2), (1, 2)]
+    monkeypatch.setenv("SEGCHECK_NATIVE", "0")  # the numpy path shares flows the same way
+    assert flows_mod.extract_flows([p, q], workers=3) == single
+    monkeypatch.delenv("SEGCHECK_NATIVE")
     assert [t[6] for t in flows_mod._tasks([str(p), str(q)], 2)] == [None, None]
     assert flows_mod.extract_flows([p, q], workers=3) == single
 
@@ -576,12 +581,13 @@ def test_mixed_paths_small_chunks_equal_reference(mod: Any, frames: list[bytes],
                 off += 16 + struct.unpack_from("<I", raw, off + 8)[0]
             p.write_bytes(bytes(raw))
             assert_same(p)
-            scans = [scan(str(p), engine="native", part=(k, 2)) for k in range(2)]
-            merged = _merge(scans)
-            flows = sorted((_finish(str(p), f) for f in merged.flows),
-                           key=lambda f: (f.first_seen, f.frames, f.src, f.sport, f.dst,
-                                          f.dport, f.proto))
-            assert flows == results(p, "packet")[0]
+            for engine in ("native", "vector"):
+                scans = [scan(str(p), engine=engine, part=(k, 2)) for k in range(2)]
+                merged = _merge(scans)
+                flows = sorted((_finish(str(p), f) for f in merged.flows),
+                               key=lambda f: (f.first_seen, f.frames, f.src, f.sport, f.dst,
+                                              f.dport, f.proto))
+                assert flows == results(p, "packet")[0], engine
     finally:
         native.CHUNK, native.FIRST_CHUNK = saved
 
