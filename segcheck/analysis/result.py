@@ -253,7 +253,7 @@ def traceability_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     file's line — and proportionate: a 100k-rule site is a few hundred groups, not 100k
     rows each repeating its rule text and file path. Groups are ordered by their first rule
     (device, file, line); in-memory rows (``CheckResult.extra``) stay one per rule."""
-    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = (row.get("device"), row.get("filter"), row.get("file"), row.get("action"),
                row.get("status"), _frozen(row.get("conduits")), _frozen(row.get("zones")),

@@ -13,7 +13,7 @@ dropping per-finding details from the end and saying how many were dropped.
 
 from __future__ import annotations
 
-from segcheck.analysis.result import CheckResult, Finding
+from segcheck.analysis.result import EVIDENCE_SHOWN, CheckResult, Finding
 from segcheck.report.summary import (
     SECTION_TITLES,
     SEVERITY_ORDER,
@@ -55,9 +55,13 @@ def _details(f: Finding) -> str:
         lines += [f.message, ""]
     if f.witness is not None:
         lines.append(f"- **Witness:** {_code(str(f.witness))}")
-    for ev in f.evidence:
+    for ev in f.evidence[:EVIDENCE_SHOWN]:
         lines.append(f"- **Evidence:** {_code(span_location(ev.span))} "
                      f"{ev.device} {_code(ev.rule)} {_code(ev.span.text or '')}".rstrip())
+    if len(f.evidence) > EVIDENCE_SHOWN:  # the rest by location only (lossless, proportionate)
+        rest = f.evidence[EVIDENCE_SHOWN:]
+        lines.append(f"- **Evidence:** … and {len(rest)} more rule(s): "
+                     + ", ".join(_code(span_location(ev.span)) for ev in rest))
     for i, hop in enumerate(f.path, start=1):
         rules = ", ".join(_code(span_location(e.span)) for e in hop.evidence)
         lines.append(f"- **Hop {i}:** {hop.kind} {hop.name}: {hop.src_zone} → {hop.dst_zone}"

@@ -21,6 +21,7 @@ Semantics and invariants:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -281,11 +282,17 @@ def incomplete_diagnostics(result: CheckResult) -> list[Any]:
 
 def rel_path(path: str, base: str | os.PathLike[str] | None = None) -> str:
     """``path`` relative to ``base`` (default: the working directory) with ``/`` separators,
-    when it lies below it; otherwise unchanged (absolute)."""
+    when it lies below it; otherwise unchanged (absolute). Memoised per (path, base): a
+    report names the same few files once per evidence rule."""
+    return _rel_path(path, os.fspath(base) if base is not None else os.getcwd())
+
+
+@functools.lru_cache(maxsize=4096)
+def _rel_path(path: str, base: str) -> str:
     p = Path(path)
     if not p.is_absolute():
         return PurePosixPath(*p.parts).as_posix() if p.parts else path
-    root = Path(base) if base is not None else Path.cwd()
+    root = Path(base)
     try:
         return PurePosixPath(*p.relative_to(root).parts).as_posix()
     except ValueError:
