@@ -98,13 +98,13 @@ def test_traceability_groups_are_lossless() -> None:
     assert all(g["lines"] == sorted(g["lines"]) for g in groups)
 
 
-def test_text_and_junit_cap_evidence_without_losing_a_rule() -> None:
-    from segcheck.report import junit, text
+def test_text_junit_markdown_cap_evidence_without_losing_a_rule() -> None:
+    from segcheck.report import junit, markdown, text
 
     n = EVIDENCE_SHOWN + 30
     r = _result(n)
-    for out in (text.render(r), junit.render(r)):
-        full = [ln for ln in out.splitlines() if "-A F " in ln]
+    for out in (text.render(r), junit.render(r), markdown.render(r)):
+        full = [ln for ln in out.splitlines() if "-A F " in ln and "**Hop" not in ln]
         assert len(full) == EVIDENCE_SHOWN
         assert f"and {n - EVIDENCE_SHOWN} more rule(s)" in out
         for e in _evidence(n):
