@@ -44,7 +44,7 @@
 #define ENC_F(t) ((int32_t)((-4 - (int64_t)(t)) / 3))
 
 typedef struct {
-    int32_t a, b, c, r;
+    int32_t a, b, c, d, r;
     uint32_t gen;
 } MEnt;
 
@@ -76,6 +76,7 @@ typedef struct {
     int32_t *fld;            /* per level: field index (mdd.FIELDS order) */
     int32_t *wid[2], *sft[2];/* per family: digit width (0: unused) and shift per level */
     int32_t **sb, **sk, **sp; /* per level scratch: breaks, kids, second operands */
+    int32_t **sq;            /* per level scratch: compose4's operand tuples */
     Nodes nd;
     Memo memo;
     uint8_t *vbits;          /* verdict bit of rule i (1 permit, 2 deny) */
@@ -143,6 +144,11 @@ static uint64_t hash_node(int32_t level, const int32_t *br, const int32_t *kd, i
     return h;
 }
 
+static inline uint32_t hash32(int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
+    uint64_t full = hash_node(level, br, kd, nk);
+    return (uint32_t)(full ^ (full >> 32));
+}
+
 static int ht_grow(Nodes *N) {
     uint64_t ncap = N->hcap * 2;
     Slot *t = malloc(sizeof(Slot) * ncap);
@@ -165,8 +171,7 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     Nodes *N = &st->nd;
     uint64_t mask = N->hcap - 1;
     st->probes++;
-    uint64_t full = hash_node(level, br, kd, nk);
-    uint32_t top = (uint32_t)(full ^ (full >> 32));
+    uint32_t top = hash32(level, br, kd, nk);
     uint64_t h = top & mask;
     for (;;) {
         int32_t x = N->ht[h].id;
@@ -268,20 +273,21 @@ static void memo_shrink(Memo *M) {
     M->gen = 1;
 }
 
-static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c) {
+static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c, int32_t d) {
     uint64_t h = ((uint64_t)(uint32_t)a * 0x9E3779B97F4A7C15ULL) ^
                  ((uint64_t)(uint32_t)b * 0xC2B2AE3D27D4EB4FULL) ^
-                 ((uint64_t)(uint32_t)c * 0x165667B19E3779F9ULL);
+                 ((uint64_t)(uint32_t)c * 0x165667B19E3779F9ULL) ^
+                 ((uint64_t)(uint32_t)d * 0xD6E8FEB86659FD93ULL);
     return h ^ (h >> 32);
 }
 
 #define MEMO_MAX ((uint64_t)1 << 20)
-/* Memo entries are exact while the table can grow; at MEMO_MAX entries (20 MB) it becomes a
+/* Memo entries are exact while the table can grow; at MEMO_MAX entries (24 MB) it becomes a
    lossy cache (the home slot is overwritten, like a BDD package's computed table): results
    stay exact (nodes are hash-consed), only recomputation may follow an eviction. */
 
 /* Entry for (a, b, c): found (r valid) or the slot to fill. NULL: out of memory. */
-static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
+static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int *found) {
     Memo *M = &st->memo;
     if ((M->used + 1) * 2 > M->cap && M->cap < MEMO_MAX) {
         uint64_t ncap = M->cap * 2;
@@ -290,7 +296,7 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
         for (uint64_t i = 0; i < M->cap; i++) {
             MEnt *e = &M->t[i];
             if (e->gen != M->gen) continue;
-            uint64_t h = memo_hash(e->a, e->b, e->c) & (ncap - 1);
+            uint64_t h = memo_hash(e->a, e->b, e->c, e->d) & (ncap - 1);
             while (t[h].gen == M->gen) h = (h + 1) & (ncap - 1);
             t[h] = *e;
         }
@@ -299,10 +305,10 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
         M->cap = ncap;
     }
     uint64_t mask = M->cap - 1;
-    uint64_t h = memo_hash(a, b, c) & mask;
+    uint64_t h = memo_hash(a, b, c, d) & mask;
     if ((M->used + 1) * 2 > M->cap) { /* lossy: the home slot only */
         MEnt *e = &M->t[h];
-        *found = e->gen == M->gen && e->a == a && e->b == b && e->c == c;
+        *found = e->gen == M->gen && e->a == a && e->b == b && e->c == c && e->d == d;
         return e;
     }
     for (;;) {
@@ -311,7 +317,7 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
             *found = 0;
             return e;
         }
-        if (e->a == a && e->b == b && e->c == c) {
+        if (e->a == a && e->b == b && e->c == c && e->d == d) {
             *found = 1;
             return e;
         }
@@ -319,22 +325,34 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int *found) {
     }
 }
 
-static int memo_get(Store *st, int32_t a, int32_t b, int32_t c, int32_t *r) {
+/* Keys: four operands (compose4) or three with d = NOKEY (every other pass; the third is
+   the pass's tag or argument). */
+#define NOKEY INT32_MIN
+
+static int memo_get4(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int32_t *r) {
     int found;
-    MEnt *e = memo_slot(st, a, b, c, &found);
+    MEnt *e = memo_slot(st, a, b, c, d, &found);
     if (e && found) { *r = e->r; return 1; }
     return 0;
 }
 
-static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
+static void memo_put4(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int32_t r) {
     int found;
-    MEnt *e = memo_slot(st, a, b, c, &found);
+    MEnt *e = memo_slot(st, a, b, c, d, &found);
     if (!e) return;
     if (!found) {
         if (e->gen != st->memo.gen) st->memo.used++;
-        e->a = a; e->b = b; e->c = c; e->gen = st->memo.gen;
+        e->a = a; e->b = b; e->c = c; e->d = d; e->gen = st->memo.gen;
     }
     e->r = r;
+}
+
+static int memo_get(Store *st, int32_t a, int32_t b, int32_t c, int32_t *r) {
+    return memo_get4(st, a, b, c, NOKEY, r);
+}
+
+static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
+    memo_put4(st, a, b, c, NOKEY, r);
 }
 
 /* ---------------------------------------------------------------- flags */
@@ -552,7 +570,7 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
         uint64_t mask = st->memo.cap - 1;
         for (int32_t i = 0; i < cnt; i++)
             if (ok[i] != T_UND && op[i] != T_UND && (ok[i] >= 0 || op[i] >= 0))
-                __builtin_prefetch(&st->memo.t[memo_hash(ok[i], op[i], -6) & mask]);
+                __builtin_prefetch(&st->memo.t[memo_hash(ok[i], op[i], -6, NOKEY) & mask]);
     }
 #endif
     /* the result is a (or b) itself when every piece came back as a's (b's) own piece:
@@ -567,6 +585,80 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
     if (st->err) return ERRV;
     r = same_a ? a : same_b ? b : mk(st, lv, ob, ok, cnt);
     if (r != ERRV) memo_put(st, a, b, -6, r);
+    return r;
+}
+
+/* A node's partition at level lv (one interval of x itself when x lies below lv). */
+typedef struct { const int32_t *b, *k; int32_t nk; int32_t self; } Part;
+
+static void split(Store *st, int32_t x, int32_t lv, Part *p) {
+    Nodes *N = &st->nd;
+    if (x < 0 || N->level[x] != lv) {
+        p->self = x; p->b = NULL; p->k = &p->self; p->nk = 1;
+    } else {
+        p->b = N->pool + N->off[x] + N->nk[x];
+        p->k = N->pool + N->off[x];
+        p->nk = N->nk[x];
+    }
+}
+
+/* Composition of up to four consecutive blocks at once (o[0] first): one pass makes the
+   result without the two intermediate compositions a binary tree would build. Operands are
+   normalised first: UNDECIDED ones dropped (the identity), leading terminals folded, a final
+   first operand returned; at most two left go to compose_rec. */
+static int32_t compose4_rec(Store *st, const int32_t *in) {
+    Nodes *N = &st->nd;
+    int32_t o[4];
+    int k = 0;
+    for (int i = 0; i < 4; i++) if (in[i] != T_UND) o[k++] = in[i];
+    while (k >= 2 && o[0] < 0 && o[1] < 0) {  /* two terminals: fold them */
+        int32_t t = compose_rec(st, o[0], o[1]);
+        if (t == ERRV) return ERRV;
+        o[0] = t;
+        for (int i = 1; i + 1 < k; i++) o[i] = o[i + 1];
+        k--;
+    }
+    if (k == 0) return T_UND;
+    if (o[0] >= 0 ? !undecided(st, o[0]) : ENC_V(o[0]) != 0) return o[0];
+    if (k <= 2) return k == 1 ? o[0] : compose_rec(st, o[0], o[1]);
+    while (k < 4) o[k++] = T_UND;
+    int32_t r;
+    if (memo_get4(st, o[0], o[1], o[2], o[3], &r)) return r;
+    if (st->err) return ERRV;
+    int32_t lv = LEAFLVL;
+    for (int i = 0; i < 4; i++) { int32_t l = LVL(N, o[i]); if (l < lv) lv = l; }
+    Part p[4];
+    int32_t at[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) split(st, o[i], lv, &p[i]);
+    int32_t *ob = st->sb[lv], *ok = st->sk[lv], *q = st->sq[lv];
+    int32_t cnt = 0;
+    for (;;) {  /* joint partition: one kid tuple per interval */
+        for (int i = 0; i < 4; i++) q[4 * cnt + i] = p[i].k[at[i]];
+        cnt++;
+        int32_t br = INT32_MAX;
+        for (int i = 0; i < 4; i++)
+            if (at[i] < p[i].nk - 1 && p[i].b[at[i]] < br) br = p[i].b[at[i]];
+        if (br == INT32_MAX) break;
+        for (int i = 0; i < 4; i++)
+            if (at[i] < p[i].nk - 1 && p[i].b[at[i]] == br) at[i]++;
+        ob[cnt - 1] = br;
+    }
+#if defined(__GNUC__) || defined(__clang__)
+    {
+        uint64_t mask = st->memo.cap - 1;
+        for (int32_t i = 0; i < cnt; i++)
+            __builtin_prefetch(&st->memo.t[memo_hash(q[4 * i], q[4 * i + 1], q[4 * i + 2],
+                                                     q[4 * i + 3]) & mask]);
+    }
+#endif
+    int same = LVL(N, o[0]) == lv;
+    for (int32_t i = 0; i < cnt; i++) {
+        ok[i] = compose4_rec(st, q + 4 * i);
+        same &= ok[i] == q[4 * i];
+    }
+    if (st->err) return ERRV;
+    r = same ? o[0] : mk(st, lv, ob, ok, cnt);
+    if (r != ERRV) memo_put4(st, o[0], o[1], o[2], o[3], r);
     return r;
 }
 
@@ -606,19 +698,6 @@ static int32_t bisect_left(const int32_t *a, int32_t n, int32_t v) {
     return lo;
 }
 
-/* A node's partition at level lv (one interval of x itself when x lies below lv). */
-typedef struct { const int32_t *b, *k; int32_t nk; int32_t self; } Part;
-
-static void split(Store *st, int32_t x, int32_t lv, Part *p) {
-    Nodes *N = &st->nd;
-    if (x < 0 || N->level[x] != lv) {
-        p->self = x; p->b = NULL; p->k = &p->self; p->nk = 1;
-    } else {
-        p->b = N->pool + N->off[x] + N->nk[x];
-        p->k = N->pool + N->off[x];
-        p->nk = N->nk[x];
-    }
-}
 
 /* Whether some point of m has a verdict other than bit in c (dead rules). */
 static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
@@ -683,16 +762,19 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
         int32_t nk = N->nk[x];
         int64_t len = 2 * (int64_t)nk - 1;
         if (pn != N->off[x]) memmove(N->pool + pn, N->pool + N->off[x], sizeof(int32_t) * len);
+        int renamed = 0;
         for (int32_t i = 0; i < nk; i++) {
             int32_t k = N->pool[pn + i];
-            if (k >= 0) N->pool[pn + i] = map[k];
+            if (k >= 0 && map[k] != k) { N->pool[pn + i] = map[k]; renamed = 1; }
         }
         N->level[j] = N->level[x];
         N->nk[j] = nk;
         N->off[j] = pn;
         N->und[j] = N->und[x];
         N->verd[j] = N->verd[x];
-        N->hs[j] = N->hs[x];
+        /* the hash covers the kids' ids: renamed kids, new hash (else the node would sit in
+           the wrong bucket and its next construction would make a duplicate) */
+        N->hs[j] = renamed ? hash32(N->level[x], N->pool + pn + nk, N->pool + pn, nk) : N->hs[x];
         map[x] = (int32_t)j++;
         pn += len;
     }
@@ -792,8 +874,8 @@ static PyObject *int_list(const int32_t *a, Py_ssize_t n) {
 static void Store_dealloc(Store *st) {
     nodes_free(&st->nd);
     free(st->memo.t);
-    if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); free(st->sp[l]); }
-    free(st->sb); free(st->sk); free(st->sp); free(st->maxd); free(st->fld);
+    if (st->sb) for (int32_t l = 0; l < st->depth; l++) { free(st->sb[l]); free(st->sk[l]); free(st->sp[l]); free(st->sq[l]); }
+    free(st->sb); free(st->sk); free(st->sp); free(st->sq); free(st->maxd); free(st->fld);
     for (int f = 0; f < 2; f++) { free(st->wid[f]); free(st->sft[f]); }
     free(st->vbits);
     Py_TYPE(st)->tp_free((PyObject *)st);
@@ -815,8 +897,9 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
     st->sb = calloc(d, sizeof(int32_t *));
     st->sk = calloc(d, sizeof(int32_t *));
     st->sp = calloc(d, sizeof(int32_t *));
+    st->sq = calloc(d, sizeof(int32_t *));
     for (int f = 0; f < 2; f++) { st->wid[f] = calloc(d, sizeof(int32_t)); st->sft[f] = calloc(d, sizeof(int32_t)); }
-    if (!st->maxd || !st->fld || !st->sb || !st->sk || !st->sp || !st->wid[0] || !st->wid[1]
+    if (!st->maxd || !st->fld || !st->sb || !st->sk || !st->sp || !st->sq || !st->wid[0] || !st->wid[1]
         || !st->sft[0] || !st->sft[1] || nodes_init(&st->nd) < 0 || memo_init(&st->memo) < 0) {
         Py_DECREF(fast); PyErr_NoMemory(); return -1;
     }
@@ -836,7 +919,8 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
         st->sb[l] = malloc(sizeof(int32_t) * ((size_t)1 << w));
         st->sk[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
         st->sp[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
-        if (!st->sb[l] || !st->sk[l] || !st->sp[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
+        st->sq[l] = malloc(sizeof(int32_t) * 4 * (((size_t)1 << w) + 1));
+        if (!st->sb[l] || !st->sk[l] || !st->sp[l] || !st->sq[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
     }
     Py_DECREF(fast);
     st->default_bit = 2;
@@ -1038,11 +1122,13 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
         items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k]);
         if (items[k] == ERRV) { raise_err(st); goto done; }
     }
-    while (len > 1) {
+    while (len > 1) {  /* a 4-ary tree: groups of four consecutive blocks */
         int64_t half = 0;
-        for (int64_t k = 0; k + 1 < len; k += 2) {
+        for (int64_t k = 0; k < len; k += 4) {
+            int32_t g[4] = {T_UND, T_UND, T_UND, T_UND};
+            for (int q = 0; q < 4 && k + q < len; q++) g[q] = items[k + q];
             memo_next(&st->memo);
-            int32_t r = compose_rec(st, items[k], items[k + 1]);
+            int32_t r = compose4_rec(st, g);
             if (r == ERRV) { raise_err(st); goto done; }
             items[half++] = r;
             int64_t lim = factor * floor_ > minimum ? factor * floor_ : minimum;
@@ -1051,20 +1137,19 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
                 /* live: the new items, the old ones not combined yet, rules, extra */
                 int64_t m = 0;
                 for (int64_t q = 0; q < half; q++) roots[m++] = items[q];
-                for (int64_t q = k + 2; q < len; q++) roots[m++] = items[q];
+                for (int64_t q = k + 4; q < len; q++) roots[m++] = items[q];
                 for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
                 for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
                 if (compact(st, roots, m) < 0) { raise_err(st); goto done; }
                 m = 0;
                 for (int64_t q = 0; q < half; q++) items[q] = roots[m++];
-                for (int64_t q = k + 2; q < len; q++) items[q] = roots[m++];
+                for (int64_t q = k + 4; q < len; q++) items[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < nr; q++) rules[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
                 floor_ = st->nd.n;
                 pfloor = st->nd.pn;
             }
         }
-        if (len % 2) items[half++] = items[len - 1];
         len = half;
     }
     int32_t c2 = nr ? items[0] : T_UND;
