@@ -495,20 +495,41 @@ static int32_t tmap_term(Store *st, int mode, int32_t t, int32_t arg) {
     return ERRV;
 }
 
-static int32_t tmap_rec(Store *st, int mode, int32_t n, int32_t arg) {
+/* amemo: a per-node result array for whole-diagram maps (exact, no hashing), or NULL for
+   the shared memo (small maps: one per rule). Nodes made during the map are results only,
+   never inputs, so the array covers every input. */
+static int32_t tmap_rec(Store *st, int mode, int32_t n, int32_t arg, int32_t *amemo) {
     if (n < 0) return tmap_term(st, mode, n, arg);
     int32_t r;
-    if (memo_get(st, n, arg, -10 - mode, &r)) return r;
-    if (st->err) return ERRV;
+    if (amemo) {
+        if (amemo[n] != ERRV) return amemo[n];
+    } else {
+        if (memo_get(st, n, arg, -10 - mode, &r)) return r;
+        if (st->err) return ERRV;
+    }
     Nodes *N = &st->nd;
     int32_t lv = N->level[n], cnt = N->nk[n];
     int32_t *ob = st->sb[lv], *ok = st->sk[lv];
     for (int32_t i = 0; i < cnt; i++) {
-        ok[i] = tmap_rec(st, mode, KID(N, n, i), arg);
+        ok[i] = tmap_rec(st, mode, KID(N, n, i), arg, amemo);
         if (i + 1 < cnt) ob[i] = BRK(N, n, i);
     }
     r = mk(st, lv, ob, ok, cnt);
-    if (r != ERRV) memo_put(st, n, arg, -10 - mode, r);
+    if (r != ERRV) {
+        if (amemo) amemo[n] = r;
+        else memo_put(st, n, arg, -10 - mode, r);
+    }
+    return r;
+}
+
+/* A whole-diagram map with a per-node memo array. */
+static int32_t tmap_all(Store *st, int mode, int32_t root, int32_t arg) {
+    int64_t n = st->nd.n;
+    int32_t *amemo = malloc(sizeof(int32_t) * (n ? n : 1));
+    if (!amemo) { st->err = 1; return ERRV; }
+    for (int64_t i = 0; i < n; i++) amemo[i] = ERRV;
+    int32_t r = tmap_rec(st, mode, root, arg, amemo);
+    free(amemo);
     return r;
 }
 
@@ -1119,7 +1140,7 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
     int64_t floor_ = 0, pfloor = 0, len = nr;
     for (Py_ssize_t k = 0; k < nr; k++) {
         memo_next(&st->memo);
-        items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k]);
+        items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k], NULL);
         if (items[k] == ERRV) { raise_err(st); goto done; }
     }
     while (len > 1) {  /* a 4-ary tree: groups of four consecutive blocks */
@@ -1190,7 +1211,7 @@ static PyObject *Store_first(Store *st, PyObject *args) {
     if (!PyArg_ParseTuple(args, "i", &c2)) return NULL;
     if (c2 >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad node"); return NULL; }
     memo_next(&st->memo);
-    int32_t c = tmap_rec(st, MAP_FIRST, c2, 0);
+    int32_t c = tmap_all(st, MAP_FIRST, c2, 0);
     memo_shrink(&st->memo);
     if (c == ERRV) return raise_err(st);
     return PyLong_FromLong(c);
@@ -1203,7 +1224,7 @@ static PyObject *Store_permitted(Store *st, PyObject *args) {
     if (!PyArg_ParseTuple(args, "ii", &c, &canon)) return NULL;
     if (c >= st->nd.n || canon >= st->nd.n) { PyErr_SetString(PyExc_ValueError, "bad node"); return NULL; }
     memo_next(&st->memo);
-    int32_t p = tmap_rec(st, MAP_PERMIT, c, 0);
+    int32_t p = tmap_all(st, MAP_PERMIT, c, 0);
     if (p == ERRV) return raise_err(st);
     memo_next(&st->memo);
     p = apply_rec(st, OP_AND, p, canon);
