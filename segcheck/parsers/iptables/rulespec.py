@@ -52,6 +52,9 @@ _RULE_OPTS_WITH_ARG = {
     "-j": "jump", "--jump": "jump", "-g": "goto", "--goto": "goto",
     "-m": "module", "--match": "module",
 }
+_RARE_OPTS = frozenset({"-4", "--ipv4", "-6", "--ipv6", "-f", "--fragment", "-c",
+                        "--set-counters"})
+"""Rule options without a value handled before the others (none is in the table above)."""
 _MODULE_OPTS: dict[str, int] = {
     "--dport": 1, "--destination-port": 1, "--sport": 1, "--source-port": 1,
     "--dports": 1, "--destination-ports": 1, "--sports": 1, "--source-ports": 1, "--ports": 1,
@@ -117,19 +120,18 @@ def parse_rule(
             if i >= n:
                 raise SpecError("'!' at end of line")
             tok = tokens[i]
-        if tok in ("-4", "--ipv4", "-6", "--ipv6"):
-            if (tok in ("-6", "--ipv6")) != (family == 6):
-                spec.ignore = True
-            i += 1
+        kind = _RULE_OPTS_WITH_ARG.get(tok)  # the common case first (disjoint from the next)
+        if kind is None and tok in _RARE_OPTS:
+            if tok in ("-4", "--ipv4", "-6", "--ipv6"):
+                if (tok in ("-6", "--ipv6")) != (family == 6):
+                    spec.ignore = True
+                i += 1
+            elif tok in ("-f", "--fragment"):
+                c.parts.append(() if not neg else (Match(),))
+                i += 1
+            else:  # -c / --set-counters PKTS BYTES
+                i += 3
             continue
-        if tok in ("-f", "--fragment"):
-            c.parts.append(() if not neg else (Match(),))
-            i += 1
-            continue
-        if tok in ("-c", "--set-counters"):
-            i += 3
-            continue
-        kind = _RULE_OPTS_WITH_ARG.get(tok)
         if kind is not None:
             if i + 1 >= n:
                 raise SpecError(f"option {tok} needs a value")
