@@ -281,8 +281,8 @@ static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c, int32_t d) {
     return h ^ (h >> 32);
 }
 
-#define MEMO_MAX ((uint64_t)1 << 20)
-/* Memo entries are exact while the table can grow; at MEMO_MAX entries (24 MB) it becomes a
+#define MEMO_MAX ((uint64_t)1 << 18)
+/* Memo entries are exact while the table can grow; at MEMO_MAX entries (6 MB) it becomes a
    lossy cache (the home slot is overwritten, like a BDD package's computed table): results
    stay exact (nodes are hash-consed), only recomputation may follow an eviction. */
 
