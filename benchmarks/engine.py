@@ -23,18 +23,19 @@ ratios.
     python benchmarks/engine.py [--sizes 1000,10000,100000] [--queries 100000] [--seed 1]
 
 Note (2026-11-26, x86_64 AMD EPYC, 2 cores shared with two other engineers' jobs, load
-1.7-3; ``--queries 20000 --mem-gb 5``; native kernel):
+1.0-2.5; ``--queries 20000 --mem-gb 5``; native kernel; two runs each):
 
-    rules  permitted  analyze+statuses  peak RSS  queries/s  pure Python  dd.cudd build+fwd
-    1k     0.013 s    0.017 s           23 MB     1.5M       0.22 s       1.28 s (205 MB)
-    10k    0.48-0.63  0.50-0.70 s       106 MB    512-524k   7.4-9.3 s    54 s (2.2 GB)
-    100k   11.8-15.2  11.4-15.5 s       953 MB    641k       (not run)    see below
+    rules  permitted    analyze+statuses  peak RSS  queries/s   pure Python  dd.cudd build+fwd
+    1k     0.013-0.017  0.013-0.020 s     23 MB     1.2-1.8M    0.21 s       1.28 s (205 MB)
+    10k    0.41-0.53 s  0.42-0.45 s       94-102 MB 525-655k    7.8-8.0 s    54.3 s (2.2 GB)
+    100k   10.8-12.1 s  10.6-12.1 s       895-914 MB 674-712k   (not run)    > 900 s (gave up)
 
-At 100k the benchmark ACL's classification has 1.54M nodes (two-level diagram 2.39M, the
-permitted set 390k): 1% any-destination rules meet every destination branch, so the
-diagrams grow faster than the rule count; the kernel composes rule blocks in a balanced tree
-(native module docstring) so that this costs about the diagrams' size per tree level instead
-of rules x diagram (the sequential paint took ~240 s and 2.8 GB there).
+Pure Python and native agree (statuses, permitted set) at 1k and 10k; dd.cudd answers the
+same sampled packets. At 100k the benchmark ACL's classification has 1.54M nodes (two-level
+diagram 2.38M, the permitted set 390k): 1% any-destination rules meet every destination
+branch, so the diagrams grow faster than the rule count; the kernel composes rule blocks in
+a balanced 4-ary tree (native module docstring), so that costs about the diagrams' size per
+tree level instead of rules x diagram (the sequential paint took ~240 s and 2.8 GB there).
 """
 
 from __future__ import annotations

@@ -468,7 +468,8 @@ static int32_t apply_rec(Store *st, int op, int32_t a, int32_t b) {
    FALSE -> UNDECIDED; two consecutive blocks a (earlier) and b compose pointwise:
      a undecided -> b;  a = (f, v), v != 0 -> a;  a = (f, 0) -> (f, verdict of b's first)
      (b undecided: a).
-   Composition is associative, so the blocks are combined as a balanced tree: each any-field
+   Composition is associative, so the blocks are combined as a balanced 4-ary tree
+   (compose4_rec: four blocks per pass, no intermediate results): each any-field
    rule meets the other rules' branches once per tree level instead of once per rule, and
    the work is about the size of the results, not rules x classification (the sequential
    paint's fan-out).  The first-level classification c is c2 with (f, v) -> rule_leaf(f);
@@ -1111,7 +1112,7 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
 
 /* classify(rules, indices, extra, minimum, factor) -> (c2, flags, rules', extra'): the
    two-level classification of the enabled rules (diagrams rules[k] of filter index
-   indices[k]) by balanced composition (first() gives the classification); flags per rule
+   indices[k]) by balanced 4-ary composition (first() gives the classification); flags per rule
    position: bit 0 live, bits 1-2 the verdicts (1 permit, 2 deny) that would decide its
    packets without it. */
 static PyObject *Store_classify(Store *st, PyObject *args) {

@@ -34,7 +34,7 @@ out over that field's branches (DESIGN.md §7 and the benchmark give numbers).
 Native kernel (``segcheck.engine.native``, C; used when built unless ``SEGCHECK_NATIVE=0``):
 ``analyze``, ``permitted`` and ``Classifier`` run the rule diagrams, the classification,
 the live rules, the permitted set and all statuses in a private C store, by composing
-blocks of rules in a balanced tree over (first rule, second verdict) terminals instead of
+blocks of rules in a balanced 4-ary tree over (first rule, second verdict) terminals, not
 the rule-by-rule passes above (native module docstring). Results are exported into the
 Python store and are the same nodes the passes above build (tested); the classification
 is exported on first read (``_Shared.classification``), effective sets and ``covered_by``

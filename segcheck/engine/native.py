@@ -13,7 +13,7 @@ whole-filter work in a few C calls per filter, not per node, in a private node s
   a block of consecutive rules is a diagram over terminals (first rule, verdict of the
   second matching rule); two blocks compose pointwise (the first block's answer, its
   missing second verdict filled from the next block) and blocks combine as a balanced
-  tree. Live rules are those whose terminal survives; a live rule is removable iff all
+  4-ary tree (four blocks per pass: no intermediate results). Live rules are those whose terminal survives; a live rule is removable iff all
   its second verdicts (none: the default) equal its action. Same statuses as the backward
   suffix-verdict pass, without building the suffix diagrams;
 - ``permitted``: terminals mapped to verdicts, AND the canonical set;
@@ -28,7 +28,7 @@ result is the *same node id* the pure-Python path builds for the same filter: ru
 diagrams, classification, permitted set, and through them statuses, covers, effective sets.
 
 Complexity: the composition costs about the sum of the intermediate results' sizes over
-the log2(n) tree levels (memoised pairs), instead of rules x diagram; per node tens to
+the log4(n) tree levels (memoised operand tuples), instead of rules x diagram; per node tens to
 hundreds of nanoseconds (a unique-table and a memo probe, both cache misses on large
 stores). A C node costs ~26 bytes plus 8 per kid; the store compacts in place (live nodes
 slide down, ids renumbered) when it grew past ``FACTOR`` times its last live size. A C
@@ -36,8 +36,8 @@ store belongs to one Python object (``NativeRun``) and is freed with it; there i
 state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
 
 Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine):
-benchmark ACLs of 10k rules analysed with all statuses in 0.5-0.7 s (pure Python 7-9 s), 100k
-in 11-15 s and ~950 MB; ``Classifier.decide_many`` 500k+ packets/s on 10k rules.
+benchmark ACLs of 10k rules analysed with all statuses in 0.42-0.45 s (pure Python 7.8 s),
+100k in 10.6-12.1 s and ~900 MB; ``Classifier.decide_many`` 500k+ packets/s on 10k rules.
 """
 
 from __future__ import annotations
