@@ -11,11 +11,12 @@ whole-filter work in a few C calls per filter, not per node, in a private node s
   live rule's packets without it. Not rule by rule (``filters``' sequential paint, whose
   any-field rules revisit every branch of the diagram, once per rule) but by *composition*:
   a block of consecutive rules is a diagram over terminals (first rule, verdict of the
-  second matching rule); two blocks compose pointwise (the first block's answer, its
-  missing second verdict filled from the next block) and blocks combine as a balanced
-  4-ary tree (four blocks per pass: no intermediate results). Live rules are those whose terminal survives; a live rule is removable iff all
-  its second verdicts (none: the default) equal its action. Same statuses as the backward
-  suffix-verdict pass, without building the suffix diagrams;
+  second matching rule); blocks compose pointwise (the first block's answer, its missing
+  second verdict filled from the next block) and combine as a balanced 4-ary tree (four
+  blocks per pass: no intermediate results). Live rules are those whose terminal
+  survives; a live rule is removable iff all its second verdicts (none: the default) equal
+  its action. Same statuses as the backward suffix-verdict pass, without building the
+  suffix diagrams;
 - ``permitted``: terminals mapped to verdicts, AND the canonical set;
 - ``dead``: shadowed vs redundant for dead rules (``passes.other_verdict``);
 - ``lookup_many``: the classification's terminal for each packet (``Classifier``);
