@@ -30,6 +30,8 @@ def engine_mode(request: pytest.FixtureRequest) -> Iterator[str]:
         pytest.skip("segcheck.engine._mddc not built")
     if mode == "native" and _FORCED_PYTHON and not required:
         pytest.skip("SEGCHECK_NATIVE=0: pure Python only")
+    if mode == "native" and getattr(request.module, "NATIVE_FREE", False):
+        pytest.skip("this module's code has no native path (PacketSet algebra)")
     old = os.environ.get("SEGCHECK_NATIVE")
     os.environ["SEGCHECK_NATIVE"] = "0" if mode == "python" else "1"
     try:

@@ -18,6 +18,8 @@ from segcheck.model.rules import Match
 from .strategies import TINY, TINY2, all_packets, matches
 
 PACKETS = {id(u): all_packets(u) for u in (TINY, TINY2)}
+NATIVE_FREE = True
+"""PacketSet's algebra is pure Python in both engine modes: one pass is enough."""
 
 
 def brute(ms: list[Match], u: object) -> frozenset[Packet]:
