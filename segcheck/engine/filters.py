@@ -37,8 +37,9 @@ the live rules, the permitted set and all statuses in a private C store, by comp
 blocks of rules in a balanced 4-ary tree over (first rule, second verdict) terminals, not
 the rule-by-rule passes above (native module docstring). Results are exported into the
 Python store and are the same nodes the passes above build (tested); the classification
-is exported on first read (``_Shared.classification``), effective sets and ``covered_by``
-are then computed by the Python passes as before.
+is exported on first read (``_Shared.classification``; the C store is freed then), effective
+sets and ``covered_by`` are then computed by the Python passes as before. Statuses are
+computed by ``analyze`` itself on this path (cheap there: the composition already knows them).
 
 Statuses (``RuleAnalysis.status``): ``disabled``; ``shadowed`` — empty effective set and
 some rule deciding its packets has another action; ``redundant`` — empty effective set and
@@ -147,6 +148,7 @@ class _Shared:
         if not self.c_node:
             assert self.kernel is not None
             self.c_node.extend(self.kernel.export([self.kernel.classification()]))
+            self.kernel.release()  # statuses are known already: the C store has served
         return self.c_node[0]
 
     def match(self, index: int) -> int:
@@ -299,6 +301,8 @@ def analyze(
         run.forward()
         (perm,) = run.export([run.permitted()])
         shared = _Shared(u, flt, [], run.live, compact_at, run)
+        shared.statuses.update(run.statuses())  # cheap in C
+        run.shrink()  # the store now only serves the classification's export
         out = tuple(RuleAnalysis(rule, i, shared) for i, rule in enumerate(flt.rules))
         return FilterAnalysis(flt, PacketSet(perm, u), out)
     work = mdd.Workspace(u, minimum=compact_at)
@@ -336,6 +340,7 @@ class Classifier:
         if native.enabled():
             self._kernel = native.NativeRun(self.universe, flt)
             self._kernel.forward()
+            self._kernel.shrink()
         else:
             self.universe, self._root = classify(flt, self.universe)
         self._tables: _Tables | None = None

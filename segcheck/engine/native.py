@@ -183,3 +183,14 @@ class NativeRun:
 
     def size(self) -> int:
         return len(self.store)
+
+    def shrink(self) -> None:
+        """Keep only the two-level diagram (after ``statuses``/``permitted``, the rule
+        diagrams have served: lookups and the classification need ``c2`` alone)."""
+        self.c2, self.canonical = self.store.compact([self.c2, self.canonical])
+        self.rules = []
+        self._c = None
+
+    def release(self) -> None:
+        """Free the C store (its results were exported); later calls raise."""
+        self.store = None
