@@ -308,31 +308,8 @@ def _packet(fam: int, vals: list[int]) -> Packet | None:
 def _partition(u: Universe, node: int, f: int, fam: int) -> list[tuple[int, int, int]]:
     """Field ``f``'s values as maximal intervals, each with the node below the field."""
     digits = u.digits(f, fam)
-    store = u.store
-    end_level = digits[-1][0]
     out: list[tuple[int, int, int]] = []
-
-    def walk(n: int, idx: int, base: int) -> None:
-        if idx == len(digits) or store.lvl(n) > end_level:
-            span = 0 if idx == len(digits) else (1 << (digits[idx][1] + digits[idx][2])) - 1
-            out.append((base, base + span, n))
-            return
-        lv, width, shift = digits[idx]
-        if store.level[n] != lv:  # this digit is skipped: every value leads to n
-            for d in range(1 << width):
-                walk(n, idx + 1, base | (d << shift))
-            return
-        breaks, kids = store.breaks[n], store.kids[n]
-        for i, k in enumerate(kids):
-            lo = 0 if i == 0 else breaks[i - 1]
-            hi = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
-            if idx + 1 == len(digits) or store.lvl(k) > end_level:
-                out.append((base | (lo << shift), base | (hi << shift) | ((1 << shift) - 1), k))
-            else:
-                for d in range(lo, hi + 1):
-                    walk(k, idx + 1, base | (d << shift))
-
-    walk(node, 0, 0)
+    _partition_walk(u.store, digits, digits[-1][0], out, node, 0, 0)
     merged: list[tuple[int, int, int]] = []
     for lo, hi, k in out:
         if merged and merged[-1][2] == k and merged[-1][1] + 1 == lo:
@@ -340,6 +317,32 @@ def _partition(u: Universe, node: int, f: int, fam: int) -> list[tuple[int, int,
         else:
             merged.append((lo, hi, k))
     return merged
+
+
+def _partition_walk(
+    store: mdd.Store, digits: tuple[mdd.Digit, ...], end_level: int,
+    out: list[tuple[int, int, int]], n: int, idx: int, base: int,
+) -> None:
+    """``_partition``'s walk from node ``n`` at digit ``idx`` (value bits so far: ``base``).
+    A module function, not a closure: a recursive closure is a reference cycle per call."""
+    if idx == len(digits) or store.lvl(n) > end_level:
+        span = 0 if idx == len(digits) else (1 << (digits[idx][1] + digits[idx][2])) - 1
+        out.append((base, base + span, n))
+        return
+    lv, width, shift = digits[idx]
+    if store.level[n] != lv:  # this digit is skipped: every value leads to n
+        for d in range(1 << width):
+            _partition_walk(store, digits, end_level, out, n, idx + 1, base | (d << shift))
+        return
+    breaks, kids = store.breaks[n], store.kids[n]
+    for i, k in enumerate(kids):
+        lo = 0 if i == 0 else breaks[i - 1]
+        hi = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
+        if idx + 1 == len(digits) or store.lvl(k) > end_level:
+            out.append((base | (lo << shift), base | (hi << shift) | ((1 << shift) - 1), k))
+        else:
+            for d in range(lo, hi + 1):
+                _partition_walk(store, digits, end_level, out, k, idx + 1, base | (d << shift))
 
 
 def _follow(u: Universe, node: int, f: int, fam: int, value: int) -> int:
@@ -363,8 +366,62 @@ def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, in
     return [(R.normalize(v), k) for k, v in by.items()]
 
 
+Row = tuple[tuple[str, object], ...]
+"""Field constraints of one diagram path below the protocol: (Match field name, ranges or
+``None`` for the whole field), in level order."""
+
+
+class _Rows:
+    """The constraint rows of the paths from a node to ``TRUE`` (``_to_matches``), memoised.
+
+    Sub-diagrams are shared by hash-consing, so the rows below a node are computed once per
+    (node, field position, family, protocol class) and reused: the cost is the number of
+    distinct nodes plus the size of the output, not the number of paths leading into a
+    shared node times its partition work. Rows come out in depth-first order of the field
+    partitions (the order a breadth-first expansion gives too).
+    """
+
+    FIELDS = ORDER[2:]  # level order below the protocol
+
+    def __init__(self, u: Universe) -> None:
+        self.u = u
+        self.memo: dict[tuple[int, int, int, str], list[Row]] = {}
+        self.groups: dict[tuple[int, int, int], list[tuple[R.Ranges, int]]] = {}
+
+    def below(self, n: int, j: int, fam: int, kind: str) -> list[Row]:
+        """Rows of ``n``'s paths from field position ``j`` on; ``kind`` is the protocol
+        class ("ports", "icmp", "other"), which decides the fields that apply."""
+        if n == FALSE:
+            return []
+        if j == len(self.FIELDS):
+            return [()] if n == TRUE else []
+        key = (n, j, fam, kind)
+        got = self.memo.get(key)
+        if got is not None:
+            return got
+        f = self.FIELDS[j]
+        applies = f in (DST, SRC) or (kind == "ports" if f in (DPORT, SPORT) else kind == "icmp")
+        out: list[Row] = []
+        if not applies:
+            out = self.below(_follow(self.u, n, f, fam, 0), j + 1, fam, kind)
+        else:
+            name = _MATCH_FIELD[f]
+            top = self.u.maximum(f, fam)
+            gkey = (n, f, fam)
+            groups = self.groups.get(gkey)
+            if groups is None:
+                groups = self.groups[gkey] = _groups(self.u, n, f, fam)
+            for rs, k in groups:
+                head = (name, None if rs == ((0, top),) else rs)
+                out.extend((head, *tail) for tail in self.below(k, j + 1, fam, kind))
+        self.memo[key] = out
+        return out
+
+
 def _to_matches(u: Universe, root: int) -> list[Match]:
+    """Every root-to-``TRUE`` path as a box (``_Rows``), then merged (``_merge_matches``)."""
     raw: list[dict[str, object]] = []
+    rows = _Rows(u)
     for fam in (4, 6):
         top = _follow(u, root, VERSION, fam, 0 if fam == 4 else 1)
         if top == FALSE:
@@ -382,23 +439,8 @@ def _to_matches(u: Universe, root: int) -> list[Match]:
                 if not ps:
                     continue
                 # pnode is the same for every protocol of the group, so any of them works
-                rows: list[tuple[dict[str, object], int]] = [({}, pnode)]
-                applies = {DPORT: kind == "ports", SPORT: kind == "ports",
-                           ITYPE: kind == "icmp", ICODE: kind == "icmp", DST: True, SRC: True}
-                for f in ORDER[2:]:  # level order below the protocol
-                    name = _MATCH_FIELD[f]
-                    nxt: list[tuple[dict[str, object], int]] = []
-                    for cons, n in rows:
-                        if not applies[f]:
-                            nxt.append((cons, _follow(u, n, f, fam, 0)))
-                            continue
-                        for rs, k in _groups(u, n, f, fam):
-                            full = rs == ((0, u.maximum(f, fam)),)
-                            nxt.append(({**cons, name: None if full else rs}, k))
-                    rows = nxt
-                for cons, n in rows:
-                    if n == TRUE:
-                        raw.append({"family": fam, "protocols": ps, **cons})
+                raw.extend({"family": fam, "protocols": ps, **dict(cons)}
+                           for cons in rows.below(pnode, 0, fam, kind))
     return _merge_matches(u, raw)
 
 
