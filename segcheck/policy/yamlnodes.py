@@ -214,7 +214,10 @@ class Doc:
     def int_(self, node: yaml.Node, what: str, lo: int | None = None, hi: int | None = None) -> int:
         if not isinstance(node, yaml.ScalarNode) or node.tag != INT:
             raise self.error(node, f"{what} must be an integer, not {describe(node)}")
-        value = int(yaml.safe_load(node.value))
+        # an explicit `!!int` tag on text that is not one reaches here: `!!int 1.5` is no 1
+        value = _scalar_value(node)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(node, f"{what} must be an integer, not {node.value!r}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.error(node, f"{what} must be between {lo} and {hi}, not {value}")
         return value
@@ -222,7 +225,11 @@ class Doc:
     def number(self, node: yaml.Node, what: str, lo: float, hi: float) -> float:
         if not isinstance(node, yaml.ScalarNode) or node.tag not in (INT, FLOAT):
             raise self.error(node, f"{what} must be a number, not {describe(node)}")
-        value = float(yaml.safe_load(node.value))
+        # an explicit `!!int`/`!!float` tag on text that is not a number reaches here
+        raw = _scalar_value(node)
+        if not isinstance(raw, int | float) or isinstance(raw, bool):
+            raise self.error(node, f"{what} must be a number, not {node.value!r}")
+        value = float(raw)
         if not lo <= value <= hi:
             raise self.error(node, f"{what} must be between {lo:g} and {hi:g}, not {value:g}")
         return value
@@ -230,7 +237,10 @@ class Doc:
     def bool_(self, node: yaml.Node, what: str) -> bool:
         if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
             raise self.error(node, f"{what} must be true or false, not {describe(node)}")
-        return bool(yaml.safe_load(node.value))
+        value = _scalar_value(node)
+        if not isinstance(value, bool):  # `!!bool TEST` would otherwise read as true
+            raise self.error(node, f"{what} must be true or false, not {node.value!r}")
+        return value
 
     def date_(self, node: yaml.Node, what: str) -> date:
         """A date (``2026-12-31``, quoted or not)."""
@@ -265,3 +275,12 @@ class Doc:
             return ipaddress.ip_address(text)
         except ValueError:
             raise self.error(node, f"{what} {text!r} is not a valid IP address") from None
+
+
+def _scalar_value(node: yaml.ScalarNode) -> object:
+    """What YAML's own resolver makes of a scalar's text (``None`` when it cannot read it):
+    a tag forced onto the text (``!!int TEST``) does not make it that type."""
+    try:
+        return yaml.safe_load(node.value)
+    except yaml.YAMLError:
+        return None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from segcheck.errors import PolicyError
@@ -44,6 +44,7 @@ def _located(load: Callable[[], object]) -> int | None:
 
 @settings(max_examples=300)
 @given(edits(BASE))
+@example(BASE.replace("segcheck: 1", "segcheck: !!int  TEST", 1))  # int() of the tag's text
 def test_policy_edits_never_crash(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "p.yaml"
@@ -67,3 +68,23 @@ def test_recursive_alias_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(path)
     assert info.value.span is not None
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("segcheck: 1", "segcheck: !!int TEST", "must be an integer, not 'TEST'"),
+    ("sl_t: 1", "sl_t: !!int 1.5", "must be an integer, not '1.5'"),
+    ("conduit_sl_ge_zone_sl: true", "conduit_sl_ge_zone_sl: !!bool TEST",
+     "must be true or false, not 'TEST'"),
+])
+def test_explicit_tags_on_the_wrong_text_are_located_errors(old: str, new: str,
+                                                           message: str) -> None:
+    """An explicit YAML tag does not make its text that type: ``!!bool TEST`` used to read as
+    true and ``!!int TEST`` escaped as a ValueError."""
+    assert old in BASE
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.yaml"
+        path.write_text(BASE.replace(old, new, 1))
+        with pytest.raises(PolicyError, match=message) as info:
+            load_policy(path)
+        assert info.value.span is not None
+        assert info.value.span.line == 1 + BASE[:BASE.index(old)].count("\n")
