@@ -59,6 +59,9 @@ from segcheck.capture.vector import (
     CUT_RECORD,
     FIRST_CHUNK,
     I64,
+    _deferred,
+    _first_tries,
+    _flow_runs,
 )
 
 NG_PROBLEMS = ("bad pcapng section header", "bad or cut-off pcapng block",
@@ -294,26 +297,12 @@ def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int]
     defer = sc.defer
     assert defer is not None
     g_sel = inv[sel]
-    order = np.argsort(g_sel, kind="stable")
-    gs = g_sel[order]
-    rank = np.empty(len(sel), dtype=np.int64)
-    rank[order] = np.arange(len(gs)) - np.searchsorted(gs, gs, side="left")
-    tries = np.array([1 << 40 if f.is_ics else f.tries for f in gflow], dtype=np.int64)
-    now = rank < tries[g_sel]
+    now = _first_tries(gflow, g_sel)
     flips_l = [f.flips for f in gflow]
     frames_l = frames.tolist()
 
     def items(sub: I64) -> list[Deferred]:
-        sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
-                                                  po[sub].tolist(), pe[sub].tolist(),
-                                                  inv[sub].tolist(), pdir[sub].tolist())
-        out = []
-        for j, i in enumerate(sub.tolist()):
-            g = inv_l[j]
-            f = gflow[g]
-            out.append((frames_l[i], f, pdir_l[j] ^ gdir[g], flips_l[g], po_l[j], pe_l[j],
-                        f.proto, sp_l[j], dp_l[j]))
-        return out
+        return _deferred(sub, gflow, gdir, flips_l, inv, pdir, sp, dp, po, pe, frames_l)
 
     def tail(sub: I64, g: int) -> list[Deferred]:
         f = gflow[g]
@@ -343,17 +332,12 @@ def _queue(mod: ModuleType, sc: Scanner, gflow: list[FlowState], gdir: list[int]
         return items(rest)
 
     defer += items(sel[np.flatnonzero(now)])
-    later = np.flatnonzero(~now)
-    if len(later):
-        lg = g_sel[later]
-        srt = np.argsort(lg, kind="stable")
-        cut = np.flatnonzero(np.diff(lg[srt])) + 1
-        for part in np.split(later[srt], cut):
-            g = int(g_sel[part[0]])
-            f = gflow[g]
-            sub = sel[part]
-            sc.tails[id(f)] = (f, frames_l[int(sub[0])],
-                               lambda sub=sub, g=g: tail(sub, g))  # type: ignore[misc]
+    for part in _flow_runs(np.flatnonzero(~now), g_sel):
+        g = int(g_sel[part[0]])
+        f = gflow[g]
+        sub = sel[part]
+        sc.tails[id(f)] = (f, frames_l[int(sub[0])],
+                           lambda sub=sub, g=g: tail(sub, g))  # type: ignore[misc]
 
 
 Group = tuple[int, int, bytes, int, float, float, int, int, int, int, bytes | None, int,

@@ -429,36 +429,57 @@ def _inspect_each(sc: Scanner, gflow: list[FlowState], gdir_l: list[int], sel: I
     defer = sc.defer
     assert defer is not None
     g_sel = inv[sel]
+    now = _first_tries(gflow, g_sel)
+    flips_l = [f.flips for f in gflow]
+
+    def items(sub: I64) -> list[Deferred]:
+        return _deferred(sub, gflow, gdir_l, flips_l, inv, pdir, sp, dp, po, pe, frames_l)
+
+    defer += items(sel[np.flatnonzero(now)])
+    for part in _flow_runs(np.flatnonzero(~now), g_sel):
+        sub = sel[part]
+        f = gflow[int(g_sel[part[0]])]
+        sc.tails[id(f)] = (f, frames_l[int(sub[0])],
+                           lambda sub=sub: items(sub))  # type: ignore[misc]
+
+
+def _first_tries(gflow: list[FlowState], g_sel: I64) -> npt.NDArray[np.bool_]:
+    """For records whose flows are ``g_sel`` (in record order): is the record among the
+    first ``tries`` of its flow's records here (always, for an ICS flow)?"""
     order = np.argsort(g_sel, kind="stable")
     gs = g_sel[order]
-    rank = np.empty(len(sel), dtype=np.int64)
+    rank = np.empty(len(g_sel), dtype=np.int64)
     rank[order] = np.arange(len(gs)) - np.searchsorted(gs, gs, side="left")
     tries = np.array([1 << 40 if f.is_ics else f.tries for f in gflow], dtype=np.int64)
-    now = rank < tries[g_sel]
+    return rank < tries[g_sel]
 
-    def items(idx: I64) -> list[Deferred]:
-        sub = sel[idx]
-        sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
-                                                  po[sub].tolist(), pe[sub].tolist(),
-                                                  inv[sub].tolist(), pdir[sub].tolist())
-        out = []
-        for j, i in enumerate(sub.tolist()):
-            g = inv_l[j]
-            f = gflow[g]
-            out.append((frames_l[i], f, pdir_l[j] ^ gdir_l[g], flips_l[g], po_l[j], pe_l[j],
-                        f.proto, sp_l[j], dp_l[j]))
-        return out
 
-    flips_l = [f.flips for f in gflow]
-    defer += items(np.flatnonzero(now))
-    later = np.flatnonzero(~now)
-    if len(later):
-        lg = g_sel[later]
-        cut = np.flatnonzero(np.diff(lg[np.argsort(lg, kind="stable")])) + 1
-        for part in np.split(later[np.argsort(lg, kind="stable")], cut):
-            f = gflow[int(inv[sel[part[0]]])]
-            sc.tails[id(f)] = (f, frames_l[int(sel[part[0]])],
-                               lambda part=part: items(part))  # type: ignore[misc]
+def _flow_runs(later: I64, g_sel: I64) -> list[I64]:
+    """``later`` (positions into ``g_sel``) split by flow, each flow's in record order."""
+    if not len(later):
+        return []
+    lg = g_sel[later]
+    srt = np.argsort(lg, kind="stable")
+    cut = np.flatnonzero(np.diff(lg[srt])) + 1
+    return np.split(later[srt], cut)
+
+
+def _deferred(sub: I64, gflow: list[FlowState], gdir_l: list[int], flips_l: list[int],
+              inv: I64, pdir: I64, sp: I64, dp: I64, po: I64, pe: I64,
+              frames_l: list[int]) -> list[Deferred]:
+    """The ``run_deferred`` queue items of records ``sub`` (``inv``: each record's group,
+    ``gflow``/``gdir_l``/``flips_l``: each group's flow, first record's flow direction and
+    the flow's ``flips`` when the chunk was grouped)."""
+    sp_l, dp_l, po_l, pe_l, inv_l, pdir_l = (sp[sub].tolist(), dp[sub].tolist(),
+                                              po[sub].tolist(), pe[sub].tolist(),
+                                              inv[sub].tolist(), pdir[sub].tolist())
+    out = []
+    for j, i in enumerate(sub.tolist()):
+        g = inv_l[j]
+        f = gflow[g]
+        out.append((frames_l[i], f, pdir_l[j] ^ gdir_l[g], flips_l[g], po_l[j], pe_l[j],
+                    f.proto, sp_l[j], dp_l[j]))
+    return out
 
 
 BULK_APPS = {"modbus": 1, "dnp3": 2, "s7comm": 3}
