@@ -167,6 +167,26 @@ static int ht_grow(Nodes *N) {
 }
 
 /* The unique node for a reduced partition (nk >= 2). */
+/* Reallocate every per-node array to ``nc`` entries. Each array that could be resized is
+ * replaced; one that could not keeps its old block (still valid). Returns 1 when all were
+ * resized — growing must fail on 0, shrinking may ignore it. ``N->cap`` is the caller's. */
+static int nodes_resize(Nodes *N, int64_t nc) {
+    int ok = 1;
+    int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
+    if (l) N->level = l; else ok = 0;
+    int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
+    if (k) N->nk = k; else ok = 0;
+    int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
+    if (o) N->off = o; else ok = 0;
+    int8_t *u = realloc(N->und, nc);
+    if (u) N->und = u; else ok = 0;
+    int8_t *v = realloc(N->verd, nc);
+    if (v) N->verd = v; else ok = 0;
+    uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
+    if (hs) N->hs = hs; else ok = 0;
+    return ok;
+}
+
 static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
     Nodes *N = &st->nd;
     uint64_t mask = N->hcap - 1;
@@ -187,19 +207,7 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     if (N->n >= INT32_MAX - 1) { st->err = 1; return ERRV; }
     if (N->n == N->cap) {
         int64_t nc = N->cap * 2;
-        int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
-        if (l) N->level = l;
-        int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
-        if (k) N->nk = k;
-        int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
-        if (o) N->off = o;
-        int8_t *u = realloc(N->und, nc);
-        if (u) N->und = u;
-        int8_t *v = realloc(N->verd, nc);
-        if (v) N->verd = v;
-        uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
-        if (hs) N->hs = hs;
-        if (!l || !k || !o || !u || !v || !hs) { st->err = 1; return ERRV; }
+        if (!nodes_resize(N, nc)) { st->err = 1; return ERRV; }
         N->cap = nc;
     }
     int64_t need = N->pn + 2 * (int64_t)nk - 1;
@@ -821,18 +829,7 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     /* give back what the live part does not need (large blocks shrink in place) */
     if (N->cap > 4096 && N->cap > 2 * j) {
         int64_t nc = j + j / 4 + 1024;
-        int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
-        if (l) N->level = l;
-        int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
-        if (k) N->nk = k;
-        int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
-        if (o) N->off = o;
-        int8_t *u = realloc(N->und, nc);
-        if (u) N->und = u;
-        int8_t *v = realloc(N->verd, nc);
-        if (v) N->verd = v;
-        uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
-        if (hs) N->hs = hs;
+        nodes_resize(N, nc);
         N->cap = nc; /* an array that did not shrink kept its larger block: still safe */
     }
     if (N->pcap > 65536 && N->pcap > 2 * pn) {

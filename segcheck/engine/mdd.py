@@ -123,18 +123,7 @@ class Store:
                 nb.append(breaks[i - 1])
                 nk.append(k)
                 last = k
-        if len(nk) == 1:
-            return first
-        key = (level, tuple(nb), tuple(nk))
-        node = self.unique.get(key)
-        if node is None:
-            node = len(self.level)
-            self.level.append(level)
-            self.breaks.append(key[1])
-            self.kids.append(key[2])
-            self.und.append(None)
-            self.unique[key] = node
-        return node
+        return self.mk_reduced(level, nb, nk)
 
     def mk_reduced(self, level: int, breaks: list[int], kids: list[int]) -> int:
         """``mk`` for a partition already reduced (adjacent kids differ)."""

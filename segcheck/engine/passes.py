@@ -69,8 +69,7 @@ def paint(u: Universe, c: int, m: int, leaf: int) -> int:
 
 def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
     """The terminals ``c`` takes on the points of ``m`` (returns early on one in ``stop``)."""
-    store = u.store
-    level, breaks, kids = store.level, store.breaks, store.kids
+    kids = u.store.kids
     stops = set(stop)
     out: set[int] = set()
     seen: set[tuple[int, int]] = set()
@@ -88,21 +87,7 @@ def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[
         if m == TRUE:
             todo.extend((k, TRUE) for k in kids[c])
             continue
-        lc, lm = level[c], level[m]
-        if lc < lm:
-            todo.extend((k, m) for k in kids[c])
-        elif lm < lc:
-            todo.extend((c, k) for k in kids[m])
-        else:
-            bc, kc, bm, km = breaks[c], kids[c], breaks[m], kids[m]
-            nm = len(km)
-            for j in range(nm):
-                x = km[j]
-                if x == FALSE:
-                    continue
-                i = bisect_right(bc, bm[j - 1]) if j else 0
-                iend = bisect_left(bc, bm[j]) + 1 if j < nm - 1 else len(kc)
-                todo.extend((k, x) for k in kc[i:iend])
+        todo.extend(_expand(u, c, m))
     return out
 
 
