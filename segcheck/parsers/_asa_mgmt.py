@@ -209,7 +209,7 @@ class Management:
     def _access(self, w: list[str], sp: SourceSpan) -> None:
         kind = w[0]
         if kind == "http" and w[1:3] == ["server", "enable"]:
-            if len(w) == 3 or (len(w) == 4 and w[3].isdigit() and 0 < int(w[3]) <= 65535):
+            if len(w) == 3 or (len(w) == 4 and _port(w[3])):
                 self.http_port = int(w[3]) if len(w) == 4 else 443
             else:
                 self._diag(Level.UNSUPPORTED, "http server enable form not understood", sp,
@@ -259,8 +259,7 @@ class Management:
             if src is not None:
                 self.access.append(_Access("snmp", src, w[2], sp))
                 return
-        elif w[1:2] == ["listen-port"] and len(w) == 3 and w[2].isdigit() \
-                and 0 < int(w[2]) <= 65535:
+        elif w[1:2] == ["listen-port"] and len(w) == 3 and _port(w[2]):
             self.snmp_port = int(w[2])
             return
         elif len(w) >= 2 and w[1] in SNMP_IRRELEVANT:

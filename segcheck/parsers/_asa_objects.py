@@ -255,13 +255,7 @@ class AsaObjects:
             dports, i = got
         if i != len(w):
             return None
-        out = []
-        for p in protos:
-            s = C.with_ports(C.proto_svc(p), sports, dports)
-            if s is None:
-                return None
-            out.append(s)
-        return out
+        return C.protos_with_ports(protos, sports, dports)
 
     def svc_group(self, name: str, sp: SourceSpan, stack: tuple[str, ...] = ()) -> list[C.Svc]:
         """A service/protocol/icmp-type object-group as services (port groups: see ports)."""

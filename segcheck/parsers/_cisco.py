@@ -221,6 +221,18 @@ def with_ports(svc: Svc, sports: R.Ranges | None, dports: R.Ranges | None) -> Sv
     return Svc(svc.protocols, sports, dports, None, None, svc.family, svc.states)
 
 
+def protos_with_ports(protos: list[int], sports: R.Ranges | None,
+                      dports: R.Ranges | None) -> list[Svc] | None:
+    """One service per protocol of ``protos`` with the ports (None when one carries none)."""
+    out = []
+    for p in protos:
+        s = with_ports(proto_svc(p), sports, dports)
+        if s is None:
+            return None
+        out.append(s)
+    return out
+
+
 def icmp_svc(version: int, itype: int | None, icode: int | None) -> Svc:
     proto = 1 if version == 4 else 58
     return Svc(

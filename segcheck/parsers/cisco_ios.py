@@ -522,13 +522,7 @@ class _Parser:
             dports, i = got
         if i != len(rest):
             return None
-        out = []
-        for p in protos:
-            s = C.with_ports(C.proto_svc(p), sports, dports)
-            if s is None:
-                return None
-            out.append(s)
-        return out
+        return C.protos_with_ports(protos, sports, dports)
 
     # ---------------------------------------------------------------- ACL entries
     def acl_rules(self, acl: _Acl, version: int) -> list[Rule]:

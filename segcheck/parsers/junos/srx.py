@@ -38,7 +38,7 @@ from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers import _cisco as C
 from segcheck.parsers.junos import tables as T
 from segcheck.parsers.junos import values as V
-from segcheck.parsers.junos.host_inbound import FUNCTIONAL_ZONE
+from segcheck.parsers.junos.host_inbound import FUNCTIONAL_ZONE, not_in, union
 from segcheck.parsers.junos.lexer import Statement
 
 
@@ -423,12 +423,12 @@ def _policy_rule(pol: Policy, res: _Resolver, ctx: V.Ctx) -> Rule | None:
         return None
     fz = pol.from_zone
     tz = pol.to_zone
-    src = _union([res.address(n, fz, pol.first) for n in src_names or ["any"]])
-    dst = _union([res.address(n, tz, pol.first) for n in dst_names or ["any"]])
+    src = union([res.address(n, fz, pol.first) for n in src_names or ["any"]])
+    dst = union([res.address(n, tz, pol.first) for n in dst_names or ["any"]])
     if src_neg:
-        src = _negate(src)
+        src = not_in(src)
     if dst_neg:
-        dst = _negate(dst)
+        dst = not_in(dst)
     svcs = [svc for a in apps or ["any"] for svc in res.application(a, pol.first)]
     ms = C.build_matches(src, dst, svcs)
     zin = (IfaceMatch(zones=(fz,)),) if fz else (
@@ -440,19 +440,3 @@ def _policy_rule(pol: Policy, res: _Resolver, ctx: V.Ctx) -> Rule | None:
     return Rule(action, ms, ctx.span(pol.first), name=f"{where}:{pol.name}", enabled=enabled,
                 detail=f"{'global ' if not fz else ''}{act_word}",
                 extra_spans=tuple(ctx.span(leaf) for leaf in pol.leaves[1:]))
-
-
-def _union(addrs: list[C.Addr]) -> C.Addr:
-    out = C.NONE
-    for a in addrs:
-        out = out.union(a)
-    return out
-
-
-def _negate(a: C.Addr) -> C.Addr:
-    def neg(r: R.Ranges | None, bits: int) -> R.Ranges:
-        if r is None:
-            return ()
-        return R.complement(r, (1 << bits) - 1)
-
-    return C.Addr(neg(a.v4, 32), neg(a.v6, 128))
