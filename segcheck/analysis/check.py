@@ -33,6 +33,7 @@ from segcheck.analysis.site import Site, load_site, sha256
 from segcheck.analysis.standards import info, standards_for
 from segcheck.engine import paths
 from segcheck.engine.reach import ReachMatrix, compute, may_meet
+from segcheck.gcpause import collector_paused
 from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
 from segcheck.model.source import Diagnostic
 
@@ -333,14 +334,9 @@ def long_lived() -> Iterator[None]:
     if gc.get_freeze_count():
         yield
         return
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         yield
         gc.freeze()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def run_check(policy_path: str | Path, topology_path: str | Path, *,
