@@ -3,11 +3,10 @@
 Metadata lives in pyproject.toml; this file only declares the C extensions. Each one is
 ``optional``: without a compiler (or on a platform where it fails to build) ``pip install``
 still succeeds and segcheck runs its pure-Python paths, which compute the same results
-(tests compare both). A source listed here but not present yet is skipped.
+(tests compare both).
 """
 
 import sys
-from pathlib import Path
 
 from setuptools import Extension, setup
 
@@ -21,6 +20,5 @@ setup(
         Extension(name, [src], optional=True,
                   extra_compile_args=[] if sys.platform == "win32" else ["-O2"])
         for name, src in NATIVE.items()
-        if Path(src).exists()
     ]
 )
