@@ -188,6 +188,9 @@ class Management:
                 port = int(cw[1])
             elif cw[:2] == ["dtls", "port"] and len(cw) == 3 and _port(cw[2]):
                 dtls = int(cw[2])
+            elif cw[:1] == ["port"] or cw[:2] == ["dtls", "port"]:
+                self._diag(Level.UNSUPPORTED, "webvpn port form not understood (the default "
+                           "port is assumed)", csp, "mgmt")
             elif cw[:2] in (["anyconnect", "enable"], ["svc", "enable"]):
                 anyconnect = True
         for nameif, with_dtls, csp in enabled:

@@ -292,6 +292,18 @@ def test_vpn_termination(iface: str, src: str, proto: int, dport: int, want: Act
     assert dev.diagnostics == ()
 
 
+@pytest.mark.parametrize("bad", [" port 70000", " dtls port http"])
+def test_webvpn_port_not_understood_is_a_diagnostic_at_its_line(bad: str) -> None:
+    cfg = CFG + "webvpn\n enable outside\n" + bad + "\n"
+    dev = cisco_asa.parse(cfg, "fw.cfg")
+    at = cfg.splitlines().index(bad) + 1
+    assert [d.level for d in dev.diagnostics if d.span is not None and d.span.line == at] \
+        == [Level.UNSUPPORTED], dev.diagnostics
+    # the portal keeps its default port
+    assert local(dev, "outside", packet("192.0.2.7", "198.51.100.1", 6, 443))[0] \
+        is Action.PERMIT
+
+
 def test_webvpn_tls_only_has_no_dtls() -> None:
     dev = cisco_asa.parse(CFG + "webvpn\n enable outside tls-only\n anyconnect enable\n",
                           "fw.cfg")

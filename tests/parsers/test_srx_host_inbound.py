@@ -231,6 +231,7 @@ security {
     (HI + "lab host-inbound-traffic protocols frobnicate", Level.UNSUPPORTED),
     ("set interfaces lo0 unit 5 family inet filter input PROTECT-RE", Level.UNSUPPORTED),
     ("set security zones functional-zone management frobnicate", Level.UNSUPPORTED),
+    ("set system services web-management http port 70000", Level.UNSUPPORTED),
 ])
 def test_unmodelled_forms_are_diagnostics_at_their_line(extra: str, level: Level) -> None:
     cfg = CFG + extra + "\n"

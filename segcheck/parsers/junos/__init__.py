@@ -192,7 +192,7 @@ def parse(text: str, path: str, *, name: str | None = None) -> Device:
         forward.append(Stage(sf.name))
         anchor = S.anchor(s, ctx)
         pf = H.to_device_policy(sf, s.zones, interfaces, anchor)
-        hf = H.build(s.zones, s.host_inbound, interfaces, anchor, ctx, H.web_ports(stmts))
+        hf = H.build(s.zones, s.host_inbound, interfaces, anchor, ctx, H.web_ports(stmts, ctx))
         filters[pf.name] = pf
         filters[hf.name] = hf
         local.extend((Stage(pf.name), Stage(hf.name)))

@@ -134,16 +134,19 @@ PROTOCOLS: dict[str, Svcs] = {
 EVERYTHING: Svcs = (C.proto_svc(6), C.proto_svc(17), *_icmp(4), *_icmp(6))
 
 
-def web_ports(stmts: Iterable[Statement]) -> dict[str, Svcs]:
+def web_ports(stmts: Iterable[Statement], ctx: V.Ctx) -> dict[str, Svcs]:
     """``system services web-management http|https port N``: the ports ``http``/``https``
-    admit instead of 80/443."""
+    admit instead of 80/443 (a port not understood: a diagnostic, the default kept)."""
     out: dict[str, Svcs] = {}
     for st in stmts:
         w = st.words
-        if w[:3] == ("system", "services", "web-management") and len(w) == 6 \
-                and w[3] in ("http", "https") and w[4] == "port" and w[5].isdigit() \
-                and 0 < int(w[5]) <= 65535 and not st.inactive:
-            out[w[3]] = _tcp(int(w[5]))
+        if w[:3] == ("system", "services", "web-management") and len(w) >= 5 \
+                and w[3] in ("http", "https") and w[4] == "port" and not st.inactive:
+            if len(w) == 6 and w[5].isdigit() and 0 < int(w[5]) <= 65535:
+                out[w[3]] = _tcp(int(w[5]))
+            else:
+                ctx.diag(Level.UNSUPPORTED, f"web-management {w[3]} port not understood "
+                         "(the default port is assumed)", st, "host-inbound")
     return out
 
 
