@@ -796,6 +796,34 @@ static int ng_add_iface(Ng *s, int64_t lt, double tick) {
     return 0;
 }
 
+/* A packet block (enhanced, type 6, or obsolete, type 2: the same layout except that the
+   obsolete block's interface id is 16 bits, followed by a 16-bit drops count) whose body starts
+   at ``body`` and whose options end at ``end``: counts the frame, keeps its time as the last
+   time and adds the record to ``c`` (if any); 0 and a problem counted if it is cut off or
+   names an unknown interface, else 1. */
+static inline int ng_packet(const uint8_t *b, Ng *s, Cols *c, int64_t body, int64_t end, int big,
+                            int iface16) {
+    uint32_t iface, hi, lo, caplen, wirelen;
+    s->frame++;
+    if (body + 20 > end) {
+        s->problems[2]++;
+        return 0;
+    }
+    iface = iface16 ? rd16(b, body, big) : rd32(b, body, big);
+    hi = rd32(b, body + 4, big);
+    lo = rd32(b, body + 8, big);
+    caplen = rd32(b, body + 12, big);
+    wirelen = rd32(b, body + 16, big);
+    if (iface >= s->nif || body + 20 + (int64_t)caplen > end) {
+        s->problems[2]++;
+        return 0;
+    }
+    s->last_ts = (double)((uint64_t)hi << 32 | lo) * s->tick[iface];
+    if (c)
+        cols_add(c, s->frame, s->lt[iface], s->last_ts, body + 20, caplen, wirelen);
+    return 1;
+}
+
 /* One block at ``*off``. Returns 1 with a record in ``c`` (when c is not NULL), 0 for no
  * record, -1 when the walk must end (problem counted), -2 out of memory. Mirrors
  * reader._walk_pcapng. */
@@ -826,28 +854,8 @@ static int ng_block(const Buf *buf, Ng *s, int64_t *offp, Cols *c) {
     }
     body = off + 8;
     *offp = off + blen;
-    if (btype == 6) {
-        uint32_t iface, hi, lo, caplen, wirelen;
-        int64_t dd = body + 20;
-        s->frame++;
-        if (body + 20 > off + blen - 4) {
-            s->problems[2]++;
-            return 0;
-        }
-        iface = rd32(b, body, big);
-        hi = rd32(b, body + 4, big);
-        lo = rd32(b, body + 8, big);
-        caplen = rd32(b, body + 12, big);
-        wirelen = rd32(b, body + 16, big);
-        if (iface >= s->nif || dd + (int64_t)caplen > off + blen - 4) {
-            s->problems[2]++;
-            return 0;
-        }
-        s->last_ts = (double)((uint64_t)hi << 32 | lo) * s->tick[iface];
-        if (c)
-            cols_add(c, s->frame, s->lt[iface], s->last_ts, dd, caplen, wirelen);
-        return 1;
-    }
+    if (btype == 6)  /* enhanced packet block: 32-bit interface id */
+        return ng_packet(b, s, c, body, off + blen - 4, big, 0);
     if (btype == 3) {
         int64_t wirelen = rd32(b, body, big), caplen;
         s->frame++;
@@ -860,27 +868,8 @@ static int ng_block(const Buf *buf, Ng *s, int64_t *offp, Cols *c) {
             cols_add(c, s->frame, s->lt[0], s->last_ts, body + 4, caplen, wirelen);
         return 1;
     }
-    if (btype == 2) {
-        uint32_t iface, hi, lo, caplen, wirelen;
-        s->frame++;
-        if (body + 20 > off + blen - 4) {
-            s->problems[2]++;
-            return 0;
-        }
-        iface = rd16(b, body, big);
-        hi = rd32(b, body + 4, big);
-        lo = rd32(b, body + 8, big);
-        caplen = rd32(b, body + 12, big);
-        wirelen = rd32(b, body + 16, big);
-        if (iface >= s->nif || body + 20 + (int64_t)caplen > off + blen - 4) {
-            s->problems[2]++;
-            return 0;
-        }
-        s->last_ts = (double)((uint64_t)hi << 32 | lo) * s->tick[iface];
-        if (c)
-            cols_add(c, s->frame, s->lt[iface], s->last_ts, body + 20, caplen, wirelen);
-        return 1;
-    }
+    if (btype == 2)  /* obsolete packet block: 16-bit interface id, 16-bit drops */
+        return ng_packet(b, s, c, body, off + blen - 4, big, 1);
     if (btype == 1) {
         int64_t lt = rd16(b, body, big);
         double tick = tsresol(b, body + 8, off + blen - 4, big);
