@@ -25,14 +25,12 @@ Semantics:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import ipaddress
 import logging
 import operator
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +50,7 @@ from segcheck.capture.scan import (
     add_event,
 )
 from segcheck.capture.tables import OPERATIONS, WELL_KNOWN_SERVER_PORTS
+from segcheck.gcpause import collector_paused
 from segcheck.model.packet import Packet, has_ports, protocol_name
 
 log = logging.getLogger(__name__)
@@ -170,21 +169,6 @@ class FlowsResult:
     captures: tuple[CaptureSummary, ...] = field(default=())
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a scan: the scan allocates millions of
-    short-lived tuples and thousands of long-lived flow states, none in reference cycles,
-    and the collector's passes over them cost ~10% of the scan. Reference counting still
-    frees everything; the collector is re-enabled (if it was) on exit."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def default_engine() -> str:
     """``native`` when the C extension is built and not disabled (``SEGCHECK_NATIVE=0``),
     else ``vector``."""
@@ -205,7 +189,9 @@ def scan(path: str, start: int | None = None, stop: int | None = None, first_fra
     engine = engine or default_engine()
     if part is not None and engine == "packet":
         raise ValueError("flow partitions need the native or the vector engine")
-    with open_capture(path) as cap, _no_cyclic_gc():
+    # a scan allocates millions of short-lived tuples and thousands of long-lived flow
+    # states, none in cycles: the collector's passes over them cost ~10% of the scan
+    with open_capture(path) as cap, collector_paused():
         if engine == "native":
             mod = native.module()
             if mod is None:
@@ -390,7 +376,7 @@ def _scan_task(task: Task, progress: Callable[[int], None] | None = None,
     """Scan one task; ``compact`` (pool workers): finished flows travel as plain tuples,
     which pickle several times faster than the frozen dataclasses (see ``_unpack``)."""
     _, p, s, e, ff, st, part = task
-    with _no_cyclic_gc():
+    with collector_paused():
         res = scan(p, s, e, ff, progress, state=st, part=part)
         if s is None and e is None:
             flows: list[Any] = [_finish(p, f) for f in res.flows]
@@ -405,7 +391,7 @@ def _unpack(res: TaskResult) -> TaskResult:
     """A pool worker's result with its flows as ``Flow`` objects again."""
     scan_res, flows = res
     if flows and not isinstance(flows[0], Flow):
-        with _no_cyclic_gc():
+        with collector_paused():
             flows = [Flow(*t) for t in flows]
     return scan_res, flows
 
