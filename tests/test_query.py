@@ -308,3 +308,64 @@ def test_known_names_wildcards_and_rule_names() -> None:
         known.check(name, "any-zone", "in_iface", "from_zone")
     with pytest.raises(ValueError, match="unknown in_iface 'et0'"):
         known.check("et0", None, "in_iface", "from_zone")
+
+
+
+def _checked_packet(candidate: dict[str, object]) -> Packet | None:
+    """What the checked constructor makes of a query object (None: it refuses it)."""
+    from segcheck.model.packet import ICMP, ICMPV6, protocol_number
+
+    v4 = ":" not in str(candidate["src"])
+    if (":" in str(candidate["dst"])) == v4:
+        return None
+    proto = candidate["proto"]
+    number = (proto if type(proto) is int else protocol_number(proto)
+              if isinstance(proto, str) else None)
+    if number == ICMP and not v4 and isinstance(proto, str) and proto.lower() == "icmp":
+        number = ICMPV6
+    fields = [candidate.get(k, 0) for k in ("sport", "dport", "icmp_type", "icmp_code")]
+    if number is None or any(type(x) is not int for x in fields):
+        return None
+    try:
+        return Packet.make(str(candidate["src"]), str(candidate["dst"]), number,
+                           *fields)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def test_reader_checks_what_the_packet_constructor_checks() -> None:
+    """The reader builds packets with ``Packet.unchecked``: it must accept exactly what the
+    checked constructor accepts (same fields) and refuse the rest with a ValueError.
+    Exhaustive over boundary values of every field (ports with no ICMP fields, ICMP fields
+    with no ports, so each check is reached); one reader serves each object after one with
+    ``proto: 1`` so its protocol cache is exercised (``True`` and ``1.0`` must not hit the
+    entry of ``1``)."""
+    from itertools import product
+
+    from segcheck.commands.query import QueryReader
+
+    absent = object()
+    values = (absent, 0, 1, 255, 256, 65535, 65536, -1, True, 1.0, "1")
+    protos = ("tcp", 6, "udp", "icmp", 1, "icmpv6", 58, "gre", "x", True, 1.0, -1, 256)
+    addresses = (("10.0.0.1", "10.0.0.2"), ("::1", "fe80::2"), ("10.0.0.1", "::2"))
+    checked = accepted = 0
+    for (src, dst), proto, keys in product(addresses, protos,
+                                           (("sport", "dport"), ("icmp_type", "icmp_code"))):
+        for a, b in product(values, values):
+            obj: dict[str, object] = {"src": src, "dst": dst, "proto": proto}
+            obj.update({k: v for k, v in zip(keys, (a, b), strict=True) if v is not absent})
+            reader = QueryReader()
+            for candidate in ({**obj, "proto": 1}, obj):
+                try:
+                    got: Packet | None = reader.query(candidate).packet
+                except ValueError:
+                    got = None
+                want = _checked_packet(candidate)
+                assert got == want, candidate
+                if got is not None:
+                    assert type(got) is Packet
+                    assert hash(got) == hash(want)
+                    accepted += 1
+                checked += 1
+    assert accepted > 100  # both outcomes are exercised
+    assert checked > accepted * 2

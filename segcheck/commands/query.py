@@ -49,6 +49,7 @@ import click
 
 from segcheck.commands.query_batch import BatchDecider
 from segcheck.errors import SegcheckError, UsageError
+from segcheck.gcpause import collector_paused
 from segcheck.model.device import Device
 from segcheck.model.packet import ICMP, ICMPV6, PORT_PROTOCOLS, STATES, Packet, protocol_number
 from segcheck.model.rules import ANY_IFACE, Action, Filter, IfaceContext, IfaceMatch, Rule
@@ -153,7 +154,7 @@ class QueryReader:
         self.device = device
         self._addrs: dict[str, tuple[int, int]] = {}
         self._ctx: dict[tuple[object, object], IfaceContext] = {}
-        self._protos: dict[tuple[object, int], int] = {}
+        self._protos: dict[tuple[type, object, int], int] = {}
         self._known: KnownNames | None = None
 
     def address(self, text: object) -> tuple[int, int]:
@@ -190,7 +191,7 @@ class QueryReader:
         return hit
 
     def protocol(self, proto: object, version: int) -> int:
-        key = (proto, version)
+        key = (type(proto), proto, version)  # the type too: True == 1 and 1.0 == 1 as keys
         hit = self._protos.get(key)
         if hit is not None:
             return hit
@@ -238,7 +239,14 @@ class QueryReader:
         state = get("state", "new")
         if state != "new" and state not in STATES:
             raise ValueError(f"state must be one of {', '.join(sorted(STATES))}")
-        return Query(Packet(version, s, d, number, sport, dport, itype, icode), state,
+        if not (0 <= sport <= 65535 and 0 <= dport <= 65535):
+            raise ValueError("port out of range")
+        if not (0 <= itype <= 255 and 0 <= icode <= 255):
+            raise ValueError("ICMP type/code out of range")
+        # every check of Packet.__post_init__ is made above (addresses come from inet_pton,
+        # protocol() bounds the number): tests compare this with the checked constructor
+        packet = Packet.unchecked(version, s, d, number, sport, dport, itype, icode)
+        return Query(packet, state,
                      self.context(get("in_iface"), get("from_zone"), "in_iface", "from_zone"),
                      self.context(get("out_iface"), get("to_zone"), "out_iface", "to_zone"))
 
@@ -253,6 +261,11 @@ def read_queries(lines: Iterable[str], path: str, device: Device | None = None) 
 
     The lines are decoded as one JSON array (fast); if that fails or does not give one
     object per line, they are decoded one by one to find the line at fault."""
+    with collector_paused():  # 100k queries, no cycles: the collector would only rescan
+        return _read_queries(lines, path, device)
+
+
+def _read_queries(lines: Iterable[str], path: str, device: Device | None) -> list[Query]:
     numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     reader = QueryReader(device)
     objs: list[Any] | None
