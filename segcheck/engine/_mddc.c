@@ -1666,6 +1666,429 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
     return PyLong_FromLongLong(b);
 }
 
+/* ================================================================ Python-store operations
+ * Added by the reach/findings performance pass as one self-contained block (nothing above is
+ * changed; the entries are the last block of Store_methods). Static methods that work
+ * directly on a Python mdd.Store -- its level/breaks/kids/und lists and unique dict -- for
+ * the set operations the reach matrix and the findings run in the shared Python universe:
+ *
+ * - py_apply(op, levels, breaks, kids, und, unique, depth, a, b) -> node: mdd.Universe.apply
+ *   for op 0 AND, 1 OR, 2 DIFF, step for step: the same terminal rules, recursion order,
+ *   sparse splices (mdd.splice) and memo, so it creates the same nodes in the same order --
+ *   the same ids -- as the pure-Python apply would; a new node is appended to the lists and
+ *   the unique dict exactly as mdd.Store.mk_reduced appends it (und None).
+ * - py_leaves_within(levels, breaks, kids, depth, c, m, stops) -> set: passes.leaves_within,
+ *   the same walk in the same order (so the same early return on a terminal of stops).
+ *
+ * Input is checked as it is read: node ids within the lists, levels in 0..depth-1 and
+ * strictly below the parent's (so no cycle, and the recursion is at most depth deep),
+ * breaks/kids tuples of ints with len(breaks) == len(kids) - 1 >= 1, splice output within
+ * its bound; AND/OR/DIFF of two terminals they do not define (rule leaves) and a boolean
+ * operand that is another terminal are ValueErrors. Malformed input raises, never crashes.
+ * Complexity: as the Python versions (memoised over operand pairs; leaves_within visits each
+ * (c, m) pair once), at C speed per visited pair; a new node costs what mk_reduced costs (two
+ * tuples and a dict probe). No state outlives a call. */
+
+#define PO_NONE INT64_MAX
+#define PO_ERR INT64_MIN
+
+typedef struct { int64_t a, b, r; } PMEnt; /* empty slot: a == PO_ERR */
+
+typedef struct {
+    PMEnt *t;
+    uint64_t cap, used;
+} PMemo;
+
+typedef struct {
+    PyObject *lv, *br, *kd, *und, *uq; /* the Python store (borrowed) */
+    int32_t depth;
+    int op;
+    PMemo memo;
+    PyObject **lvo; /* level -> int object (owned) */
+} PyOp;
+
+typedef struct {
+    int32_t level;
+    Py_ssize_t nk;
+    int64_t *b; /* nk - 1 breaks, then nk kids (one allocation) */
+    int64_t *k;
+} PNode;
+
+static int pmemo_init(PMemo *M, uint64_t cap) {
+    M->t = malloc(sizeof(PMEnt) * cap);
+    if (!M->t) return -1;
+    for (uint64_t i = 0; i < cap; i++) M->t[i].a = PO_ERR;
+    M->cap = cap;
+    M->used = 0;
+    return 0;
+}
+
+static inline uint64_t pmemo_hash(int64_t a, int64_t b) {
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)b + 0x632BE59BD9B4E019ULL);
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 29);
+}
+
+/* The slot of (a, b): its entry, or the empty slot where it would go. */
+static PMEnt *pmemo_slot(PMemo *M, int64_t a, int64_t b) {
+    uint64_t mask = M->cap - 1, i = pmemo_hash(a, b) & mask;
+    while (M->t[i].a != PO_ERR && (M->t[i].a != a || M->t[i].b != b)) i = (i + 1) & mask;
+    return &M->t[i];
+}
+
+static int pmemo_put(PMemo *M, int64_t a, int64_t b, int64_t r) {
+    if (2 * (M->used + 1) > M->cap) {
+        PMemo bigger;
+        if (pmemo_init(&bigger, M->cap * 2) < 0) return -1;
+        for (uint64_t i = 0; i < M->cap; i++)
+            if (M->t[i].a != PO_ERR) *pmemo_slot(&bigger, M->t[i].a, M->t[i].b) = M->t[i];
+        bigger.used = M->used;
+        free(M->t);
+        *M = bigger;
+    }
+    PMEnt *e = pmemo_slot(M, a, b);
+    if (e->a == PO_ERR) M->used++;
+    e->a = a; e->b = b; e->r = r;
+    return 0;
+}
+
+static int po_bad(const char *what) {
+    PyErr_SetString(PyExc_ValueError, what);
+    return -1;
+}
+
+/* Read node x of the Python store (its level must lie in floor+1 .. depth-1). */
+static int po_read(PyObject *lvl, PyObject *brl, PyObject *kdl, int32_t depth, int64_t x,
+                   int32_t floor, PNode *o) {
+    if (x < 0 || x >= PyList_GET_SIZE(lvl) || x >= PyList_GET_SIZE(brl) ||
+        x >= PyList_GET_SIZE(kdl)) return po_bad("_mddc: node id out of range");
+    PyObject *lo = PyList_GET_ITEM(lvl, x), *bt = PyList_GET_ITEM(brl, x),
+             *kt = PyList_GET_ITEM(kdl, x);
+    if (!PyLong_Check(lo) || !PyTuple_Check(bt) || !PyTuple_Check(kt))
+        return po_bad("_mddc: malformed node");
+    long lv = PyLong_AsLong(lo);
+    if (lv == -1 && PyErr_Occurred()) return -1;
+    if (lv <= floor || lv >= depth) return po_bad("_mddc: node level out of order");
+    Py_ssize_t nk = PyTuple_GET_SIZE(kt);
+    if (nk < 2 || PyTuple_GET_SIZE(bt) != nk - 1) return po_bad("_mddc: malformed node");
+    o->b = malloc(sizeof(int64_t) * (size_t)(2 * nk - 1));
+    if (!o->b) { PyErr_NoMemory(); return -1; }
+    o->k = o->b + nk - 1;
+    o->level = (int32_t)lv;
+    o->nk = nk;
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        PyObject *v = PyTuple_GET_ITEM(kt, i);
+        long long k = PyLong_Check(v) ? PyLong_AsLongLong(v) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: kids must be ints"), -1);
+        if (k == -1 && PyErr_Occurred()) { free(o->b); o->b = NULL; return -1; }
+        if (k <= PO_ERR + 1 || k >= PO_NONE) { free(o->b); o->b = NULL; return po_bad("_mddc: kid out of range"); }
+        o->k[i] = k;
+    }
+    for (Py_ssize_t i = 0; i + 1 < nk; i++) {
+        PyObject *v = PyTuple_GET_ITEM(bt, i);
+        long long b = PyLong_Check(v) ? PyLong_AsLongLong(v) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: breaks must be ints"), -1);
+        if (b == -1 && PyErr_Occurred()) { free(o->b); o->b = NULL; return -1; }
+        o->b[i] = b;
+    }
+    return 0;
+}
+
+static inline Py_ssize_t bisect_right64(const int64_t *a, Py_ssize_t n, int64_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) { Py_ssize_t mid = (lo + hi) / 2; if (v < a[mid]) hi = mid; else lo = mid + 1; }
+    return lo;
+}
+
+static inline Py_ssize_t bisect_left64(const int64_t *a, Py_ssize_t n, int64_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) { Py_ssize_t mid = (lo + hi) / 2; if (a[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo;
+}
+
+/* mdd.Store.mk_reduced on the Python store. */
+static int64_t po_mk_reduced(PyOp *P, int32_t level, const int64_t *br, const int64_t *kd,
+                             Py_ssize_t n) {
+    if (n == 1) return kd[0];
+    PyObject *bt = PyTuple_New(n - 1), *kt = PyTuple_New(n), *key = NULL, *ido = NULL;
+    int64_t r = PO_ERR;
+    if (!bt || !kt) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLongLong(kd[i]);
+        if (!v) goto done;
+        PyTuple_SET_ITEM(kt, i, v);
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        PyObject *v = PyLong_FromLongLong(br[i]);
+        if (!v) goto done;
+        PyTuple_SET_ITEM(bt, i, v);
+    }
+    key = PyTuple_Pack(3, P->lvo[level], bt, kt);
+    if (!key) goto done;
+    PyObject *got = PyDict_GetItemWithError(P->uq, key);
+    if (got) {
+        long long v = PyLong_AsLongLong(got);
+        if (!(v == -1 && PyErr_Occurred())) r = v;
+    } else if (!PyErr_Occurred()) {
+        Py_ssize_t id = PyList_GET_SIZE(P->lv);
+        ido = PyLong_FromSsize_t(id);
+        if (ido && PyList_Append(P->lv, P->lvo[level]) == 0 && PyList_Append(P->br, bt) == 0 &&
+            PyList_Append(P->kd, kt) == 0 && PyList_Append(P->und, Py_None) == 0 &&
+            PyDict_SetItem(P->uq, key, ido) == 0)
+            r = id;
+    }
+done:
+    Py_XDECREF(bt); Py_XDECREF(kt); Py_XDECREF(key); Py_XDECREF(ido);
+    return r;
+}
+
+/* mdd.Store.mk: merge equal neighbours, then mk_reduced. */
+static int64_t po_mk(PyOp *P, int32_t level, const int64_t *br, const int64_t *kd, Py_ssize_t n) {
+    int64_t *nb = malloc(sizeof(int64_t) * (size_t)(2 * n));
+    if (!nb) { PyErr_NoMemory(); return PO_ERR; }
+    int64_t *nkd = nb + n;
+    Py_ssize_t m = 1;
+    nkd[0] = kd[0];
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (kd[i] != nkd[m - 1]) { nb[m - 1] = br[i - 1]; nkd[m++] = kd[i]; }
+    int64_t r = po_mk_reduced(P, level, nb, nkd, m);
+    free(nb);
+    return r;
+}
+
+static int64_t po_term(int op, int64_t a, int64_t b) {
+    switch (op) {
+    case 0: /* mdd._and */
+        if (a == T_FALSE || b == T_FALSE) return T_FALSE;
+        if (a == T_TRUE || a == b) return b;
+        if (b == T_TRUE) return a;
+        return PO_NONE;
+    case 1: /* mdd._or */
+        if (a == T_TRUE || b == T_TRUE) return T_TRUE;
+        if (a == T_FALSE || a == b) return b;
+        if (b == T_FALSE) return a;
+        return PO_NONE;
+    default: /* mdd._diff */
+        if (a == T_FALSE || a == b || b == T_TRUE) return T_FALSE;
+        if (b == T_FALSE) return a;
+        if (a == T_TRUE && b < 0) return T_FALSE;
+        return PO_NONE;
+    }
+}
+
+/* mdd._SPARSE: (identity, const_in, const_out) when the narrow operand is a [0] / b [1]. */
+static const int64_t PO_SPARSE[3][2][3] = {
+    {{T_TRUE, T_FALSE, T_FALSE}, {T_TRUE, T_FALSE, T_FALSE}},
+    {{T_FALSE, T_TRUE, T_TRUE}, {T_FALSE, T_TRUE, T_TRUE}},
+    {{PO_NONE, T_FALSE, T_FALSE}, {T_FALSE, T_TRUE, T_FALSE}},
+};
+
+static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor);
+
+/* mdd.splice of partition C with the narrow partition M at level lv, then mk_reduced; kids
+   of C and M combine as rec(c, m) (rec(m, c) when swapped: M is the a operand). */
+static int64_t po_splice(PyOp *P, int32_t lv, const PNode *C, const PNode *M, const int64_t *sp,
+                         int swapped) {
+    Py_ssize_t nc = C->nk, nm = M->nk, nbc = nc - 1, cap = nc + nm, no = 0, nb = 0;
+    int64_t *ob = malloc(sizeof(int64_t) * (size_t)(2 * cap));
+    if (!ob) { PyErr_NoMemory(); return PO_ERR; }
+    int64_t *ok = ob + cap, r = PO_ERR;
+    const int64_t ident = sp[0], cin = sp[1], cout = sp[2];
+#define PO_PUSH(lo_, v_) do { int64_t v__ = (v_); \
+        if (no == 0) ok[no++] = v__; \
+        else if (ok[no - 1] != v__) { if (no >= cap) goto bad; ob[nb++] = (lo_); ok[no++] = v__; } \
+    } while (0)
+    for (Py_ssize_t j = 0; j < nm; j++) {
+        int64_t lo = j ? M->b[j - 1] : 0, x = M->k[j];
+        Py_ssize_t i = bisect_right64(C->b, nbc, lo);
+        Py_ssize_t iend = j < nm - 1 ? bisect_left64(C->b, nbc, M->b[j]) + 1 : nc;
+        if (x == ident) {
+            PO_PUSH(lo, C->k[i]);
+            if (iend > i + 1) {
+                if (no + (iend - i - 1) > cap) goto bad;
+                for (Py_ssize_t q = i; q < iend - 1; q++) ob[nb++] = C->b[q];
+                for (Py_ssize_t q = i + 1; q < iend; q++) ok[no++] = C->k[q];
+            }
+        } else if (x == cin) {
+            PO_PUSH(lo, cout);
+        } else {
+            int64_t v = swapped ? po_rec(P, x, C->k[i], lv) : po_rec(P, C->k[i], x, lv);
+            if (v == PO_ERR) goto fail;
+            PO_PUSH(lo, v);
+            for (Py_ssize_t q = i + 1; q < iend; q++) {
+                v = swapped ? po_rec(P, x, C->k[q], lv) : po_rec(P, C->k[q], x, lv);
+                if (v == PO_ERR) goto fail;
+                if (ok[no - 1] != v) {
+                    if (no >= cap) goto bad;
+                    ob[nb++] = C->b[q - 1];
+                    ok[no++] = v;
+                }
+            }
+        }
+    }
+#undef PO_PUSH
+    r = po_mk_reduced(P, lv, ob, ok, no);
+    free(ob);
+    return r;
+bad:
+    po_bad("_mddc: breaks out of order");
+fail:
+    free(ob);
+    return PO_ERR;
+}
+
+/* mdd.Universe.apply's rec: both operands' levels must lie below floor. */
+static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor) {
+    int64_t t = po_term(P->op, a, b);
+    if (t != PO_NONE) return t;
+    PMEnt *e = pmemo_slot(&P->memo, a, b);
+    if (e->a != PO_ERR) return e->r;
+    if (a < 0 && b < 0) { po_bad("_mddc: operation undefined on these terminals"); return PO_ERR; }
+    PNode A = {LEAFLVL, 0, NULL, NULL}, B = {LEAFLVL, 0, NULL, NULL};
+    int64_t r = PO_ERR;
+    if (a >= 0 && po_read(P->lv, P->br, P->kd, P->depth, a, floor, &A) < 0) goto done;
+    if (b >= 0 && po_read(P->lv, P->br, P->kd, P->depth, b, floor, &B) < 0) goto done;
+    if (A.level != B.level) {
+        const PNode *X = A.level < B.level ? &A : &B; /* the upper operand is split */
+        int64_t *kd = malloc(sizeof(int64_t) * (size_t)X->nk);
+        if (!kd) { PyErr_NoMemory(); goto done; }
+        Py_ssize_t i = 0;
+        for (; i < X->nk; i++) {
+            kd[i] = X == &A ? po_rec(P, X->k[i], b, X->level) : po_rec(P, a, X->k[i], X->level);
+            if (kd[i] == PO_ERR) break;
+        }
+        if (i == X->nk) r = po_mk(P, X->level, X->b, kd, X->nk);
+        free(kd);
+    } else if (B.nk <= A.nk) {
+        r = po_splice(P, A.level, &A, &B, PO_SPARSE[P->op][1], 0);
+    } else {
+        r = po_splice(P, A.level, &B, &A, PO_SPARSE[P->op][0], 1);
+    }
+    if (r != PO_ERR && pmemo_put(&P->memo, a, b, r) < 0) { PyErr_NoMemory(); r = PO_ERR; }
+done:
+    free(A.b); free(B.b);
+    return r;
+}
+
+static PyObject *Store_py_apply(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyOp P;
+    long long a, b;
+    int op, depth;
+    memset(&P, 0, sizeof(P));
+    if (!PyArg_ParseTuple(args, "iO!O!O!O!O!iLL", &op, &PyList_Type, &P.lv, &PyList_Type,
+                          &P.br, &PyList_Type, &P.kd, &PyList_Type, &P.und, &PyDict_Type, &P.uq,
+                          &depth, &a, &b)) return NULL;
+    P.op = op;
+    P.depth = depth;
+    if (P.op < 0 || P.op > 2) { po_bad("_mddc: op must be 0 (and), 1 (or) or 2 (diff)"); return NULL; }
+    if (P.depth < 1 || P.depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    if (a <= PO_ERR + 1 || b <= PO_ERR + 1 || a >= PO_NONE || b >= PO_NONE) {
+        po_bad("_mddc: node id out of range");
+        return NULL;
+    }
+    P.lvo = calloc((size_t)P.depth, sizeof(PyObject *));
+    if (!P.lvo || pmemo_init(&P.memo, 1024) < 0) { free(P.lvo); return PyErr_NoMemory(); }
+    int64_t r = PO_ERR;
+    int32_t l = 0;
+    for (; l < P.depth; l++) if (!(P.lvo[l] = PyLong_FromLong(l))) break;
+    if (l == P.depth) r = po_rec(&P, a, b, -1);
+    for (int32_t i = 0; i < l; i++) Py_DECREF(P.lvo[i]);
+    free(P.lvo);
+    free(P.memo.t);
+    if (r == PO_ERR) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "_mddc: py_apply failed");
+        return NULL;
+    }
+    return PyLong_FromLongLong(r);
+}
+
+/* passes.leaves_within: a stack of (c, m) pairs, each visited once, in the Python order. */
+typedef struct { int64_t c, m; } PPair;
+
+static int pstack_push(PPair **s, Py_ssize_t *n, Py_ssize_t *cap, int64_t c, int64_t m) {
+    if (*n == *cap) {
+        Py_ssize_t nc = *cap * 2;
+        PPair *g = realloc(*s, sizeof(PPair) * (size_t)nc);
+        if (!g) { PyErr_NoMemory(); return -1; }
+        *s = g;
+        *cap = nc;
+    }
+    (*s)[(*n)++] = (PPair){c, m};
+    return 0;
+}
+
+static PyObject *Store_py_leaves_within(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyObject *lvl, *brl, *kdl, *stop;
+    int depth;
+    long long c0, m0;
+    if (!PyArg_ParseTuple(args, "O!O!O!iLLO", &PyList_Type, &lvl, &PyList_Type, &brl,
+                          &PyList_Type, &kdl, &depth, &c0, &m0, &stop)) return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    PyObject *stops = PySet_New(stop), *out = PySet_New(NULL);
+    PMemo seen = {NULL, 0, 0};
+    Py_ssize_t n = 0, cap = 256;
+    PPair *todo = malloc(sizeof(PPair) * (size_t)cap);
+    PNode X = {0, 0, NULL, NULL}, Y = {0, 0, NULL, NULL};
+    if (!stops || !out || !todo || pmemo_init(&seen, 1024) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto fail;
+    }
+    todo[n++] = (PPair){c0, m0};
+    while (n > 0) {
+        PPair p = todo[--n];
+        int64_t c = p.c, m = p.m;
+        if (m == T_FALSE || pmemo_slot(&seen, c, m)->a != PO_ERR) continue;
+        if (pmemo_put(&seen, c, m, 0) < 0) { PyErr_NoMemory(); goto fail; }
+        if (c < 0) {
+            PyObject *v = PyLong_FromLongLong(c);
+            if (!v || PySet_Add(out, v) < 0) { Py_XDECREF(v); goto fail; }
+            int hit = PySet_Contains(stops, v);
+            Py_DECREF(v);
+            if (hit < 0) goto fail;
+            if (hit) break;
+            continue;
+        }
+        if (m < 0 && m != T_TRUE) { po_bad("_mddc: m must be a boolean diagram"); goto fail; }
+        if (po_read(lvl, brl, kdl, depth, c, -1, &X) < 0) goto fail;
+        if (m == T_TRUE) {
+            for (Py_ssize_t i = 0; i < X.nk; i++)
+                if (pstack_push(&todo, &n, &cap, X.k[i], T_TRUE) < 0) goto fail;
+        } else {
+            if (po_read(lvl, brl, kdl, depth, m, -1, &Y) < 0) goto fail;
+            if (X.level < Y.level) {
+                for (Py_ssize_t i = 0; i < X.nk; i++)
+                    if (pstack_push(&todo, &n, &cap, X.k[i], m) < 0) goto fail;
+            } else if (Y.level < X.level) {
+                for (Py_ssize_t i = 0; i < Y.nk; i++)
+                    if (Y.k[i] != T_FALSE && pstack_push(&todo, &n, &cap, c, Y.k[i]) < 0) goto fail;
+            } else {
+                Py_ssize_t ny = Y.nk, nbx = X.nk - 1;
+                for (Py_ssize_t j = 0; j < ny; j++) {
+                    int64_t z = Y.k[j];
+                    if (z == T_FALSE) continue;
+                    Py_ssize_t i = j ? bisect_right64(X.b, nbx, Y.b[j - 1]) : 0;
+                    Py_ssize_t iend = j < ny - 1 ? bisect_left64(X.b, nbx, Y.b[j]) + 1 : X.nk;
+                    for (Py_ssize_t k = i; k < iend; k++)
+                        if (pstack_push(&todo, &n, &cap, X.k[k], z) < 0) goto fail;
+                }
+            }
+            free(Y.b); Y.b = NULL;
+        }
+        free(X.b); X.b = NULL;
+    }
+    free(todo); free(seen.t); Py_DECREF(stops);
+    return out;
+fail:
+    free(X.b); free(Y.b); free(todo); free(seen.t);
+    Py_XDECREF(stops); Py_XDECREF(out);
+    return NULL;
+}
+
+/* ================================================================ end of Python-store operations */
+
 static PyMethodDef Store_methods[] = {
     {"load", (PyCFunction)Store_load, METH_VARARGS, "import nodes of a Python store"},
     {"rules", (PyCFunction)Store_rules, METH_VARARGS, "build rule diagrams from boxes"},
@@ -1682,6 +2105,11 @@ static PyMethodDef Store_methods[] = {
     {"nbytes", (PyCFunction)Store_nbytes, METH_NOARGS, "bytes allocated"},
     {"made", (PyCFunction)Store_made, METH_NOARGS, "nodes created so far"},
     {"stats", (PyCFunction)Store_stats, METH_NOARGS, "sizes of the store's tables"},
+    /* Python-store operations (reach/findings performance pass) */
+    {"py_apply", (PyCFunction)Store_py_apply, METH_VARARGS | METH_STATIC,
+     "mdd.Universe.apply (and/or/diff) on a Python store"},
+    {"py_leaves_within", (PyCFunction)Store_py_leaves_within, METH_VARARGS | METH_STATIC,
+     "passes.leaves_within on a Python store"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -44,7 +44,7 @@ benchmark ACLs of 10k rules analysed with all statuses in 0.42-0.45 s (pure Pyth
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -194,3 +194,38 @@ class NativeRun:
     def release(self) -> None:
         """Free the C store (its results were exported); later calls raise."""
         self.store = None
+
+
+# -- operations on the Python store (reach and findings) -------------------------------------
+
+_PY_OPS: dict[mdd.Terminal2, int] = {mdd.AND: 0, mdd.OR: 1, mdd.DIFF: 2}
+
+
+def py_apply(u: Universe, op: mdd.Terminal2, a: int, b: int) -> int:
+    """``u.apply(op, a, b)`` for ``op`` AND/OR/DIFF, computed in C directly on ``u``'s Python
+    store (``_mddc.c``: py_apply), step for step like the Python recursion: it creates the same
+    nodes in the same order, so the result and every later node id are what the pure-Python
+    apply gives. Other operations (XOR) and a disabled kernel run ``u.apply``."""
+    code = _PY_OPS.get(op)
+    if code is None or not enabled():
+        return u.apply(op, a, b)
+    assert _mddc is not None
+    st = u.store
+    node: int = _mddc.Store.py_apply(code, st.level, st.breaks, st.kids, st.und, st.unique,
+                                     u.depth, a, b)
+    return node
+
+
+def py_leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
+    """``passes.leaves_within(u, c, m, stop)`` computed in C on ``u``'s Python store (the same
+    walk in the same order, so the same answer, early return included); the Python pass when
+    the kernel is disabled."""
+    if not enabled():
+        from segcheck.engine import passes
+
+        return passes.leaves_within(u, c, m, stop)
+    assert _mddc is not None
+    st = u.store
+    out: set[int] = _mddc.Store.py_leaves_within(st.level, st.breaks, st.kids, u.depth, c, m,
+                                                 tuple(stop))
+    return out

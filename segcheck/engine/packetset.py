@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from segcheck.engine import mdd
+from segcheck.engine import mdd, native
 from segcheck.engine.mdd import (
     AND,
     DIFF,
@@ -114,22 +114,23 @@ class PacketSet:
 
     def __or__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(OR, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, OR, self._node, other._node), u)
 
     def __and__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(AND, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, AND, self._node, other._node), u)
 
     def __sub__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(DIFF, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, DIFF, self._node, other._node), u)
 
     def __xor__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
         return PacketSet(u.apply(XOR, self._node, other._node), u)
 
     def __invert__(self) -> PacketSet:
-        return PacketSet(self._u.apply(DIFF, self._u.canonical, self._node), self._u)
+        return PacketSet(native.py_apply(self._u, DIFF, self._u.canonical, self._node),
+                         self._u)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PacketSet):
@@ -142,7 +143,7 @@ class PacketSet:
     def __le__(self, other: PacketSet) -> bool:
         """Subset."""
         u = self._same(other)
-        return u.apply(DIFF, self._node, other._node) == FALSE
+        return native.py_apply(u, DIFF, self._node, other._node) == FALSE
 
     def is_empty(self) -> bool:
         return self._node == FALSE

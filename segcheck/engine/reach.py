@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from segcheck.engine import mdd, passes
+from segcheck.engine import mdd, native
 from segcheck.engine.filters import FilterAnalysis, analyze
 from segcheck.engine.packetset import PacketSet, describe_match
 from segcheck.model import ranges as R
@@ -407,7 +407,7 @@ def _deciders(fa: FilterAnalysis, part: PacketSet) -> set[int] | None:
     if c is None or u is None or part.universe_of is not u:
         return None
     try:
-        leaves = passes.leaves_within(u, c, part.node)
+        leaves = native.py_leaves_within(u, c, part.node)
     except (AttributeError, TypeError):  # pragma: no cover - engine internals changed
         return None
     return {mdd.leaf_rule(t) for t in leaves if t != mdd.UNDECIDED}
