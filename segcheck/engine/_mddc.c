@@ -1679,6 +1679,8 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
  *   the unique dict exactly as mdd.Store.mk_reduced appends it (und None).
  * - py_leaves_within(levels, breaks, kids, depth, c, m, stops) -> set: passes.leaves_within,
  *   the same walk in the same order (so the same early return on a terminal of stops).
+ * - py_groups(levels, breaks, kids, depth, digits, node) -> list: packetset._groups, one
+ *   field's values read as (ranges, node below) groups (to_matches' inner loop).
  *
  * Input is checked as it is read: node ids within the lists, levels in 0..depth-1 and
  * strictly below the parent's (so no cycle, and the recursion is at most depth deep),
@@ -2087,6 +2089,206 @@ fail:
     return NULL;
 }
 
+/* py_groups(levels, breaks, kids, depth, digits, node) -> [(ranges, kid), ...]:
+   packetset._groups (via _partition / _partition_walk) on a Python store: the field whose
+   digits are given, read from node as maximal intervals with the node below the field, grouped
+   by that node in order of first appearance, FALSE dropped, each group's intervals as a
+   normalized Ranges tuple ((lo, hi), ...). digits: ((level, width, shift), ...), most
+   significant first, at most 62 value bits in all (wider fields stay in Python). The walk
+   enumerates each digit value of an interval whose node continues inside the field, as the
+   Python walk does, so the work is the same (the output's size), at C speed. */
+typedef struct { uint64_t lo, hi; int64_t k; } GIv;
+
+typedef struct {
+    PyObject *lv, *br, *kd;
+    int32_t depth;
+    int nd;
+    int32_t dl[64], dw[64], ds[64];
+    int32_t end_level;
+    GIv *iv;
+    Py_ssize_t n, cap;
+} GWalk;
+
+static int gw_emit(GWalk *W, uint64_t lo, uint64_t hi, int64_t k) {
+    if (W->n && W->iv[W->n - 1].k == k && W->iv[W->n - 1].hi + 1 == lo) {
+        W->iv[W->n - 1].hi = hi; /* _partition's merge of equal neighbours */
+        return 0;
+    }
+    if (W->n == W->cap) {
+        Py_ssize_t nc = W->cap * 2;
+        GIv *g = realloc(W->iv, sizeof(GIv) * (size_t)nc);
+        if (!g) { PyErr_NoMemory(); return -1; }
+        W->iv = g;
+        W->cap = nc;
+    }
+    W->iv[W->n++] = (GIv){lo, hi, k};
+    return 0;
+}
+
+/* level of x (LEAFLVL for terminals), or -1 with an exception */
+static int64_t gw_level(GWalk *W, int64_t x) {
+    if (x < 0) return LEAFLVL;
+    if (x >= PyList_GET_SIZE(W->lv) || x >= PyList_GET_SIZE(W->br) || x >= PyList_GET_SIZE(W->kd)) {
+        po_bad("_mddc: node id out of range");
+        return -1;
+    }
+    PyObject *o = PyList_GET_ITEM(W->lv, x);
+    if (!PyLong_Check(o)) { po_bad("_mddc: malformed node"); return -1; }
+    long l = PyLong_AsLong(o);
+    if (l == -1 && PyErr_Occurred()) return -1;
+    if (l < 0 || l >= W->depth) { po_bad("_mddc: node level out of range"); return -1; }
+    return l;
+}
+
+static int gw_walk(GWalk *W, int64_t n, int idx, uint64_t base) {
+    int64_t ln = gw_level(W, n);
+    if (ln < 0) return -1;
+    if (idx == W->nd || ln > W->end_level) {
+        uint64_t span = idx == W->nd ? 0 : (((uint64_t)1 << (W->dw[idx] + W->ds[idx])) - 1);
+        return gw_emit(W, base, base + span, n);
+    }
+    int32_t lv = W->dl[idx], width = W->dw[idx], shift = W->ds[idx];
+    uint64_t maxd = ((uint64_t)1 << width) - 1, low = ((uint64_t)1 << shift) - 1;
+    if (ln != lv) { /* this digit is skipped: every value leads to n */
+        for (uint64_t d = 0; d <= maxd; d++)
+            if (gw_walk(W, n, idx + 1, base | (d << shift)) < 0) return -1;
+        return 0;
+    }
+    PyObject *bt = PyList_GET_ITEM(W->br, n), *kt = PyList_GET_ITEM(W->kd, n);
+    if (!PyTuple_Check(bt) || !PyTuple_Check(kt) || PyTuple_GET_SIZE(kt) < 1 ||
+        PyTuple_GET_SIZE(bt) != PyTuple_GET_SIZE(kt) - 1) { po_bad("_mddc: malformed node"); return -1; }
+    Py_ssize_t nk = PyTuple_GET_SIZE(kt);
+    uint64_t prev = 0;
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        uint64_t lo = prev, hi = maxd;
+        if (i + 1 < nk) {
+            PyObject *bo = PyTuple_GET_ITEM(bt, i);
+            long long b = PyLong_Check(bo) ? PyLong_AsLongLong(bo) : -1;
+            if (b == -1 && PyErr_Occurred()) return -1;
+            if (b <= (long long)prev || (uint64_t)b > maxd) { po_bad("_mddc: breaks out of order"); return -1; }
+            hi = (uint64_t)b - 1;
+            prev = (uint64_t)b;
+        }
+        PyObject *ko = PyTuple_GET_ITEM(kt, i);
+        long long k = PyLong_Check(ko) ? PyLong_AsLongLong(ko) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: kids must be ints"), -1);
+        if (k == -1 && PyErr_Occurred()) return -1;
+        int64_t lk = gw_level(W, k);
+        if (lk < 0) return -1;
+        if (lk <= lv) { po_bad("_mddc: node level out of order"); return -1; }
+        if (idx + 1 == W->nd || lk > W->end_level) {
+            if (gw_emit(W, base | (lo << shift), base | (hi << shift) | low, k) < 0) return -1;
+        } else {
+            for (uint64_t d = lo; d <= hi; d++)
+                if (gw_walk(W, k, idx + 1, base | (d << shift)) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *Store_py_groups(PyObject *unused, PyObject *args) {
+    (void)unused;
+    GWalk W;
+    PyObject *digits;
+    long long node;
+    int depth;
+    memset(&W, 0, sizeof(W));
+    if (!PyArg_ParseTuple(args, "O!O!O!iO!L", &PyList_Type, &W.lv, &PyList_Type, &W.br,
+                          &PyList_Type, &W.kd, &depth, &PyTuple_Type, &digits, &node))
+        return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    W.depth = depth;
+    Py_ssize_t nd = PyTuple_GET_SIZE(digits);
+    if (nd < 1 || nd > 62) { po_bad("_mddc: bad digits"); return NULL; }
+    W.nd = (int)nd;
+    int bits = 0, last = -1;
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        int l, w, s;
+        PyObject *t = PyTuple_GET_ITEM(digits, i);
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iii", &l, &w, &s)) {
+            if (!PyErr_Occurred()) po_bad("_mddc: bad digits");
+            return NULL;
+        }
+        bits += w;
+        if (l <= last || l >= depth || w < 1 || w > 16 || s < 0 || bits > 62) {
+            po_bad("_mddc: bad digits");
+            return NULL;
+        }
+        last = l;
+        W.dl[i] = l; W.dw[i] = w; W.ds[i] = s;
+    }
+    for (Py_ssize_t i = 0; i < nd; i++) /* shifts must tile the field, low digit last */
+        if (W.ds[i] != (i + 1 < nd ? W.ds[i + 1] + W.dw[i + 1] : 0)) { po_bad("_mddc: bad digits"); return NULL; }
+    W.end_level = W.dl[nd - 1];
+    if (node <= PO_ERR + 1 || node >= PO_NONE) { po_bad("_mddc: node id out of range"); return NULL; }
+    W.cap = 64;
+    W.iv = malloc(sizeof(GIv) * (size_t)W.cap);
+    if (!W.iv) return PyErr_NoMemory();
+    PyObject *out = NULL, *index = NULL, *lists = NULL;
+    if (gw_walk(&W, node, 0, 0) < 0) goto done;
+    /* group by kid, in order of first appearance (FALSE dropped); a group's intervals come
+       sorted, and touching ones are joined as R.normalize joins them */
+    index = PyDict_New();
+    lists = PyList_New(0);
+    out = PyList_New(0);
+    if (!index || !lists || !out) goto fail;
+    for (Py_ssize_t i = 0; i < W.n; i++) {
+        GIv *g = &W.iv[i];
+        if (g->k == T_FALSE) continue;
+        PyObject *ko = PyLong_FromLongLong(g->k);
+        if (!ko) goto fail;
+        PyObject *pos = PyDict_GetItemWithError(index, ko);
+        PyObject *lst;
+        if (pos) {
+            lst = PyList_GET_ITEM(lists, PyLong_AsSsize_t(pos));
+        } else {
+            if (PyErr_Occurred()) { Py_DECREF(ko); goto fail; }
+            PyObject *at = PyLong_FromSsize_t(PyList_GET_SIZE(lists));
+            lst = PyList_New(0);
+            int bad = !at || !lst || PyDict_SetItem(index, ko, at) < 0 ||
+                      PyList_Append(lists, lst) < 0;
+            Py_XDECREF(at);
+            Py_XDECREF(lst); /* lists holds it */
+            if (bad) { Py_DECREF(ko); goto fail; }
+        }
+        Py_DECREF(ko);
+        Py_ssize_t nl = PyList_GET_SIZE(lst);
+        if (nl) {
+            PyObject *lastiv = PyList_GET_ITEM(lst, nl - 1);
+            unsigned long long phi = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(lastiv, 1));
+            if (phi == (unsigned long long)-1 && PyErr_Occurred()) goto fail;
+            if (g->lo <= phi + 1) { /* touching (cannot overlap: the walk ascends) */
+                PyObject *nt = Py_BuildValue("(OK)", PyTuple_GET_ITEM(lastiv, 0),
+                                             (unsigned long long)(g->hi > phi ? g->hi : phi));
+                if (!nt) goto fail;
+                PyList_SetItem(lst, nl - 1, nt);
+                continue;
+            }
+        }
+        PyObject *t = Py_BuildValue("(KK)", (unsigned long long)g->lo, (unsigned long long)g->hi);
+        if (!t || PyList_Append(lst, t) < 0) { Py_XDECREF(t); goto fail; }
+        Py_DECREF(t);
+    }
+    {
+        PyObject *key, *val;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(index, &pos, &key, &val)) {
+            PyObject *rs = PyList_AsTuple(PyList_GET_ITEM(lists, PyLong_AsSsize_t(val)));
+            PyObject *pair = rs ? PyTuple_Pack(2, rs, key) : NULL;
+            Py_XDECREF(rs);
+            if (!pair || PyList_Append(out, pair) < 0) { Py_XDECREF(pair); goto fail; }
+            Py_DECREF(pair);
+        }
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    Py_XDECREF(index); Py_XDECREF(lists);
+    free(W.iv);
+    return out;
+}
+
 /* ================================================================ end of Python-store operations */
 
 static PyMethodDef Store_methods[] = {
@@ -2110,6 +2312,8 @@ static PyMethodDef Store_methods[] = {
      "mdd.Universe.apply (and/or/diff) on a Python store"},
     {"py_leaves_within", (PyCFunction)Store_py_leaves_within, METH_VARARGS | METH_STATIC,
      "passes.leaves_within on a Python store"},
+    {"py_groups", (PyCFunction)Store_py_groups, METH_VARARGS | METH_STATIC,
+     "packetset._groups on a Python store"},
     {NULL, NULL, 0, NULL},
 };
 

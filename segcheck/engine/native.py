@@ -50,6 +50,7 @@ from typing import Any
 
 from segcheck.engine import mdd
 from segcheck.engine.mdd import Universe
+from segcheck.model import ranges as R
 from segcheck.model.rules import Action, Filter, Match, Rule
 
 _mddc: ModuleType | None
@@ -228,4 +229,20 @@ def py_leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> s
     st = u.store
     out: set[int] = _mddc.Store.py_leaves_within(st.level, st.breaks, st.kids, u.depth, c, m,
                                                  tuple(stop))
+    return out
+
+
+GROUPS_MAX_BITS = 62
+"""Widest field ``py_groups`` reads (its values are 64-bit in C); IPv6 addresses stay in Python."""
+
+
+def py_groups(u: Universe, node: int, digits: tuple[mdd.Digit, ...]) -> list[tuple[R.Ranges, int]]:
+    """``packetset._groups`` for the field of ``digits`` (at most ``GROUPS_MAX_BITS`` bits),
+    computed in C on ``u``'s Python store: the field's values from ``node`` as maximal
+    intervals, grouped by the node below the field in order of first appearance, FALSE
+    dropped, each group's intervals normalized. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    out: list[tuple[R.Ranges, int]] = _mddc.Store.py_groups(st.level, st.breaks, st.kids,
+                                                           u.depth, digits, node)
     return out

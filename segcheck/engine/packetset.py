@@ -359,7 +359,16 @@ def _follow(u: Universe, node: int, f: int, fam: int, value: int) -> int:
 
 
 def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
-    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped."""
+    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped, in
+    order of first appearance (``native.py_groups`` computes the same in C for fields of at
+    most 62 bits)."""
+    if u.bits(f, fam) <= native.GROUPS_MAX_BITS and native.enabled():
+        return native.py_groups(u, node, u.digits(f, fam))
+    return _groups_py(u, node, f, fam)
+
+
+def _groups_py(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
+    """``_groups`` in Python (the reference)."""
     by: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, k in _partition(u, node, f, fam):
         if k != FALSE:
@@ -388,6 +397,20 @@ class _Rows:
         self.u = u
         self.memo: dict[tuple[int, int, int, str], list[Row]] = {}
         self.groups: dict[tuple[int, int, int], list[tuple[R.Ranges, int]]] = {}
+        self.native = native.enabled()
+        self.digits: dict[tuple[int, int], tuple[mdd.Digit, ...] | None] = {}
+        """(field, family) -> its digits when ``native.py_groups`` reads it, else None."""
+
+    def group(self, n: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
+        """``_groups(u, n, f, fam)``, the native-or-not decision taken once per field."""
+        key = (f, fam)
+        if key not in self.digits:
+            fast = self.native and self.u.bits(f, fam) <= native.GROUPS_MAX_BITS
+            self.digits[key] = self.u.digits(f, fam) if fast else None
+        digits = self.digits[key]
+        if digits is None:
+            return _groups_py(self.u, n, f, fam)
+        return native.py_groups(self.u, n, digits)
 
     def below(self, n: int, j: int, fam: int, kind: str) -> list[Row]:
         """Rows of ``n``'s paths from field position ``j`` on; ``kind`` is the protocol
@@ -411,7 +434,7 @@ class _Rows:
             gkey = (n, f, fam)
             groups = self.groups.get(gkey)
             if groups is None:
-                groups = self.groups[gkey] = _groups(self.u, n, f, fam)
+                groups = self.groups[gkey] = self.group(n, f, fam)
             for rs, k in groups:
                 head = (name, None if rs == ((0, top),) else rs)
                 out.extend((head, *tail) for tail in self.below(k, j + 1, fam, kind))
@@ -421,6 +444,13 @@ class _Rows:
 
 def _to_matches(u: Universe, root: int) -> list[Match]:
     """Every root-to-``TRUE`` path as a box (``_Rows``), then merged (``_merge_matches``)."""
+    return [Match(**row) for row in cover_rows(u, root)]  # type: ignore[arg-type]
+
+
+def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
+    """``to_matches``' boxes, in its order, as ``Match`` keyword dicts (family, src, dst,
+    sports, dports, icmp_types, icmp_codes, protocols), for callers that read only some
+    fields of most boxes (building a ``Match`` validates every field)."""
     raw: list[dict[str, object]] = []
     rows = _Rows(u)
     for fam in (4, 6):
@@ -428,7 +458,7 @@ def _to_matches(u: Universe, root: int) -> list[Match]:
         if top == FALSE:
             continue
         icmp = ICMP if fam == 4 else ICMPV6
-        for protos, pnode in _groups(u, top, PROTO, fam):
+        for protos, pnode in rows.group(top, PROTO, fam):
             classes = (
                 ("ports", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
                                       if p in PORT_PROTOCOLS)),
@@ -442,11 +472,11 @@ def _to_matches(u: Universe, root: int) -> list[Match]:
                 # pnode is the same for every protocol of the group, so any of them works
                 raw.extend({"family": fam, "protocols": ps, **dict(cons)}
                            for cons in rows.below(pnode, 0, fam, kind))
-    return _merge_matches(u, raw)
+    return _merge_rows(u, raw)
 
 
-def _merge_matches(u: Universe, raw: list[dict[str, object]]) -> list[Match]:
-    """Join rows differing only in protocol, then only in family, into fewer matches."""
+def _merge_rows(u: Universe, raw: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Join rows differing only in protocol, then only in family, into fewer boxes."""
     keys = ("family", "src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
     by_rest: dict[tuple[object, ...], R.Ranges] = {}
     for row in raw:
@@ -465,14 +495,14 @@ def _merge_matches(u: Universe, raw: list[dict[str, object]]) -> list[Match]:
         k = tuple(row.get(n) for n in ("src", "dst", "sports", "dports", "icmp_types",
                                         "icmp_codes", "protocols"))
         by_family.setdefault(k, []).append(row)
-    out: list[Match] = []
+    out: list[dict[str, object]] = []
     for group in by_family.values():
         both = {row["family"] for row in group} == {4, 6}
         plain = group[0]["src"] is None and group[0]["dst"] is None
         plain = plain and group[0]["icmp_types"] is None and group[0]["icmp_codes"] is None
         if both and plain:
             group = [{**group[0], "family": None}]
-        out.extend(Match(**row) for row in group)  # type: ignore[arg-type]
+        out.extend(group)
     return out
 
 
@@ -531,4 +561,5 @@ def network_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
     return str(net)
 
 
-__all__ = ["PacketSet", "describe_match", "icmp_protocol", "match_node", "rule_node"]
+__all__ = ["PacketSet", "cover_rows", "describe_match", "icmp_protocol", "match_node",
+           "rule_node"]

@@ -48,7 +48,7 @@ from typing import Any
 
 from segcheck.engine import mdd, native
 from segcheck.engine.filters import FilterAnalysis, analyze
-from segcheck.engine.packetset import PacketSet, describe_match
+from segcheck.engine.packetset import PacketSet, cover_rows, describe_match
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
 from segcheck.model.packet import PORT_PROTOCOLS
@@ -341,15 +341,16 @@ def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
     if ps.is_empty():
         return "nothing", ()
     u = ps.universe_of
-    cover = ps.to_matches()
-    text = "; ".join(describe_match(m, u) for m in cover[:SUMMARY_PARTS])
+    cover = cover_rows(u, ps.node)  # to_matches' boxes as fields: only 4 become Matches
+    text = "; ".join(describe_match(Match(**m), u)  # type: ignore[arg-type]
+                     for m in cover[:SUMMARY_PARTS])
     if len(cover) > SUMMARY_PARTS:
         text += f"; (+{len(cover) - SUMMARY_PARTS} more)"
     everything = R.single(0, (1 << u.port_bits) - 1)
     all_protos: R.Ranges | None = None
     acc: dict[int, list[tuple[int, int]]] = {}
     for m in cover:
-        protos = m.protocols
+        protos: R.Ranges | None = m["protocols"]  # type: ignore[assignment]
         if protos is None:
             if all_protos is None:
                 all_protos = R.normalize((p, p) for p in u.protocol_list())
@@ -358,7 +359,7 @@ def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
             for proto in range(lo, hi + 1):
                 got = acc.setdefault(proto, [])
                 if proto in PORT_PROTOCOLS:
-                    got.extend(m.dports or everything)
+                    got.extend(m["dports"] or everything)  # type: ignore[arg-type]
     # one normalize per protocol (the union of its boxes' ports), not one per box
     return text, tuple(sorted((proto, R.normalize(ivs)) for proto, ivs in acc.items()))
 

@@ -15,8 +15,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from segcheck.engine import filters, mdd, native, passes
-from segcheck.engine.mdd import AND, DIFF, FALSE, OR, TRUE, XOR, Universe
-from segcheck.engine.packetset import PacketSet
+from segcheck.engine.mdd import (
+    AND,
+    DIFF,
+    FALSE,
+    FIELDS,
+    OR,
+    TRUE,
+    XOR,
+    Universe,
+)
+from segcheck.engine.packetset import PacketSet, _groups_py, cover_rows
 from segcheck.model import ranges as R
 from segcheck.model.rules import Filter, Match
 
@@ -134,6 +143,50 @@ def test_leaves_within_same_terminals(flt: Filter, ms: list[Match], nstop: int) 
     assert _python(native.py_leaves_within, u, c, m) == passes.leaves_within(u, c, m)
 
 
+def same_groups(u: Universe, ms: list[Match]) -> int:
+    """Every field of every node of the set read both ways (the nodes below each field are
+    where ``to_matches`` reads the next one), and the whole cover in both modes."""
+    root = PacketSet.from_matches(ms, u).node
+    nodes = {root}
+    todo = [root]
+    while todo:
+        n = todo.pop()
+        if n >= 0:
+            for k in u.store.kids[n]:
+                if k not in nodes:
+                    nodes.add(k)
+                    todo.append(k)
+    split = 0
+    for n in sorted(nodes):
+        for f in range(1, len(FIELDS)):
+            for fam in (4, 6):
+                digits = u.digits(f, fam)
+                if n >= 0 and u.store.level[n] < digits[0][0]:
+                    continue  # read a field only from nodes at or below its top (as to_matches)
+                if u.bits(f, fam) <= native.GROUPS_MAX_BITS:
+                    got = native.py_groups(u, n, digits)
+                    assert got == _groups_py(u, n, f, fam)
+                    split += len(got) > 1
+    assert cover_rows(u, root) == _python(cover_rows, u, root)
+    return split
+
+
+@given(st.lists(matches_st(), max_size=4))
+@settings(max_examples=80)
+def test_groups_same_tiny(ms: list[Match]) -> None:
+    same_groups(TINY.fresh(), ms)
+
+
+@given(st.lists(matches_st(u=TINY2), max_size=4))
+@settings(max_examples=60)
+def test_groups_same_tiny2(ms: list[Match]) -> None:
+    same_groups(TINY2.fresh(), ms)
+
+
+def test_groups_same_real_universe() -> None:
+    assert same_groups(REAL.fresh(), REAL_A + REAL_B) > 10  # fields really split
+
+
 # -- hostile input: errors, never crashes ---------------------------------------------------
 
 
@@ -187,3 +240,6 @@ def test_hostile_calls_never_crash(nodes: list[tuple[object, list[int], list[int
                     store.py_apply(op, level, breaks, kids, und, unique, depth, a, b)
             with contextlib.suppress(ValueError, TypeError, OverflowError):
                 store.py_leaves_within(level, breaks, kids, depth, a, b, roots)
+        for digits in (((0, 2, 2), (1, 2, 0)), ((1, 1, 0),), ((2, 3, 0), (1, 1, 0)), ()):
+            with contextlib.suppress(ValueError, TypeError, OverflowError):
+                store.py_groups(level, breaks, kids, depth, digits, a)
