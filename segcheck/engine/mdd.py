@@ -153,8 +153,10 @@ class Store:
     def lvl(self, n: int) -> int:
         return LEAF if n < 0 else self.level[n]
 
-    def count(self, root: int) -> int:
-        """Number of internal nodes reachable from ``root``."""
+    def count(self, root: int, cap: int | None = None) -> int:
+        """Number of internal nodes reachable from ``root``; with ``cap``, the walk stops once
+        it has seen ``cap`` of them (the answer is then ``min(count, cap)``: "is it small?"
+        costs at most ``cap`` visits)."""
         seen: set[int] = set()
         todo = [root]
         while todo:
@@ -162,6 +164,8 @@ class Store:
             if n < 0 or n in seen:
                 continue
             seen.add(n)
+            if len(seen) == cap:
+                break
             todo.extend(self.kids[n])
         return len(seen)
 

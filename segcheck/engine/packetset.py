@@ -56,6 +56,12 @@ _PREFERRED = {VERSION: 0, PROTO: 6, DPORT: 0, SPORT: 49152, ITYPE: 8, ICODE: 0, 
 _MATCH_FIELD = {DPORT: "dports", SPORT: "sports", ITYPE: "icmp_types", ICODE: "icmp_codes",
                 DST: "dst", SRC: "src"}
 _SUMMARY_PARTS = 4
+_PORT_PROTOS = R.normalize((p, p) for p in PORT_PROTOCOLS)
+_OTHER_PROTOS = {
+    icmp: R.complement(R.normalize([*_PORT_PROTOS, (icmp, icmp)]), R.PROTO_MAX)
+    for icmp in (ICMP, ICMPV6)
+}
+"""Protocol numbers that have neither ports nor the family's ICMP, by ICMP protocol."""
 _SUMMARY_ITEMS = 4
 
 
@@ -162,8 +168,9 @@ class PacketSet:
     def __contains__(self, p: Packet) -> bool:
         return self.contains(p)
 
-    def node_count(self) -> int:
-        return self._u.store.count(self._node)
+    def node_count(self, cap: int | None = None) -> int:
+        """Internal nodes of the diagram (``min(count, cap)`` with ``cap``: see ``Store.count``)."""
+        return self._u.store.count(self._node, cap)
 
     # -- witnesses and descriptions -------------------------------------------------------
 
@@ -459,12 +466,10 @@ def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
             continue
         icmp = ICMP if fam == 4 else ICMPV6
         for protos, pnode in rows.group(top, PROTO, fam):
-            classes = (
-                ("ports", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
-                                      if p in PORT_PROTOCOLS)),
+            classes = (  # protos split by class (normalized: intersections of normalized)
+                ("ports", R.intersect(protos, _PORT_PROTOS)),
                 ("icmp", R.intersect(protos, R.single(icmp))),
-                ("other", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
-                                      if p not in PORT_PROTOCOLS and p != icmp)),
+                ("other", R.intersect(protos, _OTHER_PROTOS[icmp])),
             )
             for kind, ps in classes:
                 if not ps:
