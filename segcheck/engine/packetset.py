@@ -53,8 +53,6 @@ from segcheck.model.rules import Match, Rule
 
 _PREFERRED = {VERSION: 0, PROTO: 6, DPORT: 0, SPORT: 49152, ITYPE: 8, ICODE: 0, DST: 0, SRC: 0}
 """Values ``sample`` prefers digit by digit: IPv4, TCP, an ephemeral source port, echo."""
-_MATCH_FIELD = {DPORT: "dports", SPORT: "sports", ITYPE: "icmp_types", ICODE: "icmp_codes",
-                DST: "dst", SRC: "src"}
 _SUMMARY_PARTS = 4
 _PORT_PROTOS = R.normalize((p, p) for p in PORT_PROTOCOLS)
 _OTHER_PROTOS = {
@@ -383,9 +381,20 @@ def _groups_py(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges,
     return [(R.normalize(v), k) for k, v in by.items()]
 
 
-Row = tuple[tuple[str, object], ...]
-"""Field constraints of one diagram path below the protocol: (Match field name, ranges or
-``None`` for the whole field), in level order."""
+Row = tuple[R.Ranges | None, ...]
+"""Field constraints of one diagram path below the protocol: per field that applies to the
+protocol class, in level order, its ranges or ``None`` for the whole field (``_KIND_FIELDS``
+names them)."""
+_KIND_FIELDS = {
+    "ports": ("dst", "dports", "src", "sports"),
+    "icmp": ("dst", "src", "icmp_types", "icmp_codes"),
+    "other": ("dst", "src"),
+}
+"""The ``Match`` fields of a protocol class's rows, in level order (``ORDER``)."""
+_REST = ("src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
+_REST_OF = {kind: tuple(names.index(n) if n in names else None for n in _REST)
+            for kind, names in _KIND_FIELDS.items()}
+"""Per class: where each ``_REST`` field sits in its rows (None: the field does not apply)."""
 
 
 class _Rows:
@@ -436,14 +445,13 @@ class _Rows:
         if not applies:
             out = self.below(_follow(self.u, n, f, fam, 0), j + 1, fam, kind)
         else:
-            name = _MATCH_FIELD[f]
-            top = self.u.maximum(f, fam)
+            whole = ((0, self.u.maximum(f, fam)),)
             gkey = (n, f, fam)
             groups = self.groups.get(gkey)
             if groups is None:
                 groups = self.groups[gkey] = self.group(n, f, fam)
             for rs, k in groups:
-                head = (name, None if rs == ((0, top),) else rs)
+                head = None if rs == whole else rs
                 out.extend((head, *tail) for tail in self.below(k, j + 1, fam, kind))
         self.memo[key] = out
         return out
@@ -458,8 +466,9 @@ def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
     """``to_matches``' boxes, in its order, as ``Match`` keyword dicts (family, src, dst,
     sports, dports, icmp_types, icmp_codes, protocols), for callers that read only some
     fields of most boxes (building a ``Match`` validates every field)."""
-    raw: list[dict[str, object]] = []
     rows = _Rows(u)
+    # rows that differ only in protocol are joined: (family, *_REST fields) -> protocols
+    by_rest: dict[tuple[object, ...], R.Ranges] = {}
     for fam in (4, 6):
         top = _follow(u, root, VERSION, fam, 0 if fam == 4 else 1)
         if top == FALSE:
@@ -475,31 +484,25 @@ def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
                 if not ps:
                     continue
                 # pnode is the same for every protocol of the group, so any of them works
-                raw.extend({"family": fam, "protocols": ps, **dict(cons)}
-                           for cons in rows.below(pnode, 0, fam, kind))
-    return _merge_rows(u, raw)
+                at = _REST_OF[kind]
+                for row in rows.below(pnode, 0, fam, kind):
+                    k = (fam, *[None if i is None else row[i] for i in at])
+                    got = by_rest.get(k)  # ps is normalized: the first one needs no merge
+                    by_rest[k] = ps if got is None else R.normalize(got + ps)
+    return _merge_rows(u, by_rest)
 
 
-def _merge_rows(u: Universe, raw: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Join rows differing only in protocol, then only in family, into fewer boxes."""
-    keys = ("family", "src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
-    by_rest: dict[tuple[object, ...], R.Ranges] = {}
-    for row in raw:
-        k = tuple(row.get(name) for name in keys)
-        protos = row["protocols"]
-        assert isinstance(protos, tuple)
-        by_rest[k] = R.normalize(by_rest.get(k, ()) + protos)
+def _merge_rows(u: Universe, by_rest: dict[tuple[object, ...], R.Ranges],
+                ) -> list[dict[str, object]]:
+    """The boxes of rows joined by protocol (``by_rest``: (family, *_REST) -> protocols),
+    then boxes that differ only in family joined into one box of both."""
+    keys = ("family", *_REST)
     all_protos = R.normalize((p, p) for p in u.protocol_list())
-    rows: list[dict[str, object]] = []
-    for k, protos in by_rest.items():
-        row = dict(zip(keys, k, strict=True))
-        row["protocols"] = None if protos == all_protos else protos
-        rows.append(row)
     by_family: dict[tuple[object, ...], list[dict[str, object]]] = {}
-    for row in rows:
-        k = tuple(row.get(n) for n in ("src", "dst", "sports", "dports", "icmp_types",
-                                        "icmp_codes", "protocols"))
-        by_family.setdefault(k, []).append(row)
+    for k, protos in by_rest.items():
+        row: dict[str, object] = dict(zip(keys, k, strict=True))
+        row["protocols"] = p = None if protos == all_protos else protos
+        by_family.setdefault((*k[1:], p), []).append(row)
     out: list[dict[str, object]] = []
     for group in by_family.values():
         both = {row["family"] for row in group} == {4, 6}
