@@ -1681,6 +1681,8 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
  *   the same walk in the same order (so the same early return on a terminal of stops).
  * - py_groups(levels, breaks, kids, depth, digits, node) -> list: packetset._groups, one
  *   field's values read as (ranges, node below) groups (to_matches' inner loop).
+ * - py_rows(levels, breaks, kids, depth, spec, roots) -> list: packetset._Rows.below from the
+ *   first field below the protocol, for one family and protocol class (to_matches' rows).
  *
  * Input is checked as it is read: node ids within the lists, levels in 0..depth-1 and
  * strictly below the parent's (so no cycle, and the recursion is at most depth deep),
@@ -2186,54 +2188,52 @@ static int gw_walk(GWalk *W, int64_t n, int idx, uint64_t base) {
     return 0;
 }
 
-static PyObject *Store_py_groups(PyObject *unused, PyObject *args) {
-    (void)unused;
-    GWalk W;
-    PyObject *digits;
-    long long node;
-    int depth;
-    memset(&W, 0, sizeof(W));
-    if (!PyArg_ParseTuple(args, "O!O!O!iO!L", &PyList_Type, &W.lv, &PyList_Type, &W.br,
-                          &PyList_Type, &W.kd, &depth, &PyTuple_Type, &digits, &node))
-        return NULL;
-    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
-    W.depth = depth;
+/* Parse and check digits ((level, width, shift), ...) into W (most significant first, levels
+   increasing below depth, shifts tiling the field, at most 62 bits). */
+static int gw_digits(GWalk *W, PyObject *digits) {
+    if (!PyTuple_Check(digits)) return po_bad("_mddc: bad digits");
     Py_ssize_t nd = PyTuple_GET_SIZE(digits);
-    if (nd < 1 || nd > 62) { po_bad("_mddc: bad digits"); return NULL; }
-    W.nd = (int)nd;
+    if (nd < 1 || nd > 62) return po_bad("_mddc: bad digits");
+    W->nd = (int)nd;
     int bits = 0, last = -1;
     for (Py_ssize_t i = 0; i < nd; i++) {
         int l, w, s;
         PyObject *t = PyTuple_GET_ITEM(digits, i);
         if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iii", &l, &w, &s)) {
             if (!PyErr_Occurred()) po_bad("_mddc: bad digits");
-            return NULL;
+            return -1;
         }
         bits += w;
-        if (l <= last || l >= depth || w < 1 || w > 16 || s < 0 || bits > 62) {
-            po_bad("_mddc: bad digits");
-            return NULL;
-        }
+        if (l <= last || l >= W->depth || w < 1 || w > 16 || s < 0 || bits > 62)
+            return po_bad("_mddc: bad digits");
         last = l;
-        W.dl[i] = l; W.dw[i] = w; W.ds[i] = s;
+        W->dl[i] = l; W->dw[i] = w; W->ds[i] = s;
     }
     for (Py_ssize_t i = 0; i < nd; i++) /* shifts must tile the field, low digit last */
-        if (W.ds[i] != (i + 1 < nd ? W.ds[i + 1] + W.dw[i + 1] : 0)) { po_bad("_mddc: bad digits"); return NULL; }
-    W.end_level = W.dl[nd - 1];
+        if (W->ds[i] != (i + 1 < nd ? W->ds[i + 1] + W->dw[i + 1] : 0)) return po_bad("_mddc: bad digits");
+    W->end_level = W->dl[nd - 1];
+    return 0;
+}
+
+/* The groups of node's field values (W's digits set): a new list of (ranges, kid). */
+static PyObject *gw_groups(GWalk *W, int64_t node) {
     if (node <= PO_ERR + 1 || node >= PO_NONE) { po_bad("_mddc: node id out of range"); return NULL; }
-    W.cap = 64;
-    W.iv = malloc(sizeof(GIv) * (size_t)W.cap);
-    if (!W.iv) return PyErr_NoMemory();
+    W->n = 0;
+    if (!W->iv) {
+        W->cap = 64;
+        W->iv = malloc(sizeof(GIv) * (size_t)W->cap);
+        if (!W->iv) return PyErr_NoMemory();
+    }
     PyObject *out = NULL, *index = NULL, *lists = NULL;
-    if (gw_walk(&W, node, 0, 0) < 0) goto done;
+    if (gw_walk(W, node, 0, 0) < 0) goto done;
     /* group by kid, in order of first appearance (FALSE dropped); a group's intervals come
        sorted, and touching ones are joined as R.normalize joins them */
     index = PyDict_New();
     lists = PyList_New(0);
     out = PyList_New(0);
     if (!index || !lists || !out) goto fail;
-    for (Py_ssize_t i = 0; i < W.n; i++) {
-        GIv *g = &W.iv[i];
+    for (Py_ssize_t i = 0; i < W->n; i++) {
+        GIv *g = &W->iv[i];
         if (g->k == T_FALSE) continue;
         PyObject *ko = PyLong_FromLongLong(g->k);
         if (!ko) goto fail;
@@ -2285,7 +2285,190 @@ fail:
     Py_CLEAR(out);
 done:
     Py_XDECREF(index); Py_XDECREF(lists);
+    return out;
+}
+
+static PyObject *Store_py_groups(PyObject *unused, PyObject *args) {
+    (void)unused;
+    GWalk W;
+    PyObject *digits;
+    long long node;
+    int depth;
+    memset(&W, 0, sizeof(W));
+    if (!PyArg_ParseTuple(args, "O!O!O!iO!L", &PyList_Type, &W.lv, &PyList_Type, &W.br,
+                          &PyList_Type, &W.kd, &depth, &PyTuple_Type, &digits, &node))
+        return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    W.depth = depth;
+    if (gw_digits(&W, digits) < 0) return NULL;
+    PyObject *out = gw_groups(&W, node);
     free(W.iv);
+    return out;
+}
+
+/* py_rows(levels, breaks, kids, depth, spec, roots) -> [rows of each root]: packetset._Rows.below
+   from field position 0 for one family and protocol class. spec has one (applies, digits)
+   per field position below the protocol, in level order: a field that applies is read as
+   groups (py_groups) and gives each row its ranges (None for the whole field); one that does
+   not is followed at value 0 (packetset._follow). A row is the tuple of the applying
+   fields' values, rows in depth-first order of the groups; the rows below a (node, position)
+   are computed once per call (memo), so the cost is the distinct nodes plus the output. */
+#define RW_MAXF 8
+
+typedef struct {
+    PyObject *lv, *br, *kd;
+    int32_t depth;
+    int nf;
+    int applies[RW_MAXF];
+    GWalk gw[RW_MAXF];
+    PyObject *whole[RW_MAXF]; /* ((0, max),) of an applying field (owned) */
+    PMemo memo;               /* (node, position) -> index into results */
+    PyObject *results;        /* the memoised row lists */
+} RWalk;
+
+static int64_t rw_follow(RWalk *R, int j, int64_t n) { /* packetset._follow(value 0) */
+    GWalk *W = &R->gw[j];
+    for (int i = 0; i < W->nd; i++) {
+        if (n < 0) break;
+        int64_t l = gw_level(W, n);
+        if (l < 0) return PO_ERR;
+        if (l != W->dl[i]) continue;
+        PyObject *bt = PyList_GET_ITEM(R->br, n), *kt = PyList_GET_ITEM(R->kd, n);
+        if (!PyTuple_Check(bt) || !PyTuple_Check(kt) ||
+            PyTuple_GET_SIZE(bt) != PyTuple_GET_SIZE(kt) - 1) { po_bad("_mddc: malformed node"); return PO_ERR; }
+        Py_ssize_t lo = 0, hi = PyTuple_GET_SIZE(bt); /* bisect_right(breaks, 0) */
+        while (lo < hi) {
+            Py_ssize_t mid = (lo + hi) / 2;
+            PyObject *bo = PyTuple_GET_ITEM(bt, mid);
+            long long b = PyLong_Check(bo) ? PyLong_AsLongLong(bo) : -1;
+            if (b == -1 && PyErr_Occurred()) return PO_ERR;
+            if (!PyLong_Check(bo)) { po_bad("_mddc: breaks must be ints"); return PO_ERR; }
+            if (0 < b) hi = mid; else lo = mid + 1;
+        }
+        PyObject *ko = PyTuple_GET_ITEM(kt, lo);
+        long long k = PyLong_Check(ko) ? PyLong_AsLongLong(ko) : -1;
+        if (k == -1 && PyErr_Occurred()) return PO_ERR;
+        if (!PyLong_Check(ko)) { po_bad("_mddc: kids must be ints"); return PO_ERR; }
+        if (k <= PO_ERR + 1 || k >= PO_NONE) { po_bad("_mddc: kid out of range"); return PO_ERR; }
+        n = k;
+    }
+    return n;
+}
+
+/* The rows of n from position j (a borrowed reference owned by R->results, or NULL). */
+static PyObject *rw_below(RWalk *R, int64_t n, int j) {
+    if (n == T_FALSE || (j == R->nf && n != T_TRUE)) {
+        PyObject *none = PyList_New(0);
+        if (!none || PyList_Append(R->results, none) < 0) { Py_XDECREF(none); return NULL; }
+        Py_DECREF(none);
+        return none;
+    }
+    if (j == R->nf) {
+        PyObject *unit = Py_BuildValue("[()]");
+        if (!unit || PyList_Append(R->results, unit) < 0) { Py_XDECREF(unit); return NULL; }
+        Py_DECREF(unit);
+        return unit;
+    }
+    PMEnt *e = pmemo_slot(&R->memo, n, j);
+    if (e->a != PO_ERR) return PyList_GET_ITEM(R->results, e->r);
+    PyObject *out;
+    Py_ssize_t at;
+    if (!R->applies[j]) {
+        int64_t k = rw_follow(R, j, n);
+        if (k == PO_ERR) return NULL;
+        out = rw_below(R, k, j + 1);
+        if (!out || PyList_Append(R->results, out) < 0) return NULL; /* indexed for the memo */
+        at = PyList_GET_SIZE(R->results) - 1;
+    } else {
+        PyObject *groups = gw_groups(&R->gw[j], n);
+        if (!groups) return NULL;
+        out = PyList_New(0);
+        if (!out || PyList_Append(R->results, out) < 0) { Py_XDECREF(out); Py_DECREF(groups); return NULL; }
+        Py_DECREF(out); /* R->results holds it */
+        at = PyList_GET_SIZE(R->results) - 1;
+        for (Py_ssize_t g = 0; g < PyList_GET_SIZE(groups); g++) {
+            PyObject *pair = PyList_GET_ITEM(groups, g);
+            PyObject *rs = PyTuple_GET_ITEM(pair, 0);
+            long long k = PyLong_AsLongLong(PyTuple_GET_ITEM(pair, 1));
+            if (k == -1 && PyErr_Occurred()) { Py_DECREF(groups); return NULL; }
+            int eq = PyObject_RichCompareBool(rs, R->whole[j], Py_EQ);
+            if (eq < 0) { Py_DECREF(groups); return NULL; }
+            PyObject *head = eq ? Py_None : rs;
+            PyObject *tails = rw_below(R, k, j + 1);
+            if (!tails) { Py_DECREF(groups); return NULL; }
+            for (Py_ssize_t t = 0; t < PyList_GET_SIZE(tails); t++) {
+                PyObject *tail = PyList_GET_ITEM(tails, t);
+                Py_ssize_t nt = PyTuple_GET_SIZE(tail);
+                PyObject *row = PyTuple_New(nt + 1);
+                if (!row) { Py_DECREF(groups); return NULL; }
+                Py_INCREF(head);
+                PyTuple_SET_ITEM(row, 0, head);
+                for (Py_ssize_t q = 0; q < nt; q++) {
+                    PyObject *v = PyTuple_GET_ITEM(tail, q);
+                    Py_INCREF(v);
+                    PyTuple_SET_ITEM(row, q + 1, v);
+                }
+                int bad = PyList_Append(out, row);
+                Py_DECREF(row);
+                if (bad < 0) { Py_DECREF(groups); return NULL; }
+            }
+        }
+        Py_DECREF(groups);
+    }
+    if (pmemo_put(&R->memo, n, j, at) < 0) { PyErr_NoMemory(); return NULL; }
+    return out;
+}
+
+static PyObject *Store_py_rows(PyObject *unused, PyObject *args) {
+    (void)unused;
+    RWalk R;
+    PyObject *spec, *roots;
+    int depth;
+    memset(&R, 0, sizeof(R));
+    if (!PyArg_ParseTuple(args, "O!O!O!iO!O", &PyList_Type, &R.lv, &PyList_Type, &R.br,
+                          &PyList_Type, &R.kd, &depth, &PyTuple_Type, &spec, &roots))
+        return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    R.depth = depth;
+    Py_ssize_t nf = PyTuple_GET_SIZE(spec);
+    if (nf > RW_MAXF) { po_bad("_mddc: bad spec"); return NULL; }
+    R.nf = (int)nf;
+    PyObject *out = NULL, *fast = NULL;
+    for (int j = 0; j < R.nf; j++) {
+        PyObject *item = PyTuple_GET_ITEM(spec, j), *digits;
+        int applies;
+        R.gw[j].lv = R.lv; R.gw[j].br = R.br; R.gw[j].kd = R.kd; R.gw[j].depth = depth;
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "pO", &applies, &digits)) {
+            if (!PyErr_Occurred()) po_bad("_mddc: bad spec");
+            goto done;
+        }
+        R.applies[j] = applies;
+        if (gw_digits(&R.gw[j], digits) < 0) goto done;
+        int bits = 0;
+        for (int i = 0; i < R.gw[j].nd; i++) bits += R.gw[j].dw[i];
+        R.whole[j] = Py_BuildValue("((iK))", 0, (unsigned long long)((((uint64_t)1) << bits) - 1));
+        if (!R.whole[j]) goto done;
+    }
+    fast = PySequence_Fast(roots, "roots must be a sequence of ints");
+    R.results = PyList_New(0);
+    if (!fast || !R.results || pmemo_init(&R.memo, 1024) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(PySequence_Fast_GET_SIZE(fast));
+    for (Py_ssize_t i = 0; out && i < PySequence_Fast_GET_SIZE(fast); i++) {
+        long long r = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (r == -1 && PyErr_Occurred()) { Py_CLEAR(out); break; }
+        if (r <= PO_ERR + 1 || r >= PO_NONE) { po_bad("_mddc: node id out of range"); Py_CLEAR(out); break; }
+        PyObject *rows = rw_below(&R, r, 0);
+        if (!rows) { Py_CLEAR(out); break; }
+        Py_INCREF(rows);
+        PyList_SET_ITEM(out, i, rows);
+    }
+done:
+    for (int j = 0; j < RW_MAXF; j++) { free(R.gw[j].iv); Py_XDECREF(R.whole[j]); }
+    free(R.memo.t);
+    Py_XDECREF(R.results); Py_XDECREF(fast);
     return out;
 }
 
@@ -2314,6 +2497,8 @@ static PyMethodDef Store_methods[] = {
      "passes.leaves_within on a Python store"},
     {"py_groups", (PyCFunction)Store_py_groups, METH_VARARGS | METH_STATIC,
      "packetset._groups on a Python store"},
+    {"py_rows", (PyCFunction)Store_py_rows, METH_VARARGS | METH_STATIC,
+     "packetset._Rows.below on a Python store"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -246,3 +246,16 @@ def py_groups(u: Universe, node: int, digits: tuple[mdd.Digit, ...]) -> list[tup
     out: list[tuple[R.Ranges, int]] = _mddc.Store.py_groups(st.level, st.breaks, st.kids,
                                                            u.depth, digits, node)
     return out
+
+
+def py_rows(u: Universe, spec: tuple[tuple[bool, tuple[mdd.Digit, ...]], ...],
+            roots: Sequence[int]) -> list[list[tuple[R.Ranges | None, ...]]]:
+    """``packetset._Rows.below(root, 0, fam, kind)`` for each root, computed in C on ``u``'s
+    Python store; ``spec`` gives, per field below the protocol in level order, whether it
+    applies to the protocol class and its digits (every field at most ``GROUPS_MAX_BITS``
+    bits). Same rows in the same order. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    out: list[list[tuple[R.Ranges | None, ...]]] = _mddc.Store.py_rows(
+        st.level, st.breaks, st.kids, u.depth, spec, list(roots))
+    return out

@@ -397,6 +397,11 @@ _REST_OF = {kind: tuple(names.index(n) if n in names else None for n in _REST)
 """Per class: where each ``_REST`` field sits in its rows (None: the field does not apply)."""
 
 
+def _applies(f: int, kind: str) -> bool:
+    """Whether field ``f`` applies to packets of a protocol class (fields that do not are 0)."""
+    return f in (DST, SRC) or (kind == "ports" if f in (DPORT, SPORT) else kind == "icmp")
+
+
 class _Rows:
     """The constraint rows of the paths from a node to ``TRUE`` (``_to_matches``), memoised.
 
@@ -428,6 +433,30 @@ class _Rows:
             return _groups_py(self.u, n, f, fam)
         return native.py_groups(self.u, n, digits)
 
+    def below_all(self, fam: int, items: list[tuple[str, int]]) -> list[list[Row]]:
+        """``below(pnode, 0, fam, kind)`` for each (kind, pnode): per protocol class in one
+        ``native.py_rows`` call when the kernel is on and the class's fields fit it (IPv4;
+        IPv6 addresses stay in Python), else ``below``."""
+        got: dict[tuple[str, int], list[Row]] = {}
+        for kind in dict.fromkeys(k for k, _ in items):
+            pnodes = list(dict.fromkeys(n for k, n in items if k == kind))
+            spec = self.spec(fam, kind)
+            if spec is None:
+                got.update(((kind, n), self.below(n, 0, fam, kind)) for n in pnodes)
+            else:
+                got.update(zip(((kind, n) for n in pnodes),
+                               native.py_rows(self.u, spec, pnodes), strict=True))
+        return [got[item] for item in items]
+
+    def spec(self, fam: int, kind: str) -> tuple[tuple[bool, tuple[mdd.Digit, ...]], ...] | None:
+        """``native.py_rows``' field list for a family and class (None: use ``below``)."""
+        if not self.native:
+            return None
+        spec = tuple((_applies(f, kind), self.u.digits(f, fam)) for f in self.FIELDS)
+        if any(self.u.bits(f, fam) > native.GROUPS_MAX_BITS for f in self.FIELDS):
+            return None
+        return spec
+
     def below(self, n: int, j: int, fam: int, kind: str) -> list[Row]:
         """Rows of ``n``'s paths from field position ``j`` on; ``kind`` is the protocol
         class ("ports", "icmp", "other"), which decides the fields that apply."""
@@ -440,9 +469,8 @@ class _Rows:
         if got is not None:
             return got
         f = self.FIELDS[j]
-        applies = f in (DST, SRC) or (kind == "ports" if f in (DPORT, SPORT) else kind == "icmp")
         out: list[Row] = []
-        if not applies:
+        if not _applies(f, kind):
             out = self.below(_follow(self.u, n, f, fam, 0), j + 1, fam, kind)
         else:
             whole = ((0, self.u.maximum(f, fam)),)
@@ -474,21 +502,22 @@ def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
         if top == FALSE:
             continue
         icmp = ICMP if fam == 4 else ICMPV6
+        plan: list[tuple[str, R.Ranges, int]] = []
         for protos, pnode in rows.group(top, PROTO, fam):
             classes = (  # protos split by class (normalized: intersections of normalized)
                 ("ports", R.intersect(protos, _PORT_PROTOS)),
                 ("icmp", R.intersect(protos, R.single(icmp))),
                 ("other", R.intersect(protos, _OTHER_PROTOS[icmp])),
             )
-            for kind, ps in classes:
-                if not ps:
-                    continue
-                # pnode is the same for every protocol of the group, so any of them works
-                at = _REST_OF[kind]
-                for row in rows.below(pnode, 0, fam, kind):
-                    k = (fam, *[None if i is None else row[i] for i in at])
-                    got = by_rest.get(k)  # ps is normalized: the first one needs no merge
-                    by_rest[k] = ps if got is None else R.normalize(got + ps)
+            # pnode is the same for every protocol of the group, so any of them works
+            plan.extend((kind, ps, pnode) for kind, ps in classes if ps)
+        found = rows.below_all(fam, [(kind, pnode) for kind, _, pnode in plan])
+        for (kind, ps, _), below in zip(plan, found, strict=True):
+            at = _REST_OF[kind]
+            for row in below:
+                k = (fam, *[None if i is None else row[i] for i in at])
+                got = by_rest.get(k)  # ps is normalized: the first one needs no merge
+                by_rest[k] = ps if got is None else R.normalize(got + ps)
     return _merge_rows(u, by_rest)
 
 

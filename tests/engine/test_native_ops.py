@@ -21,11 +21,12 @@ from segcheck.engine.mdd import (
     FALSE,
     FIELDS,
     OR,
+    PROTO,
     TRUE,
     XOR,
     Universe,
 )
-from segcheck.engine.packetset import PacketSet, _groups_py, cover_rows
+from segcheck.engine.packetset import PacketSet, _follow, _groups_py, _Rows, cover_rows
 from segcheck.model import ranges as R
 from segcheck.model.rules import Filter, Match
 
@@ -168,6 +169,16 @@ def same_groups(u: Universe, ms: list[Match]) -> int:
                     assert got == _groups_py(u, n, f, fam)
                     split += len(got) > 1
     assert cover_rows(u, root) == _python(cover_rows, u, root)
+    rows = _Rows(u)
+    for fam in (4, 6):
+        top = _follow(u, root, mdd.VERSION, fam, 0 if fam == 4 else 1)
+        pnodes = [n for _, n in _groups_py(u, top, PROTO, fam)] if top != FALSE else []
+        for kind in ("ports", "icmp", "other"):
+            spec = rows.spec(fam, kind)
+            if spec is not None and pnodes:
+                want = [_python(_Rows(u).below, n, 0, fam, kind) for n in pnodes]
+                assert native.py_rows(u, spec, pnodes) == want
+                split += sum(len(w) > 1 for w in want)
     return split
 
 
@@ -243,3 +254,8 @@ def test_hostile_calls_never_crash(nodes: list[tuple[object, list[int], list[int
         for digits in (((0, 2, 2), (1, 2, 0)), ((1, 1, 0),), ((2, 3, 0), (1, 1, 0)), ()):
             with contextlib.suppress(ValueError, TypeError, OverflowError):
                 store.py_groups(level, breaks, kids, depth, digits, a)
+        specs: list[object] = [((True, ((1, 2, 0),)), (False, ((2, 1, 0),)), (True, ((3, 2, 0),))),
+                               ((False, ((0, 1, 1), (1, 1, 0))),), (("x", ()),), ()]
+        for spec in specs:
+            with contextlib.suppress(ValueError, TypeError, OverflowError):
+                store.py_rows(level, breaks, kids, depth, spec, roots)
