@@ -19,6 +19,7 @@ Semantics and invariants:
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Iterable
 
 from segcheck.engine import mdd, native
@@ -185,23 +186,15 @@ class PacketSet:
         while node >= 0:
             lv = store.level[node]
             f = u.field_of_level(lv)
-            if f == VERSION:
-                fam_digit = None
-            else:
-                fam_digit = next(d for d in u.digits(f, fam) if d[0] == lv)
-            width, shift = (1, 0) if fam_digit is None else (fam_digit[1], fam_digit[2])
+            width, shift = (1, 0) if f == VERSION else u.digit_at(fam, lv)[1:]
             want = (_PREFERRED[f] >> shift) & ((1 << width) - 1)
             breaks, kids = store.breaks[node], store.kids[node]
-            starts = (0, *breaks)
-            pick = None
-            for i, k in enumerate(kids):
-                end = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
-                if k != FALSE and starts[i] <= want <= end:
-                    pick = (want, k)
-                    break
-            if pick is None:
+            k = kids[bisect_right(breaks, want)]  # the interval holding the preferred value
+            if k != FALSE:
+                pick = (want, k)
+            else:  # else the lowest value of the first non-empty interval
                 i = next(i for i, k in enumerate(kids) if k != FALSE)
-                pick = (starts[i], kids[i])
+                pick = (breaks[i - 1] if i else 0, kids[i])
             chosen[lv] = pick[0]
             if f == VERSION:
                 fam = 4 if pick[0] == 0 else 6
