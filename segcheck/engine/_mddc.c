@@ -1677,6 +1677,8 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
  *   sparse splices (mdd.splice) and memo, so it creates the same nodes in the same order --
  *   the same ids -- as the pure-Python apply would; a new node is appended to the lists and
  *   the unique dict exactly as mdd.Store.mk_reduced appends it (und None).
+ * - py_select(levels, breaks, kids, und, unique, depth, c, m, leaf) -> node: passes.select
+ *   (a rule's effective set), built like py_apply: same nodes, same order.
  * - py_leaves_within(levels, breaks, kids, depth, c, m, stops) -> set: passes.leaves_within,
  *   the same walk in the same order (so the same early return on a terminal of stops).
  * - py_groups(levels, breaks, kids, depth, digits, node) -> list: packetset._groups, one
@@ -1706,7 +1708,8 @@ typedef struct {
 typedef struct {
     PyObject *lv, *br, *kd, *und, *uq; /* the Python store (borrowed) */
     int32_t depth;
-    int op;
+    int op;          /* 0 AND, 1 OR, 2 DIFF, 3 select(leaf) */
+    int64_t leaf;    /* op 3: the terminal selected */
     PMemo memo;
     PyObject **lvo; /* level -> int object (owned) */
 } PyOp;
@@ -1861,8 +1864,12 @@ static int64_t po_mk(PyOp *P, int32_t level, const int64_t *br, const int64_t *k
     return r;
 }
 
-static int64_t po_term(int op, int64_t a, int64_t b) {
+static int64_t po_term(int op, int64_t a, int64_t b, int64_t leaf) {
     switch (op) {
+    case 3: /* passes.select: the points of m (b) where c (a) is leaf */
+        if (b == T_FALSE) return T_FALSE;
+        if (a < 0) return a == leaf ? b : T_FALSE;
+        return PO_NONE;
     case 0: /* mdd._and */
         if (a == T_FALSE || b == T_FALSE) return T_FALSE;
         if (a == T_TRUE || a == b) return b;
@@ -1882,10 +1889,11 @@ static int64_t po_term(int op, int64_t a, int64_t b) {
 }
 
 /* mdd._SPARSE: (identity, const_in, const_out) when the narrow operand is a [0] / b [1]. */
-static const int64_t PO_SPARSE[3][2][3] = {
+static const int64_t PO_SPARSE[4][2][3] = {
     {{T_TRUE, T_FALSE, T_FALSE}, {T_TRUE, T_FALSE, T_FALSE}},
     {{T_FALSE, T_TRUE, T_TRUE}, {T_FALSE, T_TRUE, T_TRUE}},
     {{PO_NONE, T_FALSE, T_FALSE}, {T_FALSE, T_TRUE, T_FALSE}},
+    {{PO_NONE, PO_NONE, PO_NONE}, {PO_NONE, T_FALSE, T_FALSE}}, /* select: m (b) is always narrow */
 };
 
 static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor);
@@ -1944,7 +1952,7 @@ fail:
 
 /* mdd.Universe.apply's rec: both operands' levels must lie below floor. */
 static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor) {
-    int64_t t = po_term(P->op, a, b);
+    int64_t t = po_term(P->op, a, b, P->leaf);
     if (t != PO_NONE) return t;
     PMEnt *e = pmemo_slot(&P->memo, a, b);
     if (e->a != PO_ERR) return e->r;
@@ -1964,7 +1972,7 @@ static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor) {
         }
         if (i == X->nk) r = po_mk(P, X->level, X->b, kd, X->nk);
         free(kd);
-    } else if (B.nk <= A.nk) {
+    } else if (B.nk <= A.nk || P->op == 3) {
         r = po_splice(P, A.level, &A, &B, PO_SPARSE[P->op][1], 0);
     } else {
         r = po_splice(P, A.level, &B, &A, PO_SPARSE[P->op][0], 1);
@@ -2003,6 +2011,45 @@ static PyObject *Store_py_apply(PyObject *unused, PyObject *args) {
     free(P.memo.t);
     if (r == PO_ERR) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "_mddc: py_apply failed");
+        return NULL;
+    }
+    return PyLong_FromLongLong(r);
+}
+
+/* py_select(levels, breaks, kids, und, unique, depth, c, m, leaf) -> node: passes.select (the
+   points of the boolean diagram m where the classification c is the terminal leaf), step for
+   step like the Python recursion (m is always the narrow side of a splice), so the same nodes
+   in the same order. */
+static PyObject *Store_py_select(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyOp P;
+    long long c, m, leaf;
+    int depth;
+    memset(&P, 0, sizeof(P));
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!iLLL", &PyList_Type, &P.lv, &PyList_Type, &P.br,
+                          &PyList_Type, &P.kd, &PyList_Type, &P.und, &PyDict_Type, &P.uq,
+                          &depth, &c, &m, &leaf)) return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    if (c <= PO_ERR + 1 || m <= PO_ERR + 1 || c >= PO_NONE || m >= PO_NONE || leaf >= 0 ||
+        leaf <= PO_ERR + 1) {
+        po_bad("_mddc: node id out of range");
+        return NULL;
+    }
+    if (m < 0 && m != T_TRUE && m != T_FALSE) { po_bad("_mddc: m must be a boolean diagram"); return NULL; }
+    P.op = 3;
+    P.depth = depth;
+    P.leaf = leaf;
+    P.lvo = calloc((size_t)depth, sizeof(PyObject *));
+    if (!P.lvo || pmemo_init(&P.memo, 1024) < 0) { free(P.lvo); return PyErr_NoMemory(); }
+    int64_t r = PO_ERR;
+    int32_t l = 0;
+    for (; l < depth; l++) if (!(P.lvo[l] = PyLong_FromLong(l))) break;
+    if (l == depth) r = po_rec(&P, c, m, -1);
+    for (int32_t i = 0; i < l; i++) Py_DECREF(P.lvo[i]);
+    free(P.lvo);
+    free(P.memo.t);
+    if (r == PO_ERR) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "_mddc: py_select failed");
         return NULL;
     }
     return PyLong_FromLongLong(r);
@@ -2497,6 +2544,8 @@ static PyMethodDef Store_methods[] = {
      "passes.leaves_within on a Python store"},
     {"py_groups", (PyCFunction)Store_py_groups, METH_VARARGS | METH_STATIC,
      "packetset._groups on a Python store"},
+    {"py_select", (PyCFunction)Store_py_select, METH_VARARGS | METH_STATIC,
+     "passes.select on a Python store"},
     {"py_rows", (PyCFunction)Store_py_rows, METH_VARARGS | METH_STATIC,
      "packetset._Rows.below on a Python store"},
     {NULL, NULL, 0, NULL},

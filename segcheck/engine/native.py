@@ -259,3 +259,14 @@ def py_rows(u: Universe, spec: tuple[tuple[bool, tuple[mdd.Digit, ...]], ...],
     out: list[list[tuple[R.Ranges | None, ...]]] = _mddc.Store.py_rows(
         st.level, st.breaks, st.kids, u.depth, spec, list(roots))
     return out
+
+
+def py_select(u: Universe, c: int, m: int, leaf: int) -> int:
+    """``passes.select_py(u, c, m, leaf)`` (the points of ``m`` where the classification ``c``
+    is ``leaf``) computed in C on ``u``'s Python store, step for step like the Python
+    recursion: the same nodes in the same order. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    node: int = _mddc.Store.py_select(st.level, st.breaks, st.kids, st.und, st.unique, u.depth,
+                                      c, m, leaf)
+    return node

@@ -198,6 +198,45 @@ def test_groups_same_real_universe() -> None:
     assert same_groups(REAL.fresh(), REAL_A + REAL_B) > 10  # fields really split
 
 
+@given(filters_st(), st.lists(matches_st(), max_size=3))
+@settings(max_examples=80)
+def test_select_same_nodes(flt: Filter, ms: list[Match]) -> None:
+    """A rule's effective set (``passes.select``) built in C: the same nodes, in the same
+    order, as the Python recursion; for each rule's leaf, over its match and over others."""
+    u = TINY.fresh()
+    fa = _python(filters.analyze, flt, u)
+    c = fa.rules[0]._shared.classification if fa.rules else mdd.UNDECIDED
+    extra = PacketSet.from_matches(ms, u).node
+    for i in range(len(flt.rules)):
+        for m in (fa.rules[i]._shared.match(i), extra, TRUE, FALSE):
+            before = _snapshot(u)
+            want = passes.select_py(u, c, m, mdd.rule_leaf(i))
+            after_py = _snapshot(u)
+            _restore(u, before)
+            assert native.py_select(u, c, m, mdd.rule_leaf(i)) == want
+            assert _snapshot(u) == after_py
+
+
+def test_select_real_universe() -> None:
+    from .test_native import EXCLUDES, MIXED
+
+    for flt in (MIXED, EXCLUDES):
+        u = REAL.fresh()
+        fa = _python(filters.analyze, flt, u)
+        c = fa.rules[0]._shared.classification
+        nonempty = 0
+        for i in range(len(flt.rules)):
+            m = fa.rules[i]._shared.match(i)
+            before = _snapshot(u)
+            want = passes.select_py(u, c, m, mdd.rule_leaf(i))
+            after_py = _snapshot(u)
+            _restore(u, before)
+            assert native.py_select(u, c, m, mdd.rule_leaf(i)) == want
+            assert _snapshot(u) == after_py
+            nonempty += want != FALSE
+        assert nonempty >= 2
+
+
 # -- hostile input: errors, never crashes ---------------------------------------------------
 
 
@@ -259,3 +298,6 @@ def test_hostile_calls_never_crash(nodes: list[tuple[object, list[int], list[int
         for spec in specs:
             with contextlib.suppress(ValueError, TypeError, OverflowError):
                 store.py_rows(level, breaks, kids, depth, spec, roots)
+        for b in roots:
+            with contextlib.suppress(ValueError, TypeError, OverflowError):
+                store.py_select(level, breaks, kids, und, unique, depth, a, b, -5)
