@@ -14,6 +14,11 @@ Semantics and invariants:
 - Equality is semantic and O(1): the diagram is canonical, so equal sets are the same node.
 - Only ``new`` packets are modelled: a match whose ``states`` exclude ``new`` is empty.
 - Sets of different universes never mix (``ValueError``).
+
+Speed: with the native kernel on (``segcheck.engine.native``), ``&``, ``|``, ``-``, ``~``,
+``<=`` and the field walks of ``to_matches`` run in C directly on the universe's Python
+store, step for step like the Python code here (the same nodes, created in the same order);
+``SEGCHECK_NATIVE=0`` runs the Python code, which stays the reference.
 """
 
 from __future__ import annotations

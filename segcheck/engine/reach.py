@@ -34,7 +34,11 @@ the cell, reported with their ``SourceSpan``s.
 
 Cost: one ``analyze`` per (device, ingress, egress) actually used, cached; a depth-first
 search per source zone over devices. Candidate contributing rules are pre-filtered with cheap
-interval tests on their address boxes before any set intersection.
+interval tests on their address boxes before any set intersection; the deciding rules of a
+crossing are read off its classification in one walk (``native.py_leaves_within``). Cell
+descriptions (``describe``/``services``) read one box cover per cell, memoised.
+Measured on the 10-device x 10k-rule benchmark site (``benchmarks/site.py``, one core):
+reach matrix ~2.5 s CPU of which ~1.4 s is the engine's ``analyze``.
 """
 
 from __future__ import annotations
