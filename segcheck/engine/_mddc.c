@@ -1666,6 +1666,861 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
     return PyLong_FromLongLong(b);
 }
 
+/* ================================================================ Python-store operations
+ * Added by the reach/findings performance pass as one self-contained block (nothing above is
+ * changed; the entries are the last block of Store_methods). Static methods that work
+ * directly on a Python mdd.Store -- its level/breaks/kids/und lists and unique dict -- for
+ * the set operations the reach matrix and the findings run in the shared Python universe:
+ *
+ * - py_apply(op, levels, breaks, kids, und, unique, depth, a, b) -> node: mdd.Universe.apply
+ *   for op 0 AND, 1 OR, 2 DIFF, step for step: the same terminal rules, recursion order,
+ *   sparse splices (mdd.splice) and memo, so it creates the same nodes in the same order --
+ *   the same ids -- as the pure-Python apply would; a new node is appended to the lists and
+ *   the unique dict exactly as mdd.Store.mk_reduced appends it (und None).
+ * - py_select(levels, breaks, kids, und, unique, depth, c, m, leaf) -> node: passes.select
+ *   (a rule's effective set), built like py_apply: same nodes, same order.
+ * - py_leaves_within(levels, breaks, kids, depth, c, m, stops) -> set: passes.leaves_within,
+ *   the same walk in the same order (so the same early return on a terminal of stops).
+ * - py_groups(levels, breaks, kids, depth, digits, node) -> list: packetset._groups, one
+ *   field's values read as (ranges, node below) groups (to_matches' inner loop).
+ * - py_rows(levels, breaks, kids, depth, spec, roots) -> list: packetset._Rows.below from the
+ *   first field below the protocol, for one family and protocol class (to_matches' rows).
+ *
+ * Input is checked as it is read: node ids within the lists, levels in 0..depth-1 and
+ * strictly below the parent's (so no cycle, and the recursion is at most depth deep),
+ * breaks/kids tuples of ints with len(breaks) == len(kids) - 1 >= 1, splice output within
+ * its bound; AND/OR/DIFF of two terminals they do not define (rule leaves) and a boolean
+ * operand that is another terminal are ValueErrors. Malformed input raises, never crashes.
+ * Complexity: as the Python versions (memoised over operand pairs; leaves_within visits each
+ * (c, m) pair once), at C speed per visited pair; a new node costs what mk_reduced costs (two
+ * tuples and a dict probe). No state outlives a call. */
+
+#define PO_NONE INT64_MAX
+#define PO_ERR INT64_MIN
+
+typedef struct { int64_t a, b, r; } PMEnt; /* empty slot: a == PO_ERR */
+
+typedef struct {
+    PMEnt *t;
+    uint64_t cap, used;
+} PMemo;
+
+typedef struct {
+    PyObject *lv, *br, *kd, *und, *uq; /* the Python store (borrowed) */
+    int32_t depth;
+    int op;          /* 0 AND, 1 OR, 2 DIFF, 3 select(leaf) */
+    int64_t leaf;    /* op 3: the terminal selected */
+    PMemo memo;
+    PyObject **lvo; /* level -> int object (owned) */
+} PyOp;
+
+typedef struct {
+    int32_t level;
+    Py_ssize_t nk;
+    int64_t *b; /* nk - 1 breaks, then nk kids (one allocation) */
+    int64_t *k;
+} PNode;
+
+static int pmemo_init(PMemo *M, uint64_t cap) {
+    M->t = malloc(sizeof(PMEnt) * cap);
+    if (!M->t) return -1;
+    for (uint64_t i = 0; i < cap; i++) M->t[i].a = PO_ERR;
+    M->cap = cap;
+    M->used = 0;
+    return 0;
+}
+
+static inline uint64_t pmemo_hash(int64_t a, int64_t b) {
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)b + 0x632BE59BD9B4E019ULL);
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 29);
+}
+
+/* The slot of (a, b): its entry, or the empty slot where it would go. */
+static PMEnt *pmemo_slot(PMemo *M, int64_t a, int64_t b) {
+    uint64_t mask = M->cap - 1, i = pmemo_hash(a, b) & mask;
+    while (M->t[i].a != PO_ERR && (M->t[i].a != a || M->t[i].b != b)) i = (i + 1) & mask;
+    return &M->t[i];
+}
+
+static int pmemo_put(PMemo *M, int64_t a, int64_t b, int64_t r) {
+    if (2 * (M->used + 1) > M->cap) {
+        PMemo bigger;
+        if (pmemo_init(&bigger, M->cap * 2) < 0) return -1;
+        for (uint64_t i = 0; i < M->cap; i++)
+            if (M->t[i].a != PO_ERR) *pmemo_slot(&bigger, M->t[i].a, M->t[i].b) = M->t[i];
+        bigger.used = M->used;
+        free(M->t);
+        *M = bigger;
+    }
+    PMEnt *e = pmemo_slot(M, a, b);
+    if (e->a == PO_ERR) M->used++;
+    e->a = a; e->b = b; e->r = r;
+    return 0;
+}
+
+static int po_bad(const char *what) {
+    PyErr_SetString(PyExc_ValueError, what);
+    return -1;
+}
+
+/* Read node x of the Python store (its level must lie in floor+1 .. depth-1). */
+static int po_read(PyObject *lvl, PyObject *brl, PyObject *kdl, int32_t depth, int64_t x,
+                   int32_t floor, PNode *o) {
+    if (x < 0 || x >= PyList_GET_SIZE(lvl) || x >= PyList_GET_SIZE(brl) ||
+        x >= PyList_GET_SIZE(kdl)) return po_bad("_mddc: node id out of range");
+    PyObject *lo = PyList_GET_ITEM(lvl, x), *bt = PyList_GET_ITEM(brl, x),
+             *kt = PyList_GET_ITEM(kdl, x);
+    if (!PyLong_Check(lo) || !PyTuple_Check(bt) || !PyTuple_Check(kt))
+        return po_bad("_mddc: malformed node");
+    long lv = PyLong_AsLong(lo);
+    if (lv == -1 && PyErr_Occurred()) return -1;
+    if (lv <= floor || lv >= depth) return po_bad("_mddc: node level out of order");
+    Py_ssize_t nk = PyTuple_GET_SIZE(kt);
+    if (nk < 2 || PyTuple_GET_SIZE(bt) != nk - 1) return po_bad("_mddc: malformed node");
+    o->b = malloc(sizeof(int64_t) * (size_t)(2 * nk - 1));
+    if (!o->b) { PyErr_NoMemory(); return -1; }
+    o->k = o->b + nk - 1;
+    o->level = (int32_t)lv;
+    o->nk = nk;
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        PyObject *v = PyTuple_GET_ITEM(kt, i);
+        long long k = PyLong_Check(v) ? PyLong_AsLongLong(v) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: kids must be ints"), -1);
+        if (k == -1 && PyErr_Occurred()) { free(o->b); o->b = NULL; return -1; }
+        if (k <= PO_ERR + 1 || k >= PO_NONE) { free(o->b); o->b = NULL; return po_bad("_mddc: kid out of range"); }
+        o->k[i] = k;
+    }
+    for (Py_ssize_t i = 0; i + 1 < nk; i++) {
+        PyObject *v = PyTuple_GET_ITEM(bt, i);
+        long long b = PyLong_Check(v) ? PyLong_AsLongLong(v) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: breaks must be ints"), -1);
+        if (b == -1 && PyErr_Occurred()) { free(o->b); o->b = NULL; return -1; }
+        o->b[i] = b;
+    }
+    return 0;
+}
+
+static inline Py_ssize_t bisect_right64(const int64_t *a, Py_ssize_t n, int64_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) { Py_ssize_t mid = (lo + hi) / 2; if (v < a[mid]) hi = mid; else lo = mid + 1; }
+    return lo;
+}
+
+static inline Py_ssize_t bisect_left64(const int64_t *a, Py_ssize_t n, int64_t v) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) { Py_ssize_t mid = (lo + hi) / 2; if (a[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo;
+}
+
+/* mdd.Store.mk_reduced on the Python store. */
+static int64_t po_mk_reduced(PyOp *P, int32_t level, const int64_t *br, const int64_t *kd,
+                             Py_ssize_t n) {
+    if (n == 1) return kd[0];
+    PyObject *bt = PyTuple_New(n - 1), *kt = PyTuple_New(n), *key = NULL, *ido = NULL;
+    int64_t r = PO_ERR;
+    if (!bt || !kt) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLongLong(kd[i]);
+        if (!v) goto done;
+        PyTuple_SET_ITEM(kt, i, v);
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        PyObject *v = PyLong_FromLongLong(br[i]);
+        if (!v) goto done;
+        PyTuple_SET_ITEM(bt, i, v);
+    }
+    key = PyTuple_Pack(3, P->lvo[level], bt, kt);
+    if (!key) goto done;
+    PyObject *got = PyDict_GetItemWithError(P->uq, key);
+    if (got) {
+        long long v = PyLong_AsLongLong(got);
+        if (!(v == -1 && PyErr_Occurred())) r = v;
+    } else if (!PyErr_Occurred()) {
+        Py_ssize_t id = PyList_GET_SIZE(P->lv);
+        ido = PyLong_FromSsize_t(id);
+        if (ido && PyList_Append(P->lv, P->lvo[level]) == 0 && PyList_Append(P->br, bt) == 0 &&
+            PyList_Append(P->kd, kt) == 0 && PyList_Append(P->und, Py_None) == 0 &&
+            PyDict_SetItem(P->uq, key, ido) == 0)
+            r = id;
+    }
+done:
+    Py_XDECREF(bt); Py_XDECREF(kt); Py_XDECREF(key); Py_XDECREF(ido);
+    return r;
+}
+
+/* mdd.Store.mk: merge equal neighbours, then mk_reduced. */
+static int64_t po_mk(PyOp *P, int32_t level, const int64_t *br, const int64_t *kd, Py_ssize_t n) {
+    int64_t *nb = malloc(sizeof(int64_t) * (size_t)(2 * n));
+    if (!nb) { PyErr_NoMemory(); return PO_ERR; }
+    int64_t *nkd = nb + n;
+    Py_ssize_t m = 1;
+    nkd[0] = kd[0];
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (kd[i] != nkd[m - 1]) { nb[m - 1] = br[i - 1]; nkd[m++] = kd[i]; }
+    int64_t r = po_mk_reduced(P, level, nb, nkd, m);
+    free(nb);
+    return r;
+}
+
+static int64_t po_term(int op, int64_t a, int64_t b, int64_t leaf) {
+    switch (op) {
+    case 3: /* passes.select: the points of m (b) where c (a) is leaf */
+        if (b == T_FALSE) return T_FALSE;
+        if (a < 0) return a == leaf ? b : T_FALSE;
+        return PO_NONE;
+    case 0: /* mdd._and */
+        if (a == T_FALSE || b == T_FALSE) return T_FALSE;
+        if (a == T_TRUE || a == b) return b;
+        if (b == T_TRUE) return a;
+        return PO_NONE;
+    case 1: /* mdd._or */
+        if (a == T_TRUE || b == T_TRUE) return T_TRUE;
+        if (a == T_FALSE || a == b) return b;
+        if (b == T_FALSE) return a;
+        return PO_NONE;
+    default: /* mdd._diff */
+        if (a == T_FALSE || a == b || b == T_TRUE) return T_FALSE;
+        if (b == T_FALSE) return a;
+        if (a == T_TRUE && b < 0) return T_FALSE;
+        return PO_NONE;
+    }
+}
+
+/* mdd._SPARSE: (identity, const_in, const_out) when the narrow operand is a [0] / b [1]. */
+static const int64_t PO_SPARSE[4][2][3] = {
+    {{T_TRUE, T_FALSE, T_FALSE}, {T_TRUE, T_FALSE, T_FALSE}},
+    {{T_FALSE, T_TRUE, T_TRUE}, {T_FALSE, T_TRUE, T_TRUE}},
+    {{PO_NONE, T_FALSE, T_FALSE}, {T_FALSE, T_TRUE, T_FALSE}},
+    {{PO_NONE, PO_NONE, PO_NONE}, {PO_NONE, T_FALSE, T_FALSE}}, /* select: m (b) is always narrow */
+};
+
+static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor);
+
+/* mdd.splice of partition C with the narrow partition M at level lv, then mk_reduced; kids
+   of C and M combine as rec(c, m) (rec(m, c) when swapped: M is the a operand). */
+static int64_t po_splice(PyOp *P, int32_t lv, const PNode *C, const PNode *M, const int64_t *sp,
+                         int swapped) {
+    Py_ssize_t nc = C->nk, nm = M->nk, nbc = nc - 1, cap = nc + nm, no = 0, nb = 0;
+    int64_t *ob = malloc(sizeof(int64_t) * (size_t)(2 * cap));
+    if (!ob) { PyErr_NoMemory(); return PO_ERR; }
+    int64_t *ok = ob + cap, r = PO_ERR;
+    const int64_t ident = sp[0], cin = sp[1], cout = sp[2];
+#define PO_PUSH(lo_, v_) do { int64_t v__ = (v_); \
+        if (no == 0) ok[no++] = v__; \
+        else if (ok[no - 1] != v__) { if (no >= cap) goto bad; ob[nb++] = (lo_); ok[no++] = v__; } \
+    } while (0)
+    for (Py_ssize_t j = 0; j < nm; j++) {
+        int64_t lo = j ? M->b[j - 1] : 0, x = M->k[j];
+        Py_ssize_t i = bisect_right64(C->b, nbc, lo);
+        Py_ssize_t iend = j < nm - 1 ? bisect_left64(C->b, nbc, M->b[j]) + 1 : nc;
+        if (x == ident) {
+            PO_PUSH(lo, C->k[i]);
+            if (iend > i + 1) {
+                if (no + (iend - i - 1) > cap) goto bad;
+                for (Py_ssize_t q = i; q < iend - 1; q++) ob[nb++] = C->b[q];
+                for (Py_ssize_t q = i + 1; q < iend; q++) ok[no++] = C->k[q];
+            }
+        } else if (x == cin) {
+            PO_PUSH(lo, cout);
+        } else {
+            int64_t v = swapped ? po_rec(P, x, C->k[i], lv) : po_rec(P, C->k[i], x, lv);
+            if (v == PO_ERR) goto fail;
+            PO_PUSH(lo, v);
+            for (Py_ssize_t q = i + 1; q < iend; q++) {
+                v = swapped ? po_rec(P, x, C->k[q], lv) : po_rec(P, C->k[q], x, lv);
+                if (v == PO_ERR) goto fail;
+                if (ok[no - 1] != v) {
+                    if (no >= cap) goto bad;
+                    ob[nb++] = C->b[q - 1];
+                    ok[no++] = v;
+                }
+            }
+        }
+    }
+#undef PO_PUSH
+    r = po_mk_reduced(P, lv, ob, ok, no);
+    free(ob);
+    return r;
+bad:
+    po_bad("_mddc: breaks out of order");
+fail:
+    free(ob);
+    return PO_ERR;
+}
+
+/* mdd.Universe.apply's rec: both operands' levels must lie below floor. */
+static int64_t po_rec(PyOp *P, int64_t a, int64_t b, int32_t floor) {
+    int64_t t = po_term(P->op, a, b, P->leaf);
+    if (t != PO_NONE) return t;
+    PMEnt *e = pmemo_slot(&P->memo, a, b);
+    if (e->a != PO_ERR) return e->r;
+    if (a < 0 && b < 0) { po_bad("_mddc: operation undefined on these terminals"); return PO_ERR; }
+    PNode A = {LEAFLVL, 0, NULL, NULL}, B = {LEAFLVL, 0, NULL, NULL};
+    int64_t r = PO_ERR;
+    if (a >= 0 && po_read(P->lv, P->br, P->kd, P->depth, a, floor, &A) < 0) goto done;
+    if (b >= 0 && po_read(P->lv, P->br, P->kd, P->depth, b, floor, &B) < 0) goto done;
+    if (A.level != B.level) {
+        const PNode *X = A.level < B.level ? &A : &B; /* the upper operand is split */
+        int64_t *kd = malloc(sizeof(int64_t) * (size_t)X->nk);
+        if (!kd) { PyErr_NoMemory(); goto done; }
+        Py_ssize_t i = 0;
+        for (; i < X->nk; i++) {
+            kd[i] = X == &A ? po_rec(P, X->k[i], b, X->level) : po_rec(P, a, X->k[i], X->level);
+            if (kd[i] == PO_ERR) break;
+        }
+        if (i == X->nk) r = po_mk(P, X->level, X->b, kd, X->nk);
+        free(kd);
+    } else if (B.nk <= A.nk || P->op == 3) {
+        r = po_splice(P, A.level, &A, &B, PO_SPARSE[P->op][1], 0);
+    } else {
+        r = po_splice(P, A.level, &B, &A, PO_SPARSE[P->op][0], 1);
+    }
+    if (r != PO_ERR && pmemo_put(&P->memo, a, b, r) < 0) { PyErr_NoMemory(); r = PO_ERR; }
+done:
+    free(A.b); free(B.b);
+    return r;
+}
+
+static PyObject *Store_py_apply(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyOp P;
+    long long a, b;
+    int op, depth;
+    memset(&P, 0, sizeof(P));
+    if (!PyArg_ParseTuple(args, "iO!O!O!O!O!iLL", &op, &PyList_Type, &P.lv, &PyList_Type,
+                          &P.br, &PyList_Type, &P.kd, &PyList_Type, &P.und, &PyDict_Type, &P.uq,
+                          &depth, &a, &b)) return NULL;
+    P.op = op;
+    P.depth = depth;
+    if (P.op < 0 || P.op > 2) { po_bad("_mddc: op must be 0 (and), 1 (or) or 2 (diff)"); return NULL; }
+    if (P.depth < 1 || P.depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    if (a <= PO_ERR + 1 || b <= PO_ERR + 1 || a >= PO_NONE || b >= PO_NONE) {
+        po_bad("_mddc: node id out of range");
+        return NULL;
+    }
+    P.lvo = calloc((size_t)P.depth, sizeof(PyObject *));
+    if (!P.lvo || pmemo_init(&P.memo, 1024) < 0) { free(P.lvo); return PyErr_NoMemory(); }
+    int64_t r = PO_ERR;
+    int32_t l = 0;
+    for (; l < P.depth; l++) if (!(P.lvo[l] = PyLong_FromLong(l))) break;
+    if (l == P.depth) r = po_rec(&P, a, b, -1);
+    for (int32_t i = 0; i < l; i++) Py_DECREF(P.lvo[i]);
+    free(P.lvo);
+    free(P.memo.t);
+    if (r == PO_ERR) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "_mddc: py_apply failed");
+        return NULL;
+    }
+    return PyLong_FromLongLong(r);
+}
+
+/* py_select(levels, breaks, kids, und, unique, depth, c, m, leaf) -> node: passes.select (the
+   points of the boolean diagram m where the classification c is the terminal leaf), step for
+   step like the Python recursion (m is always the narrow side of a splice), so the same nodes
+   in the same order. */
+static PyObject *Store_py_select(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyOp P;
+    long long c, m, leaf;
+    int depth;
+    memset(&P, 0, sizeof(P));
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!iLLL", &PyList_Type, &P.lv, &PyList_Type, &P.br,
+                          &PyList_Type, &P.kd, &PyList_Type, &P.und, &PyDict_Type, &P.uq,
+                          &depth, &c, &m, &leaf)) return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    if (c <= PO_ERR + 1 || m <= PO_ERR + 1 || c >= PO_NONE || m >= PO_NONE || leaf >= 0 ||
+        leaf <= PO_ERR + 1) {
+        po_bad("_mddc: node id out of range");
+        return NULL;
+    }
+    if (m < 0 && m != T_TRUE && m != T_FALSE) { po_bad("_mddc: m must be a boolean diagram"); return NULL; }
+    P.op = 3;
+    P.depth = depth;
+    P.leaf = leaf;
+    P.lvo = calloc((size_t)depth, sizeof(PyObject *));
+    if (!P.lvo || pmemo_init(&P.memo, 1024) < 0) { free(P.lvo); return PyErr_NoMemory(); }
+    int64_t r = PO_ERR;
+    int32_t l = 0;
+    for (; l < depth; l++) if (!(P.lvo[l] = PyLong_FromLong(l))) break;
+    if (l == depth) r = po_rec(&P, c, m, -1);
+    for (int32_t i = 0; i < l; i++) Py_DECREF(P.lvo[i]);
+    free(P.lvo);
+    free(P.memo.t);
+    if (r == PO_ERR) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "_mddc: py_select failed");
+        return NULL;
+    }
+    return PyLong_FromLongLong(r);
+}
+
+/* passes.leaves_within: a stack of (c, m) pairs, each visited once, in the Python order. */
+typedef struct { int64_t c, m; } PPair;
+
+static int pstack_push(PPair **s, Py_ssize_t *n, Py_ssize_t *cap, int64_t c, int64_t m) {
+    if (*n == *cap) {
+        Py_ssize_t nc = *cap * 2;
+        PPair *g = realloc(*s, sizeof(PPair) * (size_t)nc);
+        if (!g) { PyErr_NoMemory(); return -1; }
+        *s = g;
+        *cap = nc;
+    }
+    (*s)[(*n)++] = (PPair){c, m};
+    return 0;
+}
+
+static PyObject *Store_py_leaves_within(PyObject *unused, PyObject *args) {
+    (void)unused;
+    PyObject *lvl, *brl, *kdl, *stop;
+    int depth;
+    long long c0, m0;
+    if (!PyArg_ParseTuple(args, "O!O!O!iLLO", &PyList_Type, &lvl, &PyList_Type, &brl,
+                          &PyList_Type, &kdl, &depth, &c0, &m0, &stop)) return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    PyObject *stops = PySet_New(stop), *out = PySet_New(NULL);
+    PMemo seen = {NULL, 0, 0};
+    Py_ssize_t n = 0, cap = 256;
+    PPair *todo = malloc(sizeof(PPair) * (size_t)cap);
+    PNode X = {0, 0, NULL, NULL}, Y = {0, 0, NULL, NULL};
+    if (!stops || !out || !todo || pmemo_init(&seen, 1024) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto fail;
+    }
+    todo[n++] = (PPair){c0, m0};
+    while (n > 0) {
+        PPair p = todo[--n];
+        int64_t c = p.c, m = p.m;
+        if (m == T_FALSE || pmemo_slot(&seen, c, m)->a != PO_ERR) continue;
+        if (pmemo_put(&seen, c, m, 0) < 0) { PyErr_NoMemory(); goto fail; }
+        if (c < 0) {
+            PyObject *v = PyLong_FromLongLong(c);
+            if (!v || PySet_Add(out, v) < 0) { Py_XDECREF(v); goto fail; }
+            int hit = PySet_Contains(stops, v);
+            Py_DECREF(v);
+            if (hit < 0) goto fail;
+            if (hit) break;
+            continue;
+        }
+        if (m < 0 && m != T_TRUE) { po_bad("_mddc: m must be a boolean diagram"); goto fail; }
+        if (po_read(lvl, brl, kdl, depth, c, -1, &X) < 0) goto fail;
+        if (m == T_TRUE) {
+            for (Py_ssize_t i = 0; i < X.nk; i++)
+                if (pstack_push(&todo, &n, &cap, X.k[i], T_TRUE) < 0) goto fail;
+        } else {
+            if (po_read(lvl, brl, kdl, depth, m, -1, &Y) < 0) goto fail;
+            if (X.level < Y.level) {
+                for (Py_ssize_t i = 0; i < X.nk; i++)
+                    if (pstack_push(&todo, &n, &cap, X.k[i], m) < 0) goto fail;
+            } else if (Y.level < X.level) {
+                for (Py_ssize_t i = 0; i < Y.nk; i++)
+                    if (Y.k[i] != T_FALSE && pstack_push(&todo, &n, &cap, c, Y.k[i]) < 0) goto fail;
+            } else {
+                Py_ssize_t ny = Y.nk, nbx = X.nk - 1;
+                for (Py_ssize_t j = 0; j < ny; j++) {
+                    int64_t z = Y.k[j];
+                    if (z == T_FALSE) continue;
+                    Py_ssize_t i = j ? bisect_right64(X.b, nbx, Y.b[j - 1]) : 0;
+                    Py_ssize_t iend = j < ny - 1 ? bisect_left64(X.b, nbx, Y.b[j]) + 1 : X.nk;
+                    for (Py_ssize_t k = i; k < iend; k++)
+                        if (pstack_push(&todo, &n, &cap, X.k[k], z) < 0) goto fail;
+                }
+            }
+            free(Y.b); Y.b = NULL;
+        }
+        free(X.b); X.b = NULL;
+    }
+    free(todo); free(seen.t); Py_DECREF(stops);
+    return out;
+fail:
+    free(X.b); free(Y.b); free(todo); free(seen.t);
+    Py_XDECREF(stops); Py_XDECREF(out);
+    return NULL;
+}
+
+/* py_groups(levels, breaks, kids, depth, digits, node) -> [(ranges, kid), ...]:
+   packetset._groups (via _partition / _partition_walk) on a Python store: the field whose
+   digits are given, read from node as maximal intervals with the node below the field, grouped
+   by that node in order of first appearance, FALSE dropped, each group's intervals as a
+   normalized Ranges tuple ((lo, hi), ...). digits: ((level, width, shift), ...), most
+   significant first, at most 62 value bits in all (wider fields stay in Python). The walk
+   enumerates each digit value of an interval whose node continues inside the field, as the
+   Python walk does, so the work is the same (the output's size), at C speed. */
+typedef struct { uint64_t lo, hi; int64_t k; } GIv;
+
+typedef struct {
+    PyObject *lv, *br, *kd;
+    int32_t depth;
+    int nd;
+    int32_t dl[64], dw[64], ds[64];
+    int32_t end_level;
+    GIv *iv;
+    Py_ssize_t n, cap;
+} GWalk;
+
+static int gw_emit(GWalk *W, uint64_t lo, uint64_t hi, int64_t k) {
+    if (W->n && W->iv[W->n - 1].k == k && W->iv[W->n - 1].hi + 1 == lo) {
+        W->iv[W->n - 1].hi = hi; /* _partition's merge of equal neighbours */
+        return 0;
+    }
+    if (W->n == W->cap) {
+        Py_ssize_t nc = W->cap * 2;
+        GIv *g = realloc(W->iv, sizeof(GIv) * (size_t)nc);
+        if (!g) { PyErr_NoMemory(); return -1; }
+        W->iv = g;
+        W->cap = nc;
+    }
+    W->iv[W->n++] = (GIv){lo, hi, k};
+    return 0;
+}
+
+/* level of x (LEAFLVL for terminals), or -1 with an exception */
+static int64_t gw_level(GWalk *W, int64_t x) {
+    if (x < 0) return LEAFLVL;
+    if (x >= PyList_GET_SIZE(W->lv) || x >= PyList_GET_SIZE(W->br) || x >= PyList_GET_SIZE(W->kd)) {
+        po_bad("_mddc: node id out of range");
+        return -1;
+    }
+    PyObject *o = PyList_GET_ITEM(W->lv, x);
+    if (!PyLong_Check(o)) { po_bad("_mddc: malformed node"); return -1; }
+    long l = PyLong_AsLong(o);
+    if (l == -1 && PyErr_Occurred()) return -1;
+    if (l < 0 || l >= W->depth) { po_bad("_mddc: node level out of range"); return -1; }
+    return l;
+}
+
+static int gw_walk(GWalk *W, int64_t n, int idx, uint64_t base) {
+    int64_t ln = gw_level(W, n);
+    if (ln < 0) return -1;
+    if (idx == W->nd || ln > W->end_level) {
+        uint64_t span = idx == W->nd ? 0 : (((uint64_t)1 << (W->dw[idx] + W->ds[idx])) - 1);
+        return gw_emit(W, base, base + span, n);
+    }
+    int32_t lv = W->dl[idx], width = W->dw[idx], shift = W->ds[idx];
+    uint64_t maxd = ((uint64_t)1 << width) - 1, low = ((uint64_t)1 << shift) - 1;
+    if (ln != lv) { /* this digit is skipped: every value leads to n */
+        for (uint64_t d = 0; d <= maxd; d++)
+            if (gw_walk(W, n, idx + 1, base | (d << shift)) < 0) return -1;
+        return 0;
+    }
+    PyObject *bt = PyList_GET_ITEM(W->br, n), *kt = PyList_GET_ITEM(W->kd, n);
+    if (!PyTuple_Check(bt) || !PyTuple_Check(kt) || PyTuple_GET_SIZE(kt) < 1 ||
+        PyTuple_GET_SIZE(bt) != PyTuple_GET_SIZE(kt) - 1) { po_bad("_mddc: malformed node"); return -1; }
+    Py_ssize_t nk = PyTuple_GET_SIZE(kt);
+    uint64_t prev = 0;
+    for (Py_ssize_t i = 0; i < nk; i++) {
+        uint64_t lo = prev, hi = maxd;
+        if (i + 1 < nk) {
+            PyObject *bo = PyTuple_GET_ITEM(bt, i);
+            long long b = PyLong_Check(bo) ? PyLong_AsLongLong(bo) : -1;
+            if (b == -1 && PyErr_Occurred()) return -1;
+            if (b <= (long long)prev || (uint64_t)b > maxd) { po_bad("_mddc: breaks out of order"); return -1; }
+            hi = (uint64_t)b - 1;
+            prev = (uint64_t)b;
+        }
+        PyObject *ko = PyTuple_GET_ITEM(kt, i);
+        long long k = PyLong_Check(ko) ? PyLong_AsLongLong(ko) : (PyErr_SetString(
+            PyExc_TypeError, "_mddc: kids must be ints"), -1);
+        if (k == -1 && PyErr_Occurred()) return -1;
+        int64_t lk = gw_level(W, k);
+        if (lk < 0) return -1;
+        if (lk <= lv) { po_bad("_mddc: node level out of order"); return -1; }
+        if (idx + 1 == W->nd || lk > W->end_level) {
+            if (gw_emit(W, base | (lo << shift), base | (hi << shift) | low, k) < 0) return -1;
+        } else {
+            for (uint64_t d = lo; d <= hi; d++)
+                if (gw_walk(W, k, idx + 1, base | (d << shift)) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Parse and check digits ((level, width, shift), ...) into W (most significant first, levels
+   increasing below depth, shifts tiling the field, at most 62 bits). */
+static int gw_digits(GWalk *W, PyObject *digits) {
+    if (!PyTuple_Check(digits)) return po_bad("_mddc: bad digits");
+    Py_ssize_t nd = PyTuple_GET_SIZE(digits);
+    if (nd < 1 || nd > 62) return po_bad("_mddc: bad digits");
+    W->nd = (int)nd;
+    int bits = 0, last = -1;
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        int l, w, s;
+        PyObject *t = PyTuple_GET_ITEM(digits, i);
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iii", &l, &w, &s)) {
+            if (!PyErr_Occurred()) po_bad("_mddc: bad digits");
+            return -1;
+        }
+        bits += w;
+        if (l <= last || l >= W->depth || w < 1 || w > 16 || s < 0 || bits > 62)
+            return po_bad("_mddc: bad digits");
+        last = l;
+        W->dl[i] = l; W->dw[i] = w; W->ds[i] = s;
+    }
+    for (Py_ssize_t i = 0; i < nd; i++) /* shifts must tile the field, low digit last */
+        if (W->ds[i] != (i + 1 < nd ? W->ds[i + 1] + W->dw[i + 1] : 0)) return po_bad("_mddc: bad digits");
+    W->end_level = W->dl[nd - 1];
+    return 0;
+}
+
+/* The groups of node's field values (W's digits set): a new list of (ranges, kid). */
+static PyObject *gw_groups(GWalk *W, int64_t node) {
+    if (node <= PO_ERR + 1 || node >= PO_NONE) { po_bad("_mddc: node id out of range"); return NULL; }
+    W->n = 0;
+    if (!W->iv) {
+        W->cap = 64;
+        W->iv = malloc(sizeof(GIv) * (size_t)W->cap);
+        if (!W->iv) return PyErr_NoMemory();
+    }
+    PyObject *out = NULL, *index = NULL, *lists = NULL;
+    if (gw_walk(W, node, 0, 0) < 0) goto done;
+    /* group by kid, in order of first appearance (FALSE dropped); a group's intervals come
+       sorted, and touching ones are joined as R.normalize joins them */
+    index = PyDict_New();
+    lists = PyList_New(0);
+    out = PyList_New(0);
+    if (!index || !lists || !out) goto fail;
+    for (Py_ssize_t i = 0; i < W->n; i++) {
+        GIv *g = &W->iv[i];
+        if (g->k == T_FALSE) continue;
+        PyObject *ko = PyLong_FromLongLong(g->k);
+        if (!ko) goto fail;
+        PyObject *pos = PyDict_GetItemWithError(index, ko);
+        PyObject *lst;
+        if (pos) {
+            lst = PyList_GET_ITEM(lists, PyLong_AsSsize_t(pos));
+        } else {
+            if (PyErr_Occurred()) { Py_DECREF(ko); goto fail; }
+            PyObject *at = PyLong_FromSsize_t(PyList_GET_SIZE(lists));
+            lst = PyList_New(0);
+            int bad = !at || !lst || PyDict_SetItem(index, ko, at) < 0 ||
+                      PyList_Append(lists, lst) < 0;
+            Py_XDECREF(at);
+            Py_XDECREF(lst); /* lists holds it */
+            if (bad) { Py_DECREF(ko); goto fail; }
+        }
+        Py_DECREF(ko);
+        Py_ssize_t nl = PyList_GET_SIZE(lst);
+        if (nl) {
+            PyObject *lastiv = PyList_GET_ITEM(lst, nl - 1);
+            unsigned long long phi = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(lastiv, 1));
+            if (phi == (unsigned long long)-1 && PyErr_Occurred()) goto fail;
+            if (g->lo <= phi + 1) { /* touching (cannot overlap: the walk ascends) */
+                PyObject *nt = Py_BuildValue("(OK)", PyTuple_GET_ITEM(lastiv, 0),
+                                             (unsigned long long)(g->hi > phi ? g->hi : phi));
+                if (!nt) goto fail;
+                PyList_SetItem(lst, nl - 1, nt);
+                continue;
+            }
+        }
+        PyObject *t = Py_BuildValue("(KK)", (unsigned long long)g->lo, (unsigned long long)g->hi);
+        if (!t || PyList_Append(lst, t) < 0) { Py_XDECREF(t); goto fail; }
+        Py_DECREF(t);
+    }
+    {
+        PyObject *key, *val;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(index, &pos, &key, &val)) {
+            PyObject *rs = PyList_AsTuple(PyList_GET_ITEM(lists, PyLong_AsSsize_t(val)));
+            PyObject *pair = rs ? PyTuple_Pack(2, rs, key) : NULL;
+            Py_XDECREF(rs);
+            if (!pair || PyList_Append(out, pair) < 0) { Py_XDECREF(pair); goto fail; }
+            Py_DECREF(pair);
+        }
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    Py_XDECREF(index); Py_XDECREF(lists);
+    return out;
+}
+
+static PyObject *Store_py_groups(PyObject *unused, PyObject *args) {
+    (void)unused;
+    GWalk W;
+    PyObject *digits;
+    long long node;
+    int depth;
+    memset(&W, 0, sizeof(W));
+    if (!PyArg_ParseTuple(args, "O!O!O!iO!L", &PyList_Type, &W.lv, &PyList_Type, &W.br,
+                          &PyList_Type, &W.kd, &depth, &PyTuple_Type, &digits, &node))
+        return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    W.depth = depth;
+    if (gw_digits(&W, digits) < 0) return NULL;
+    PyObject *out = gw_groups(&W, node);
+    free(W.iv);
+    return out;
+}
+
+/* py_rows(levels, breaks, kids, depth, spec, roots) -> [rows of each root]: packetset._Rows.below
+   from field position 0 for one family and protocol class. spec has one (applies, digits)
+   per field position below the protocol, in level order: a field that applies is read as
+   groups (py_groups) and gives each row its ranges (None for the whole field); one that does
+   not is followed at value 0 (packetset._follow). A row is the tuple of the applying
+   fields' values, rows in depth-first order of the groups; the rows below a (node, position)
+   are computed once per call (memo), so the cost is the distinct nodes plus the output. */
+#define RW_MAXF 8
+
+typedef struct {
+    PyObject *lv, *br, *kd;
+    int32_t depth;
+    int nf;
+    int applies[RW_MAXF];
+    GWalk gw[RW_MAXF];
+    PyObject *whole[RW_MAXF]; /* ((0, max),) of an applying field (owned) */
+    PMemo memo;               /* (node, position) -> index into results */
+    PyObject *results;        /* the memoised row lists */
+} RWalk;
+
+static int64_t rw_follow(RWalk *R, int j, int64_t n) { /* packetset._follow(value 0) */
+    GWalk *W = &R->gw[j];
+    for (int i = 0; i < W->nd; i++) {
+        if (n < 0) break;
+        int64_t l = gw_level(W, n);
+        if (l < 0) return PO_ERR;
+        if (l != W->dl[i]) continue;
+        PyObject *bt = PyList_GET_ITEM(R->br, n), *kt = PyList_GET_ITEM(R->kd, n);
+        if (!PyTuple_Check(bt) || !PyTuple_Check(kt) ||
+            PyTuple_GET_SIZE(bt) != PyTuple_GET_SIZE(kt) - 1) { po_bad("_mddc: malformed node"); return PO_ERR; }
+        Py_ssize_t lo = 0, hi = PyTuple_GET_SIZE(bt); /* bisect_right(breaks, 0) */
+        while (lo < hi) {
+            Py_ssize_t mid = (lo + hi) / 2;
+            PyObject *bo = PyTuple_GET_ITEM(bt, mid);
+            long long b = PyLong_Check(bo) ? PyLong_AsLongLong(bo) : -1;
+            if (b == -1 && PyErr_Occurred()) return PO_ERR;
+            if (!PyLong_Check(bo)) { po_bad("_mddc: breaks must be ints"); return PO_ERR; }
+            if (0 < b) hi = mid; else lo = mid + 1;
+        }
+        PyObject *ko = PyTuple_GET_ITEM(kt, lo);
+        long long k = PyLong_Check(ko) ? PyLong_AsLongLong(ko) : -1;
+        if (k == -1 && PyErr_Occurred()) return PO_ERR;
+        if (!PyLong_Check(ko)) { po_bad("_mddc: kids must be ints"); return PO_ERR; }
+        if (k <= PO_ERR + 1 || k >= PO_NONE) { po_bad("_mddc: kid out of range"); return PO_ERR; }
+        n = k;
+    }
+    return n;
+}
+
+/* The rows of n from position j (a borrowed reference owned by R->results, or NULL). */
+static PyObject *rw_below(RWalk *R, int64_t n, int j) {
+    if (n == T_FALSE || (j == R->nf && n != T_TRUE)) {
+        PyObject *none = PyList_New(0);
+        if (!none || PyList_Append(R->results, none) < 0) { Py_XDECREF(none); return NULL; }
+        Py_DECREF(none);
+        return none;
+    }
+    if (j == R->nf) {
+        PyObject *unit = Py_BuildValue("[()]");
+        if (!unit || PyList_Append(R->results, unit) < 0) { Py_XDECREF(unit); return NULL; }
+        Py_DECREF(unit);
+        return unit;
+    }
+    PMEnt *e = pmemo_slot(&R->memo, n, j);
+    if (e->a != PO_ERR) return PyList_GET_ITEM(R->results, e->r);
+    PyObject *out;
+    Py_ssize_t at;
+    if (!R->applies[j]) {
+        int64_t k = rw_follow(R, j, n);
+        if (k == PO_ERR) return NULL;
+        out = rw_below(R, k, j + 1);
+        if (!out || PyList_Append(R->results, out) < 0) return NULL; /* indexed for the memo */
+        at = PyList_GET_SIZE(R->results) - 1;
+    } else {
+        PyObject *groups = gw_groups(&R->gw[j], n);
+        if (!groups) return NULL;
+        out = PyList_New(0);
+        if (!out || PyList_Append(R->results, out) < 0) { Py_XDECREF(out); Py_DECREF(groups); return NULL; }
+        Py_DECREF(out); /* R->results holds it */
+        at = PyList_GET_SIZE(R->results) - 1;
+        for (Py_ssize_t g = 0; g < PyList_GET_SIZE(groups); g++) {
+            PyObject *pair = PyList_GET_ITEM(groups, g);
+            PyObject *rs = PyTuple_GET_ITEM(pair, 0);
+            long long k = PyLong_AsLongLong(PyTuple_GET_ITEM(pair, 1));
+            if (k == -1 && PyErr_Occurred()) { Py_DECREF(groups); return NULL; }
+            int eq = PyObject_RichCompareBool(rs, R->whole[j], Py_EQ);
+            if (eq < 0) { Py_DECREF(groups); return NULL; }
+            PyObject *head = eq ? Py_None : rs;
+            PyObject *tails = rw_below(R, k, j + 1);
+            if (!tails) { Py_DECREF(groups); return NULL; }
+            for (Py_ssize_t t = 0; t < PyList_GET_SIZE(tails); t++) {
+                PyObject *tail = PyList_GET_ITEM(tails, t);
+                Py_ssize_t nt = PyTuple_GET_SIZE(tail);
+                PyObject *row = PyTuple_New(nt + 1);
+                if (!row) { Py_DECREF(groups); return NULL; }
+                Py_INCREF(head);
+                PyTuple_SET_ITEM(row, 0, head);
+                for (Py_ssize_t q = 0; q < nt; q++) {
+                    PyObject *v = PyTuple_GET_ITEM(tail, q);
+                    Py_INCREF(v);
+                    PyTuple_SET_ITEM(row, q + 1, v);
+                }
+                int bad = PyList_Append(out, row);
+                Py_DECREF(row);
+                if (bad < 0) { Py_DECREF(groups); return NULL; }
+            }
+        }
+        Py_DECREF(groups);
+    }
+    if (pmemo_put(&R->memo, n, j, at) < 0) { PyErr_NoMemory(); return NULL; }
+    return out;
+}
+
+static PyObject *Store_py_rows(PyObject *unused, PyObject *args) {
+    (void)unused;
+    RWalk R;
+    PyObject *spec, *roots;
+    int depth;
+    memset(&R, 0, sizeof(R));
+    if (!PyArg_ParseTuple(args, "O!O!O!iO!O", &PyList_Type, &R.lv, &PyList_Type, &R.br,
+                          &PyList_Type, &R.kd, &depth, &PyTuple_Type, &spec, &roots))
+        return NULL;
+    if (depth < 1 || depth > 4096) { po_bad("_mddc: bad depth"); return NULL; }
+    R.depth = depth;
+    Py_ssize_t nf = PyTuple_GET_SIZE(spec);
+    if (nf > RW_MAXF) { po_bad("_mddc: bad spec"); return NULL; }
+    R.nf = (int)nf;
+    PyObject *out = NULL, *fast = NULL;
+    for (int j = 0; j < R.nf; j++) {
+        PyObject *item = PyTuple_GET_ITEM(spec, j), *digits;
+        int applies;
+        R.gw[j].lv = R.lv; R.gw[j].br = R.br; R.gw[j].kd = R.kd; R.gw[j].depth = depth;
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "pO", &applies, &digits)) {
+            if (!PyErr_Occurred()) po_bad("_mddc: bad spec");
+            goto done;
+        }
+        R.applies[j] = applies;
+        if (gw_digits(&R.gw[j], digits) < 0) goto done;
+        int bits = 0;
+        for (int i = 0; i < R.gw[j].nd; i++) bits += R.gw[j].dw[i];
+        R.whole[j] = Py_BuildValue("((iK))", 0, (unsigned long long)((((uint64_t)1) << bits) - 1));
+        if (!R.whole[j]) goto done;
+    }
+    fast = PySequence_Fast(roots, "roots must be a sequence of ints");
+    R.results = PyList_New(0);
+    if (!fast || !R.results || pmemo_init(&R.memo, 1024) < 0) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(PySequence_Fast_GET_SIZE(fast));
+    for (Py_ssize_t i = 0; out && i < PySequence_Fast_GET_SIZE(fast); i++) {
+        long long r = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (r == -1 && PyErr_Occurred()) { Py_CLEAR(out); break; }
+        if (r <= PO_ERR + 1 || r >= PO_NONE) { po_bad("_mddc: node id out of range"); Py_CLEAR(out); break; }
+        PyObject *rows = rw_below(&R, r, 0);
+        if (!rows) { Py_CLEAR(out); break; }
+        Py_INCREF(rows);
+        PyList_SET_ITEM(out, i, rows);
+    }
+done:
+    for (int j = 0; j < RW_MAXF; j++) { free(R.gw[j].iv); Py_XDECREF(R.whole[j]); }
+    free(R.memo.t);
+    Py_XDECREF(R.results); Py_XDECREF(fast);
+    return out;
+}
+
+/* ================================================================ end of Python-store operations */
+
 static PyMethodDef Store_methods[] = {
     {"load", (PyCFunction)Store_load, METH_VARARGS, "import nodes of a Python store"},
     {"rules", (PyCFunction)Store_rules, METH_VARARGS, "build rule diagrams from boxes"},
@@ -1682,6 +2537,17 @@ static PyMethodDef Store_methods[] = {
     {"nbytes", (PyCFunction)Store_nbytes, METH_NOARGS, "bytes allocated"},
     {"made", (PyCFunction)Store_made, METH_NOARGS, "nodes created so far"},
     {"stats", (PyCFunction)Store_stats, METH_NOARGS, "sizes of the store's tables"},
+    /* Python-store operations (reach/findings performance pass) */
+    {"py_apply", (PyCFunction)Store_py_apply, METH_VARARGS | METH_STATIC,
+     "mdd.Universe.apply (and/or/diff) on a Python store"},
+    {"py_leaves_within", (PyCFunction)Store_py_leaves_within, METH_VARARGS | METH_STATIC,
+     "passes.leaves_within on a Python store"},
+    {"py_groups", (PyCFunction)Store_py_groups, METH_VARARGS | METH_STATIC,
+     "packetset._groups on a Python store"},
+    {"py_select", (PyCFunction)Store_py_select, METH_VARARGS | METH_STATIC,
+     "passes.select on a Python store"},
+    {"py_rows", (PyCFunction)Store_py_rows, METH_VARARGS | METH_STATIC,
+     "packetset._Rows.below on a Python store"},
     {NULL, NULL, 0, NULL},
 };
 

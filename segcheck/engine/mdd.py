@@ -153,8 +153,10 @@ class Store:
     def lvl(self, n: int) -> int:
         return LEAF if n < 0 else self.level[n]
 
-    def count(self, root: int) -> int:
-        """Number of internal nodes reachable from ``root``."""
+    def count(self, root: int, cap: int | None = None) -> int:
+        """Number of internal nodes reachable from ``root``; with ``cap``, the walk stops once
+        it has seen ``cap`` of them (the answer is then ``min(count, cap)``: "is it small?"
+        costs at most ``cap`` visits)."""
         seen: set[int] = set()
         todo = [root]
         while todo:
@@ -162,6 +164,8 @@ class Store:
             if n < 0 or n in seen:
                 continue
             seen.add(n)
+            if len(seen) == cap:
+                break
             todo.extend(self.kids[n])
         return len(seen)
 
@@ -329,6 +333,8 @@ class Universe:
         default_factory=dict, repr=False, compare=False
     )
     _field_of_level: list[int] = field(default_factory=list, repr=False, compare=False)
+    _digit_at: dict[tuple[int, int], Digit] = field(default_factory=dict, repr=False,
+                                                    compare=False)
     _canonical: list[int] = field(default_factory=list, repr=False, compare=False)
     match_cache: dict[object, int] = field(default_factory=dict, repr=False, compare=False)
     """Match -> node (a memo: nodes are immutable and live as long as the store)."""
@@ -374,6 +380,14 @@ class Universe:
 
     def field_of_level(self, level: int) -> int:
         return self._field_of_level[level]
+
+    def digit_at(self, family: int, level: int) -> Digit:
+        """The digit of ``family`` at ``level`` (the level must be one of the family's)."""
+        if not self._digit_at:
+            for (_, fam), digits in self._digits.items():
+                for d in digits:
+                    self._digit_at[(fam, d[0])] = d
+        return self._digit_at[(family, level)]
 
     @property
     def depth(self) -> int:

@@ -44,12 +44,13 @@ benchmark ACLs of 10k rules analysed with all statuses in 0.42-0.45 s (pure Pyth
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
 from segcheck.engine import mdd
 from segcheck.engine.mdd import Universe
+from segcheck.model import ranges as R
 from segcheck.model.rules import Action, Filter, Match, Rule
 
 _mddc: ModuleType | None
@@ -194,3 +195,78 @@ class NativeRun:
     def release(self) -> None:
         """Free the C store (its results were exported); later calls raise."""
         self.store = None
+
+
+# -- operations on the Python store (reach and findings) -------------------------------------
+
+_PY_OPS: dict[mdd.Terminal2, int] = {mdd.AND: 0, mdd.OR: 1, mdd.DIFF: 2}
+
+
+def py_apply(u: Universe, op: mdd.Terminal2, a: int, b: int) -> int:
+    """``u.apply(op, a, b)`` for ``op`` AND/OR/DIFF, computed in C directly on ``u``'s Python
+    store (``_mddc.c``: py_apply), step for step like the Python recursion: it creates the same
+    nodes in the same order, so the result and every later node id are what the pure-Python
+    apply gives. Other operations (XOR) and a disabled kernel run ``u.apply``."""
+    code = _PY_OPS.get(op)
+    if code is None or not enabled():
+        return u.apply(op, a, b)
+    assert _mddc is not None
+    st = u.store
+    node: int = _mddc.Store.py_apply(code, st.level, st.breaks, st.kids, st.und, st.unique,
+                                     u.depth, a, b)
+    return node
+
+
+def py_leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
+    """``passes.leaves_within(u, c, m, stop)`` computed in C on ``u``'s Python store (the same
+    walk in the same order, so the same answer, early return included); the Python pass when
+    the kernel is disabled."""
+    if not enabled():
+        from segcheck.engine import passes
+
+        return passes.leaves_within(u, c, m, stop)
+    assert _mddc is not None
+    st = u.store
+    out: set[int] = _mddc.Store.py_leaves_within(st.level, st.breaks, st.kids, u.depth, c, m,
+                                                 tuple(stop))
+    return out
+
+
+GROUPS_MAX_BITS = 62
+"""Widest field ``py_groups`` reads (its values are 64-bit in C); IPv6 addresses stay in Python."""
+
+
+def py_groups(u: Universe, node: int, digits: tuple[mdd.Digit, ...]) -> list[tuple[R.Ranges, int]]:
+    """``packetset._groups`` for the field of ``digits`` (at most ``GROUPS_MAX_BITS`` bits),
+    computed in C on ``u``'s Python store: the field's values from ``node`` as maximal
+    intervals, grouped by the node below the field in order of first appearance, FALSE
+    dropped, each group's intervals normalized. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    out: list[tuple[R.Ranges, int]] = _mddc.Store.py_groups(st.level, st.breaks, st.kids,
+                                                           u.depth, digits, node)
+    return out
+
+
+def py_rows(u: Universe, spec: tuple[tuple[bool, tuple[mdd.Digit, ...]], ...],
+            roots: Sequence[int]) -> list[list[tuple[R.Ranges | None, ...]]]:
+    """``packetset._Rows.below(root, 0, fam, kind)`` for each root, computed in C on ``u``'s
+    Python store; ``spec`` gives, per field below the protocol in level order, whether it
+    applies to the protocol class and its digits (every field at most ``GROUPS_MAX_BITS``
+    bits). Same rows in the same order. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    out: list[list[tuple[R.Ranges | None, ...]]] = _mddc.Store.py_rows(
+        st.level, st.breaks, st.kids, u.depth, spec, list(roots))
+    return out
+
+
+def py_select(u: Universe, c: int, m: int, leaf: int) -> int:
+    """``passes.select_py(u, c, m, leaf)`` (the points of ``m`` where the classification ``c``
+    is ``leaf``) computed in C on ``u``'s Python store, step for step like the Python
+    recursion: the same nodes in the same order. The kernel must be enabled."""
+    assert _mddc is not None
+    st = u.store
+    node: int = _mddc.Store.py_select(st.level, st.breaks, st.kids, st.und, st.unique, u.depth,
+                                      c, m, leaf)
+    return node

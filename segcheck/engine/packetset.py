@@ -14,14 +14,20 @@ Semantics and invariants:
 - Equality is semantic and O(1): the diagram is canonical, so equal sets are the same node.
 - Only ``new`` packets are modelled: a match whose ``states`` exclude ``new`` is empty.
 - Sets of different universes never mix (``ValueError``).
+
+Speed: with the native kernel on (``segcheck.engine.native``), ``&``, ``|``, ``-``, ``~``,
+``<=`` and the field walks of ``to_matches`` run in C directly on the universe's Python
+store, step for step like the Python code here (the same nodes, created in the same order);
+``SEGCHECK_NATIVE=0`` runs the Python code, which stays the reference.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Iterable
 
-from segcheck.engine import mdd
+from segcheck.engine import mdd, native
 from segcheck.engine.mdd import (
     AND,
     DIFF,
@@ -53,9 +59,13 @@ from segcheck.model.rules import Match, Rule
 
 _PREFERRED = {VERSION: 0, PROTO: 6, DPORT: 0, SPORT: 49152, ITYPE: 8, ICODE: 0, DST: 0, SRC: 0}
 """Values ``sample`` prefers digit by digit: IPv4, TCP, an ephemeral source port, echo."""
-_MATCH_FIELD = {DPORT: "dports", SPORT: "sports", ITYPE: "icmp_types", ICODE: "icmp_codes",
-                DST: "dst", SRC: "src"}
 _SUMMARY_PARTS = 4
+_PORT_PROTOS = R.normalize((p, p) for p in PORT_PROTOCOLS)
+_OTHER_PROTOS = {
+    icmp: R.complement(R.normalize([*_PORT_PROTOS, (icmp, icmp)]), R.PROTO_MAX)
+    for icmp in (ICMP, ICMPV6)
+}
+"""Protocol numbers that have neither ports nor the family's ICMP, by ICMP protocol."""
 _SUMMARY_ITEMS = 4
 
 
@@ -114,22 +124,23 @@ class PacketSet:
 
     def __or__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(OR, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, OR, self._node, other._node), u)
 
     def __and__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(AND, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, AND, self._node, other._node), u)
 
     def __sub__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
-        return PacketSet(u.apply(DIFF, self._node, other._node), u)
+        return PacketSet(native.py_apply(u, DIFF, self._node, other._node), u)
 
     def __xor__(self, other: PacketSet) -> PacketSet:
         u = self._same(other)
         return PacketSet(u.apply(XOR, self._node, other._node), u)
 
     def __invert__(self) -> PacketSet:
-        return PacketSet(self._u.apply(DIFF, self._u.canonical, self._node), self._u)
+        return PacketSet(native.py_apply(self._u, DIFF, self._u.canonical, self._node),
+                         self._u)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PacketSet):
@@ -142,7 +153,7 @@ class PacketSet:
     def __le__(self, other: PacketSet) -> bool:
         """Subset."""
         u = self._same(other)
-        return u.apply(DIFF, self._node, other._node) == FALSE
+        return native.py_apply(u, DIFF, self._node, other._node) == FALSE
 
     def is_empty(self) -> bool:
         return self._node == FALSE
@@ -161,8 +172,9 @@ class PacketSet:
     def __contains__(self, p: Packet) -> bool:
         return self.contains(p)
 
-    def node_count(self) -> int:
-        return self._u.store.count(self._node)
+    def node_count(self, cap: int | None = None) -> int:
+        """Internal nodes of the diagram (``min(count, cap)`` with ``cap``: see ``Store.count``)."""
+        return self._u.store.count(self._node, cap)
 
     # -- witnesses and descriptions -------------------------------------------------------
 
@@ -179,23 +191,15 @@ class PacketSet:
         while node >= 0:
             lv = store.level[node]
             f = u.field_of_level(lv)
-            if f == VERSION:
-                fam_digit = None
-            else:
-                fam_digit = next(d for d in u.digits(f, fam) if d[0] == lv)
-            width, shift = (1, 0) if fam_digit is None else (fam_digit[1], fam_digit[2])
+            width, shift = (1, 0) if f == VERSION else u.digit_at(fam, lv)[1:]
             want = (_PREFERRED[f] >> shift) & ((1 << width) - 1)
             breaks, kids = store.breaks[node], store.kids[node]
-            starts = (0, *breaks)
-            pick = None
-            for i, k in enumerate(kids):
-                end = breaks[i] - 1 if i < len(breaks) else (1 << width) - 1
-                if k != FALSE and starts[i] <= want <= end:
-                    pick = (want, k)
-                    break
-            if pick is None:
+            k = kids[bisect_right(breaks, want)]  # the interval holding the preferred value
+            if k != FALSE:
+                pick = (want, k)
+            else:  # else the lowest value of the first non-empty interval
                 i = next(i for i, k in enumerate(kids) if k != FALSE)
-                pick = (starts[i], kids[i])
+                pick = (breaks[i - 1] if i else 0, kids[i])
             chosen[lv] = pick[0]
             if f == VERSION:
                 fam = 4 if pick[0] == 0 else 6
@@ -358,7 +362,16 @@ def _follow(u: Universe, node: int, f: int, fam: int, value: int) -> int:
 
 
 def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
-    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped."""
+    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped, in
+    order of first appearance (``native.py_groups`` computes the same in C for fields of at
+    most 62 bits)."""
+    if u.bits(f, fam) <= native.GROUPS_MAX_BITS and native.enabled():
+        return native.py_groups(u, node, u.digits(f, fam))
+    return _groups_py(u, node, f, fam)
+
+
+def _groups_py(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
+    """``_groups`` in Python (the reference)."""
     by: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, k in _partition(u, node, f, fam):
         if k != FALSE:
@@ -366,9 +379,25 @@ def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, in
     return [(R.normalize(v), k) for k, v in by.items()]
 
 
-Row = tuple[tuple[str, object], ...]
-"""Field constraints of one diagram path below the protocol: (Match field name, ranges or
-``None`` for the whole field), in level order."""
+Row = tuple[R.Ranges | None, ...]
+"""Field constraints of one diagram path below the protocol: per field that applies to the
+protocol class, in level order, its ranges or ``None`` for the whole field (``_KIND_FIELDS``
+names them)."""
+_KIND_FIELDS = {
+    "ports": ("dst", "dports", "src", "sports"),
+    "icmp": ("dst", "src", "icmp_types", "icmp_codes"),
+    "other": ("dst", "src"),
+}
+"""The ``Match`` fields of a protocol class's rows, in level order (``ORDER``)."""
+_REST = ("src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
+_REST_OF = {kind: tuple(names.index(n) if n in names else None for n in _REST)
+            for kind, names in _KIND_FIELDS.items()}
+"""Per class: where each ``_REST`` field sits in its rows (None: the field does not apply)."""
+
+
+def _applies(f: int, kind: str) -> bool:
+    """Whether field ``f`` applies to packets of a protocol class (fields that do not are 0)."""
+    return f in (DST, SRC) or (kind == "ports" if f in (DPORT, SPORT) else kind == "icmp")
 
 
 class _Rows:
@@ -387,6 +416,44 @@ class _Rows:
         self.u = u
         self.memo: dict[tuple[int, int, int, str], list[Row]] = {}
         self.groups: dict[tuple[int, int, int], list[tuple[R.Ranges, int]]] = {}
+        self.native = native.enabled()
+        self.digits: dict[tuple[int, int], tuple[mdd.Digit, ...] | None] = {}
+        """(field, family) -> its digits when ``native.py_groups`` reads it, else None."""
+
+    def group(self, n: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
+        """``_groups(u, n, f, fam)``, the native-or-not decision taken once per field."""
+        key = (f, fam)
+        if key not in self.digits:
+            fast = self.native and self.u.bits(f, fam) <= native.GROUPS_MAX_BITS
+            self.digits[key] = self.u.digits(f, fam) if fast else None
+        digits = self.digits[key]
+        if digits is None:
+            return _groups_py(self.u, n, f, fam)
+        return native.py_groups(self.u, n, digits)
+
+    def below_all(self, fam: int, items: list[tuple[str, int]]) -> list[list[Row]]:
+        """``below(pnode, 0, fam, kind)`` for each (kind, pnode): per protocol class in one
+        ``native.py_rows`` call when the kernel is on and the class's fields fit it (IPv4;
+        IPv6 addresses stay in Python), else ``below``."""
+        got: dict[tuple[str, int], list[Row]] = {}
+        for kind in dict.fromkeys(k for k, _ in items):
+            pnodes = list(dict.fromkeys(n for k, n in items if k == kind))
+            spec = self.spec(fam, kind)
+            if spec is None:
+                got.update(((kind, n), self.below(n, 0, fam, kind)) for n in pnodes)
+            else:
+                got.update(zip(((kind, n) for n in pnodes),
+                               native.py_rows(self.u, spec, pnodes), strict=True))
+        return [got[item] for item in items]
+
+    def spec(self, fam: int, kind: str) -> tuple[tuple[bool, tuple[mdd.Digit, ...]], ...] | None:
+        """``native.py_rows``' field list for a family and class (None: use ``below``)."""
+        if not self.native:
+            return None
+        spec = tuple((_applies(f, kind), self.u.digits(f, fam)) for f in self.FIELDS)
+        if any(self.u.bits(f, fam) > native.GROUPS_MAX_BITS for f in self.FIELDS):
+            return None
+        return spec
 
     def below(self, n: int, j: int, fam: int, kind: str) -> list[Row]:
         """Rows of ``n``'s paths from field position ``j`` on; ``kind`` is the protocol
@@ -400,19 +467,17 @@ class _Rows:
         if got is not None:
             return got
         f = self.FIELDS[j]
-        applies = f in (DST, SRC) or (kind == "ports" if f in (DPORT, SPORT) else kind == "icmp")
         out: list[Row] = []
-        if not applies:
+        if not _applies(f, kind):
             out = self.below(_follow(self.u, n, f, fam, 0), j + 1, fam, kind)
         else:
-            name = _MATCH_FIELD[f]
-            top = self.u.maximum(f, fam)
+            whole = ((0, self.u.maximum(f, fam)),)
             gkey = (n, f, fam)
             groups = self.groups.get(gkey)
             if groups is None:
-                groups = self.groups[gkey] = _groups(self.u, n, f, fam)
+                groups = self.groups[gkey] = self.group(n, f, fam)
             for rs, k in groups:
-                head = (name, None if rs == ((0, top),) else rs)
+                head = None if rs == whole else rs
                 out.extend((head, *tail) for tail in self.below(k, j + 1, fam, kind))
         self.memo[key] = out
         return out
@@ -420,58 +485,59 @@ class _Rows:
 
 def _to_matches(u: Universe, root: int) -> list[Match]:
     """Every root-to-``TRUE`` path as a box (``_Rows``), then merged (``_merge_matches``)."""
-    raw: list[dict[str, object]] = []
+    return [Match(**row) for row in cover_rows(u, root)]  # type: ignore[arg-type]
+
+
+def cover_rows(u: Universe, root: int) -> list[dict[str, object]]:
+    """``to_matches``' boxes, in its order, as ``Match`` keyword dicts (family, src, dst,
+    sports, dports, icmp_types, icmp_codes, protocols), for callers that read only some
+    fields of most boxes (building a ``Match`` validates every field)."""
     rows = _Rows(u)
+    # rows that differ only in protocol are joined: (family, *_REST fields) -> protocols
+    by_rest: dict[tuple[object, ...], R.Ranges] = {}
     for fam in (4, 6):
         top = _follow(u, root, VERSION, fam, 0 if fam == 4 else 1)
         if top == FALSE:
             continue
         icmp = ICMP if fam == 4 else ICMPV6
-        for protos, pnode in _groups(u, top, PROTO, fam):
-            classes = (
-                ("ports", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
-                                      if p in PORT_PROTOCOLS)),
+        plan: list[tuple[str, R.Ranges, int]] = []
+        for protos, pnode in rows.group(top, PROTO, fam):
+            classes = (  # protos split by class (normalized: intersections of normalized)
+                ("ports", R.intersect(protos, _PORT_PROTOS)),
                 ("icmp", R.intersect(protos, R.single(icmp))),
-                ("other", R.normalize((p, p) for lo, hi in protos for p in range(lo, hi + 1)
-                                      if p not in PORT_PROTOCOLS and p != icmp)),
+                ("other", R.intersect(protos, _OTHER_PROTOS[icmp])),
             )
-            for kind, ps in classes:
-                if not ps:
-                    continue
-                # pnode is the same for every protocol of the group, so any of them works
-                raw.extend({"family": fam, "protocols": ps, **dict(cons)}
-                           for cons in rows.below(pnode, 0, fam, kind))
-    return _merge_matches(u, raw)
+            # pnode is the same for every protocol of the group, so any of them works
+            plan.extend((kind, ps, pnode) for kind, ps in classes if ps)
+        found = rows.below_all(fam, [(kind, pnode) for kind, _, pnode in plan])
+        for (kind, ps, _), below in zip(plan, found, strict=True):
+            at = _REST_OF[kind]
+            for row in below:
+                k = (fam, *[None if i is None else row[i] for i in at])
+                got = by_rest.get(k)  # ps is normalized: the first one needs no merge
+                by_rest[k] = ps if got is None else R.normalize(got + ps)
+    return _merge_rows(u, by_rest)
 
 
-def _merge_matches(u: Universe, raw: list[dict[str, object]]) -> list[Match]:
-    """Join rows differing only in protocol, then only in family, into fewer matches."""
-    keys = ("family", "src", "dst", "sports", "dports", "icmp_types", "icmp_codes")
-    by_rest: dict[tuple[object, ...], R.Ranges] = {}
-    for row in raw:
-        k = tuple(row.get(name) for name in keys)
-        protos = row["protocols"]
-        assert isinstance(protos, tuple)
-        by_rest[k] = R.normalize(by_rest.get(k, ()) + protos)
+def _merge_rows(u: Universe, by_rest: dict[tuple[object, ...], R.Ranges],
+                ) -> list[dict[str, object]]:
+    """The boxes of rows joined by protocol (``by_rest``: (family, *_REST) -> protocols),
+    then boxes that differ only in family joined into one box of both."""
+    keys = ("family", *_REST)
     all_protos = R.normalize((p, p) for p in u.protocol_list())
-    rows: list[dict[str, object]] = []
-    for k, protos in by_rest.items():
-        row = dict(zip(keys, k, strict=True))
-        row["protocols"] = None if protos == all_protos else protos
-        rows.append(row)
     by_family: dict[tuple[object, ...], list[dict[str, object]]] = {}
-    for row in rows:
-        k = tuple(row.get(n) for n in ("src", "dst", "sports", "dports", "icmp_types",
-                                        "icmp_codes", "protocols"))
-        by_family.setdefault(k, []).append(row)
-    out: list[Match] = []
+    for k, protos in by_rest.items():
+        row: dict[str, object] = dict(zip(keys, k, strict=True))
+        row["protocols"] = p = None if protos == all_protos else protos
+        by_family.setdefault((*k[1:], p), []).append(row)
+    out: list[dict[str, object]] = []
     for group in by_family.values():
         both = {row["family"] for row in group} == {4, 6}
         plain = group[0]["src"] is None and group[0]["dst"] is None
         plain = plain and group[0]["icmp_types"] is None and group[0]["icmp_codes"] is None
         if both and plain:
             group = [{**group[0], "family": None}]
-        out.extend(Match(**row) for row in group)  # type: ignore[arg-type]
+        out.extend(group)
     return out
 
 
@@ -530,4 +596,5 @@ def network_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
     return str(net)
 
 
-__all__ = ["PacketSet", "describe_match", "icmp_protocol", "match_node", "rule_node"]
+__all__ = ["PacketSet", "cover_rows", "describe_match", "icmp_protocol", "match_node",
+           "rule_node"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 
+from segcheck.engine import native
 from segcheck.engine.mdd import FALSE, LEAF, TRUE, UNDECIDED, Universe, splice
 
 
@@ -247,7 +248,17 @@ def _collect(u: Universe, n: int, out: set[int], cap: int) -> None:
 
 
 def select(u: Universe, c: int, m: int, leaf: int) -> int:
-    """The points of ``m`` where ``c == leaf``, as a boolean diagram."""
+    """The points of ``m`` where ``c == leaf``, as a boolean diagram (a rule's effective set).
+
+    With the native kernel on, ``native.py_select`` builds it in C on the same store, step
+    for step like ``select_py`` (same nodes in the same order)."""
+    if native.enabled():
+        return native.py_select(u, c, m, leaf)
+    return select_py(u, c, m, leaf)
+
+
+def select_py(u: Universe, c: int, m: int, leaf: int) -> int:
+    """``select`` in Python (the reference)."""
     store = u.store
     level, breaks, kids, mk = store.level, store.breaks, store.kids, store.mk
     mk_reduced = store.mk_reduced

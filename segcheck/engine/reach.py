@@ -34,7 +34,11 @@ the cell, reported with their ``SourceSpan``s.
 
 Cost: one ``analyze`` per (device, ingress, egress) actually used, cached; a depth-first
 search per source zone over devices. Candidate contributing rules are pre-filtered with cheap
-interval tests on their address boxes before any set intersection.
+interval tests on their address boxes before any set intersection; the deciding rules of a
+crossing are read off its classification in one walk (``native.py_leaves_within``). Cell
+descriptions (``describe``/``services``) read one box cover per cell, memoised.
+Measured on the 10-device x 10k-rule benchmark site (``benchmarks/site.py``, one core):
+reach matrix ~2.5 s CPU of which ~1.4 s is the engine's ``analyze``.
 """
 
 from __future__ import annotations
@@ -42,13 +46,14 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import logging
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from segcheck.engine import mdd, passes
+from segcheck.engine import mdd, native
 from segcheck.engine.filters import FilterAnalysis, analyze
-from segcheck.engine.packetset import PacketSet, describe_match
+from segcheck.engine.packetset import PacketSet, cover_rows, describe_match
 from segcheck.model import ranges as R
 from segcheck.model.device import Device
 from segcheck.model.packet import PORT_PROTOCOLS
@@ -259,7 +264,7 @@ class ReachMatrix:
     def _facts(self, ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
         got = self._facts_cache.get(ps)
         if got is None:
-            if ps.node_count() < 64:  # small: the engine's own renderings
+            if ps.node_count(cap=64) < 64:  # small: the engine's own renderings
                 got = (ps.summary(), tuple(ps.protocols_and_ports()))
             else:
                 got = _facts_of(ps)
@@ -341,15 +346,16 @@ def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
     if ps.is_empty():
         return "nothing", ()
     u = ps.universe_of
-    cover = ps.to_matches()
-    text = "; ".join(describe_match(m, u) for m in cover[:SUMMARY_PARTS])
+    cover = cover_rows(u, ps.node)  # to_matches' boxes as fields: only 4 become Matches
+    text = "; ".join(describe_match(Match(**m), u)  # type: ignore[arg-type]
+                     for m in cover[:SUMMARY_PARTS])
     if len(cover) > SUMMARY_PARTS:
         text += f"; (+{len(cover) - SUMMARY_PARTS} more)"
     everything = R.single(0, (1 << u.port_bits) - 1)
     all_protos: R.Ranges | None = None
     acc: dict[int, list[tuple[int, int]]] = {}
     for m in cover:
-        protos = m.protocols
+        protos: R.Ranges | None = m["protocols"]  # type: ignore[assignment]
         if protos is None:
             if all_protos is None:
                 all_protos = R.normalize((p, p) for p in u.protocol_list())
@@ -358,7 +364,7 @@ def _facts_of(ps: PacketSet) -> tuple[str, tuple[tuple[int, R.Ranges], ...]]:
             for proto in range(lo, hi + 1):
                 got = acc.setdefault(proto, [])
                 if proto in PORT_PROTOCOLS:
-                    got.extend(m.dports or everything)
+                    got.extend(m["dports"] or everything)  # type: ignore[arg-type]
     # one normalize per protocol (the union of its boxes' ports), not one per box
     return text, tuple(sorted((proto, R.normalize(ivs)) for proto, ivs in acc.items()))
 
@@ -407,7 +413,7 @@ def _deciders(fa: FilterAnalysis, part: PacketSet) -> set[int] | None:
     if c is None or u is None or part.universe_of is not u:
         return None
     try:
-        leaves = passes.leaves_within(u, c, part.node)
+        leaves = native.py_leaves_within(u, c, part.node)
     except (AttributeError, TypeError):  # pragma: no cover - engine internals changed
         return None
     return {mdd.leaf_rule(t) for t in leaves if t != mdd.UNDECIDED}
@@ -461,18 +467,39 @@ one of whose match conditions it satisfies)."""
 
 _MATCH_FIELDS = tuple(f.name for f in fields(Match))
 _RULE_FIELDS = tuple(f.name for f in fields(Rule))
+_MATCH_GET = operator.attrgetter(*_MATCH_FIELDS)
+_RULE_GET = operator.attrgetter(*_RULE_FIELDS)
+_MATCH_SET = tuple(Match.__dict__[name].__set__ for name in _MATCH_FIELDS)
+_RULE_SET = tuple(Rule.__dict__[name].__set__ for name in _RULE_FIELDS)
+"""The slot descriptors' setters (both classes are frozen slotted dataclasses): filling a new
+object through them is a field-for-field copy without the frozen ``__setattr__`` and without
+``__init__``/validation."""
+_M_IN, _M_OUT = _MATCH_FIELDS.index("in_iface"), _MATCH_FIELDS.index("out_iface")
+_R_MATCHES, _R_EXCLUDES = _RULE_FIELDS.index("matches"), _RULE_FIELDS.index("excludes")
 
 
 def _strip(m: Match) -> Match:
     """``m.without_ifaces()`` without re-running ``Match`` validation: a field-for-field copy of
     a valid match with the interface conditions cleared (validation never looks at them), so
-    it is valid and equal to ``without_ifaces()``; about 4x cheaper, on every rule of a large
+    it is valid and equal to ``without_ifaces()``; about 8x cheaper, on every rule of a large
     export."""
+    vals = list(_MATCH_GET(m))
+    vals[_M_IN] = vals[_M_OUT] = ()
     out = object.__new__(Match)
-    for name in _MATCH_FIELDS:
-        object.__setattr__(out, name, getattr(m, name))
-    object.__setattr__(out, "in_iface", ())
-    object.__setattr__(out, "out_iface", ())
+    for put, v in zip(_MATCH_SET, vals, strict=True):
+        put(out, v)
+    return out
+
+
+def _with_matches(rule: Rule, ms: tuple[Match, ...], xs: tuple[Match, ...]) -> Rule:
+    """``replace(rule, matches=ms, excludes=xs)`` as a field-for-field copy (``Rule`` has no
+    validation to skip; this only avoids the keyword and frozen-setattr overhead)."""
+    vals = list(_RULE_GET(rule))
+    vals[_R_MATCHES] = ms
+    vals[_R_EXCLUDES] = xs
+    out = object.__new__(Rule)
+    for put, v in zip(_RULE_SET, vals, strict=True):
+        put(out, v)
     return out
 
 
@@ -481,12 +508,13 @@ def prepare(flt: Filter) -> _Prepared:
     filter is specialized to: every match's interface condition (numbered, so a pair tests
     each distinct condition once) and its interface-free form."""
     ids: dict[_Cond, int] = {((), ()): 0}
+    setdefault = ids.setdefault
 
     def conds(ms: tuple[Match, ...]) -> tuple[tuple[int, Match], ...]:
         out = []
         for m in ms:
             if m.in_iface or m.out_iface:
-                out.append((ids.setdefault((m.in_iface, m.out_iface), len(ids)), _strip(m)))
+                out.append((setdefault((m.in_iface, m.out_iface), len(ids)), _strip(m)))
             else:
                 out.append((0, m))
         return tuple(out)
@@ -494,13 +522,23 @@ def prepare(flt: Filter) -> _Prepared:
     rules: list[_Entry] = []
     by_conds: dict[tuple[int, ...], list[int]] = {}
     for k, rule in enumerate(flt.rules):
-        if any(m.in_iface or m.out_iface for m in (*rule.matches, *rule.excludes)):
-            mconds = conds(rule.matches)
-            rules.append((rule, mconds, conds(rule.excludes)))
+        ms, xs = rule.matches, rule.excludes
+        if len(ms) == 1 and not xs:  # the common shape, tested without a generator
+            m = ms[0]
+            if m.in_iface or m.out_iface:
+                c = setdefault((m.in_iface, m.out_iface), len(ids))
+                rules.append((rule, ((c, _strip(m)),), ()))
+                by_conds.setdefault((c,), []).append(k)
+            else:
+                rules.append(rule)
+                by_conds.setdefault((0,), []).append(k)
+        elif any(m.in_iface or m.out_iface for m in (*ms, *xs)):
+            mconds = conds(ms)
+            rules.append((rule, mconds, conds(xs)))
             by_conds.setdefault(tuple(sorted({c for c, _ in mconds})), []).append(k)
         else:
             rules.append(rule)
-            if rule.matches:  # a rule that matches nothing is dropped, as by specialize
+            if ms:  # a rule that matches nothing is dropped, as by specialize
                 by_conds.setdefault((0,), []).append(k)
     return tuple(ids), tuple(rules), by_conds
 
@@ -526,13 +564,14 @@ def specialize_kept(flt: Filter, ingress: IfaceContext, egress: IfaceContext,
             kept.append(k)
             continue
         rule, mconds, xconds = entry
+        if len(mconds) == 1 and not xconds:  # one match (its condition holds: a candidate)
+            out.append(_with_matches(rule, (mconds[0][1],), ()))
+            kept.append(k)
+            continue
         ms = tuple(m for c, m in mconds if ok[c])
         if not ms:
             continue
-        fields_ = {name: getattr(rule, name) for name in _RULE_FIELDS}
-        fields_["matches"] = ms
-        fields_["excludes"] = tuple(m for c, m in xconds if ok[c])
-        out.append(Rule(**fields_))
+        out.append(_with_matches(rule, ms, tuple(m for c, m in xconds if ok[c])))
         kept.append(k)
     return replace(flt, rules=tuple(out)), tuple(kept)
 
