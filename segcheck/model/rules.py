@@ -233,6 +233,37 @@ def _check_ranges(name: str, value: R.Ranges, maximum: int) -> None:
 
 ANY = Match()
 
+_FIELD_SETTERS = tuple(getattr(Match, f).__set__ for f in (
+    "family", "src", "dst", "protocols", "sports", "dports", "icmp_types", "icmp_codes",
+    "states", "in_iface", "out_iface"))
+"""The slot setters of ``Match``'s fields (they bypass the frozen ``__setattr__``)."""
+
+
+def trusted_match(
+    family: int | None, src: R.Ranges | None, dst: R.Ranges | None,
+    protocols: R.Ranges | None, sports: R.Ranges | None, dports: R.Ranges | None,
+    in_iface: tuple[IfaceMatch, ...], out_iface: tuple[IfaceMatch, ...],
+) -> Match:
+    """``Match(family=..., src=..., ..., in_iface=..., out_iface=...)`` (ICMP and state fields
+    ``None``) without re-running ``__post_init__``'s checks: for a parser whose values meet
+    every ``Match`` invariant by construction (normalized in-bounds ranges of the family,
+    ports only with port protocols), on its hot path. The result is the same value (equal,
+    same hash and repr); tests compare it with the checked constructor. About 5x cheaper."""
+    m = object.__new__(Match)
+    s_fam, s_src, s_dst, s_pro, s_sp, s_dp, s_it, s_ic, s_st, s_in, s_out = _FIELD_SETTERS
+    s_fam(m, family)
+    s_src(m, src)
+    s_dst(m, dst)
+    s_pro(m, protocols)
+    s_sp(m, sports)
+    s_dp(m, dports)
+    s_it(m, None)
+    s_ic(m, None)
+    s_st(m, None)
+    s_in(m, in_iface)
+    s_out(m, out_iface)
+    return m
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
