@@ -257,9 +257,15 @@ def _plain_rule(chain: str, tokens: list[str], family: int) -> RuleSpec | None:
                 else:
                     dst = rs
             elif kind == "dports" or kind == "sports":
-                if "," in value:
+                if value.isdigit() and value.isascii():  # one port: what port_ranges does
+                    port = int(value)
+                    if port > R.PORT_MAX:
+                        return None
+                    ports: R.Ranges = ((port, port),)
+                elif "," in value:
                     return None
-                ports = _port_ranges(value)
+                else:
+                    ports = _port_ranges(value)
                 if kind == "dports":
                     if dports is not None:
                         return None
