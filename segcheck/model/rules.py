@@ -296,6 +296,35 @@ class Rule:
         return self.name or f"{self.span.path}:{self.span.line}"
 
 
+RULE_FIELDS = ("action", "matches", "span", "name", "excludes", "enabled", "synthetic",
+               "detail", "extra_spans")
+"""``Rule``'s fields in order (``fast_rule`` sets each; a test checks the list is complete)."""
+_RULE_SETTERS = tuple(getattr(Rule, f).__set__ for f in RULE_FIELDS)
+
+
+def fast_rule(
+    action: Action, matches: tuple[Match, ...], span: SourceSpan, name: str = "",
+    excludes: tuple[Match, ...] = (), enabled: bool = True, synthetic: bool = False,
+    detail: str = "", extra_spans: tuple[SourceSpan, ...] = (),
+) -> Rule:
+    """``Rule(action, matches, span, ...)`` built with the fields' slot setters instead of
+    the frozen dataclass ``__init__`` (one ``object.__setattr__`` call per field): the same
+    value (equal, same hash and repr), about twice as fast, for parsers that build one rule
+    per configuration line. ``Rule`` checks nothing on construction, so nothing is skipped."""
+    rule = object.__new__(Rule)
+    s_act, s_mat, s_span, s_name, s_exc, s_en, s_syn, s_det, s_extra = _RULE_SETTERS
+    s_act(rule, action)
+    s_mat(rule, matches)
+    s_span(rule, span)
+    s_name(rule, name)
+    s_exc(rule, excludes)
+    s_en(rule, enabled)
+    s_syn(rule, synthetic)
+    s_det(rule, detail)
+    s_extra(rule, extra_spans)
+    return rule
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     """An ordered first-match rule list; ``default_action`` applies when no rule matches."""

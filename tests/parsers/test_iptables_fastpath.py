@@ -4,7 +4,8 @@
   ``ipaddress``; oracle: ``ipaddress.ip_network(strict=False)`` (and its errors).
 - ``rulespec._plain_rule`` parses plain rules (the common shape of large exports) on a fast
   path; oracle: ``rulespec._general_rule`` on the same words, errors included. Its
-  ``model.rules.trusted_match`` equals the checked ``Match`` constructor.
+  ``model.rules.trusted_match`` equals the checked ``Match`` constructor, and
+  ``model.rules.fast_rule`` (used when chains are flattened) equals ``Rule``.
 - ``rulespec._Collector`` meets one-box conditions field by field instead of conjoining one
   ``Match`` per condition; oracle: ``common.conjoin`` of those conditions as ``Match``es,
   built independently here from the rule's words.
@@ -13,12 +14,22 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import fields
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcheck.model import ranges as R
-from segcheck.model.rules import IfaceMatch, Match, trusted_match
+from segcheck.model.rules import (
+    RULE_FIELDS,
+    Action,
+    IfaceMatch,
+    Match,
+    Rule,
+    fast_rule,
+    trusted_match,
+)
+from segcheck.model.source import SourceSpan
 from segcheck.parsers import common
 from segcheck.parsers.iptables.rulespec import SpecError, _general_rule, _plain_rule, parse_rule
 
@@ -211,3 +222,26 @@ def test_trusted_match_equals_checked_match(family: int | None, src: bool, dst: 
     assert trusted == checked
     assert hash(trusted) == hash(checked)
     assert repr(trusted) == repr(checked)
+
+
+def test_rule_fields_list_is_complete() -> None:
+    """``fast_rule`` sets every field of ``Rule`` (a new field must be added to it)."""
+    assert tuple(f.name for f in fields(Rule)) == RULE_FIELDS
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(list(Action)), st.booleans(), st.booleans(), st.text(max_size=3),
+       st.booleans())
+def test_fast_rule_equals_rule(action: Action, enabled: bool, synthetic: bool, name: str,
+                               extras: bool) -> None:
+    span = SourceSpan("a.rules", 3, "-A FORWARD -j ACCEPT")
+    kw: dict[str, object] = {
+        "name": name, "enabled": enabled, "synthetic": synthetic, "detail": name * 2,
+        "excludes": (Match(family=4),) if extras else (),
+        "extra_spans": (SourceSpan("a.rules", 1),) if extras else ()}
+    ms = (Match(protocols=R.single(6)),)
+    fast = fast_rule(action, ms, span, **kw)  # type: ignore[arg-type]
+    slow = Rule(action, ms, span, **kw)  # type: ignore[arg-type]
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow)
