@@ -28,13 +28,14 @@ from segcheck import __version__
 from segcheck.analysis.conduits import Allowed, allowed
 from segcheck.analysis.findings import Analyzer, evidence_of
 from segcheck.analysis.result import CheckResult, Evidence, Finding, Hop, InputFile, MatrixCell
-from segcheck.analysis.rulechecks import earlier_status
+from segcheck.analysis.rulechecks import decides, earlier_status
 from segcheck.analysis.site import Site, load_site, sha256
 from segcheck.analysis.standards import info, standards_for
 from segcheck.engine import paths
 from segcheck.engine.reach import ReachMatrix, compute, may_meet
 from segcheck.gcpause import collector_paused
 from segcheck.model.packet import PORT_PROTOCOLS, protocol_name
+from segcheck.model.rules import Action
 from segcheck.model.source import Diagnostic
 
 log = logging.getLogger(__name__)
@@ -199,14 +200,20 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
     """
     flow_boxes = [(fs, fs.packets.to_matches()) for fs in allow.flows if not fs.packets.is_empty()]
     rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    best: dict[tuple[str, str, int], int] = {}
+    """Per row: the highest ``_STATUS_RANK`` of its statuses over its crossings."""
+    news: dict[tuple[str, str, int], bool] = {}
+    """Per row: whether the rule can see new packets (on the row's first crossing)."""
+    permit = Action.PERMIT
     for td in site.topology.devices:
         if td.id not in site.devices:
             continue
+        dev = td.id
         for i, zi in td.interfaces.items():
             for e, ze in td.interfaces.items():
                 if e == i or zi == ze:
                     continue
-                hop = reach.hop(td.id, i, e)
+                hop = reach.hop(dev, i, e)
                 for fname, _spec, fa, kept in hop.filters:
                     # a permit's effective set lies inside its filter's permitted set: flows
                     # that miss the latter meet no rule of this filter (exact prefilter)
@@ -216,42 +223,60 @@ def traceability(site: Site, reach: ReachMatrix, allow: Allowed) -> list[dict[st
                         rule = ra.rule
                         if rule.synthetic:
                             continue
-                        key = (td.id, fname, kept[ra.index])
+                        # redundancy w.r.t. a later rule is not an anomaly of this rule
+                        rank = 3 if decides(ra) else _STATUS_RANK.get(earlier_status(ra)[0], 0)
+                        # ``new``: whether this crossing's (specialized) rule can see new
+                        # packets; computed at most once per rule and crossing
+                        new = None
+                        key = (dev, fname, kept[ra.index])
                         row = rows.get(key)
                         if row is None:
+                            new = news[key] = any(m.matches_new() for m in rule.matches)
+                            span = rule.span
                             row = rows[key] = {
-                                "device": td.id, "filter": fname, "file": rule.span.path,
-                                "line": rule.span.line, "rule": rule.name or rule.span.text,
-                                "name": rule.name,
-                                "action": rule.action.value, "statuses": set(),
-                                "conduits": [], "zones": [],
-                                "new": any(m.matches_new() for m in rule.matches)}
-                        # redundancy w.r.t. a later rule is not an anomaly of this rule
-                        status, _cov = earlier_status(ra)
-                        row["statuses"].add(status)
-                        if [zi, ze] not in row["zones"]:
-                            row["zones"].append([zi, ze])
-                        if rule.action.value != "permit" or status != "ok" or not any(
-                                m.matches_new() for m in rule.matches):
+                                "device": dev, "filter": fname, "file": span.path,
+                                "line": span.line, "rule": rule.name or span.text,
+                                "name": rule.name, "action": rule.action.value,
+                                "conduits": [], "zones": [[zi, ze]]}
+                            best[key] = rank
+                        else:
+                            if [zi, ze] not in row["zones"]:
+                                row["zones"].append([zi, ze])
+                            if rank > best[key]:
+                                best[key] = rank
+                        if rule.action is not permit or rank != 3 or not live:
                             continue
+                        if new is None:
+                            new = any(m.matches_new() for m in rule.matches)
+                        if not new:
+                            continue
+                        conduits = row["conduits"]
                         for fs, boxes in live:
-                            if fs.label in row["conduits"] or not may_meet(rule, boxes):
+                            if fs.label in conduits or not may_meet(rule, boxes):
                                 continue
                             if not (ra.effective & fs.packets).is_empty():
-                                row["conduits"].append(fs.label)
+                                conduits.append(fs.label)
     out = []
-    for row in rows.values():
-        st = row.pop("statuses") - {"disabled"} or {"disabled"}
-        row["status"] = ("ok" if "ok" in st else "shadowed" if "shadowed" in st
-                         else "redundant" if "redundant" in st else "disabled")
-        new = row.pop("new")
-        if not new:
+    for key, row in rows.items():
+        rank = best[key]
+        row["status"] = _RANKED_STATUS[rank]
+        if not news[key]:
             row["note"] = "matches return traffic only (conntrack state)"
-        elif row["action"] == "permit" and row["status"] == "ok" and not row["conduits"]:
+        elif rank == 3 and row["action"] == "permit" and not row["conduits"]:
             row["conduits"] = ["UNMAPPED"]
         out.append(row)
-    out.sort(key=lambda r: (r["device"], r["file"], r["line"]))
+    out.sort(key=_row_order)
     return out
+
+
+_STATUS_RANK = {"ok": 3, "shadowed": 2, "redundant": 1}
+"""A traceability row's status over its crossings is the best of them in this order; a rule
+that is disabled (or anything else) on every crossing is ``disabled``."""
+_RANKED_STATUS = ("disabled", "redundant", "shadowed", "ok")
+
+
+def _row_order(row: dict[str, Any]) -> tuple[str, str, int]:
+    return row["device"], row["file"], row["line"]
 
 
 def matrix_cells(reach: ReachMatrix, allow: Allowed) -> tuple[MatrixCell, ...]:

@@ -235,8 +235,8 @@ class CheckResult:
 
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a JSON value (lists -> tuples), equal iff the values are."""
-    if isinstance(value, list):
-        return tuple(_frozen(v) if isinstance(v, (list, dict)) else v for v in value)
+    if isinstance(value, list):  # (a list display: faster than a generator for short lists)
+        return tuple([_frozen(v) if isinstance(v, (list, dict)) else v for v in value])
     if isinstance(value, dict):
         return ("__dict__", *sorted((k, _frozen(v)) for k, v in value.items()))
     return value
@@ -255,15 +255,17 @@ def traceability_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (device, file, line); in-memory rows (``CheckResult.extra``) stay one per rule."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        key = (row.get("device"), row.get("filter"), row.get("file"), row.get("action"),
-               row.get("status"), _frozen(row.get("conduits")), _frozen(row.get("zones")),
-               row.get("note"))  # TRACE_GROUP_KEYS, lists made hashable
+        get = row.get
+        key = (get("device"), get("filter"), get("file"), get("action"), get("status"),
+               _frozen(get("conduits")), _frozen(get("zones")),
+               get("note"))  # TRACE_GROUP_KEYS, lists made hashable
         g = groups.get(key)
         if g is None:
             g = groups[key] = {k: row[k] for k in TRACE_GROUP_KEYS if k in row}
-            g["lines"] = []
-        g["lines"].append(row["line"])
-        if row.get("name"):
+            g["lines"] = [row["line"]]
+        else:
+            g["lines"].append(row["line"])
+        if get("name"):
             g.setdefault("names", {})[str(row["line"])] = row["name"]
     out = list(groups.values())
     for g in out:

@@ -20,6 +20,7 @@ unspecialized filter (``kept`` maps indices back):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -192,8 +193,9 @@ def _witness_zones(an: Analyzer, eff: PacketSet, zi: str,
 def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
     """Whether the rule is an ANY-RULE or BROAD-PORTS candidate (cheap, on its matches)."""
     gr = an.policy.global_rules
-    if gr.no_any_in_cross_zone_rules and _any_fields(rule):
-        return True
+    if gr.no_any_in_cross_zone_rules and any(
+            m.src is None or m.dst is None or m.protocols is None for m in rule.matches):
+        return True  # ``_any_fields(rule)`` is not empty
     return gr.max_port_span is not None and _port_span(rule) > gr.max_port_span
 
 def _first_hops(an: Analyzer, keys: list[tuple[str, str, int]],
@@ -235,11 +237,16 @@ def _port_span(rule: Rule) -> int:
     """The widest destination-port span of the rule's port-protocol matches (0 if none)."""
     widest = 0
     for m in rule.matches:
-        if m.protocols is None:
-            continue
-        protos = [p for lo, hi in m.protocols for p in range(lo, min(hi, 255) + 1)]
-        if not protos or any(p not in PORT_PROTOCOLS for p in protos):
+        if m.protocols is None or not _port_protocols_only(m.protocols):
             continue
         span = R.PORT_MAX + 1 if m.dports is None else R.size(m.dports)
         widest = max(widest, span)
     return widest
+
+
+@functools.lru_cache(maxsize=1024)
+def _port_protocols_only(protocols: R.Ranges) -> bool:
+    """Whether ``protocols`` is not empty and every protocol in it has ports (cached: rules
+    share a handful of protocol sets)."""
+    protos = [p for lo, hi in protocols for p in range(lo, min(hi, 255) + 1)]
+    return bool(protos) and all(p in PORT_PROTOCOLS for p in protos)

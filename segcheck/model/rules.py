@@ -233,6 +233,37 @@ def _check_ranges(name: str, value: R.Ranges, maximum: int) -> None:
 
 ANY = Match()
 
+_FIELD_SETTERS = tuple(getattr(Match, f).__set__ for f in (
+    "family", "src", "dst", "protocols", "sports", "dports", "icmp_types", "icmp_codes",
+    "states", "in_iface", "out_iface"))
+"""The slot setters of ``Match``'s fields (they bypass the frozen ``__setattr__``)."""
+
+
+def trusted_match(
+    family: int | None, src: R.Ranges | None, dst: R.Ranges | None,
+    protocols: R.Ranges | None, sports: R.Ranges | None, dports: R.Ranges | None,
+    in_iface: tuple[IfaceMatch, ...], out_iface: tuple[IfaceMatch, ...],
+) -> Match:
+    """``Match(family=..., src=..., ..., in_iface=..., out_iface=...)`` (ICMP and state fields
+    ``None``) without re-running ``__post_init__``'s checks: for a parser whose values meet
+    every ``Match`` invariant by construction (normalized in-bounds ranges of the family,
+    ports only with port protocols), on its hot path. The result is the same value (equal,
+    same hash and repr); tests compare it with the checked constructor. About 5x cheaper."""
+    m = object.__new__(Match)
+    s_fam, s_src, s_dst, s_pro, s_sp, s_dp, s_it, s_ic, s_st, s_in, s_out = _FIELD_SETTERS
+    s_fam(m, family)
+    s_src(m, src)
+    s_dst(m, dst)
+    s_pro(m, protocols)
+    s_sp(m, sports)
+    s_dp(m, dports)
+    s_it(m, None)
+    s_ic(m, None)
+    s_st(m, None)
+    s_in(m, in_iface)
+    s_out(m, out_iface)
+    return m
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -263,6 +294,35 @@ class Rule:
     @property
     def label(self) -> str:
         return self.name or f"{self.span.path}:{self.span.line}"
+
+
+RULE_FIELDS = ("action", "matches", "span", "name", "excludes", "enabled", "synthetic",
+               "detail", "extra_spans")
+"""``Rule``'s fields in order (``fast_rule`` sets each; a test checks the list is complete)."""
+_RULE_SETTERS = tuple(getattr(Rule, f).__set__ for f in RULE_FIELDS)
+
+
+def fast_rule(
+    action: Action, matches: tuple[Match, ...], span: SourceSpan, name: str = "",
+    excludes: tuple[Match, ...] = (), enabled: bool = True, synthetic: bool = False,
+    detail: str = "", extra_spans: tuple[SourceSpan, ...] = (),
+) -> Rule:
+    """``Rule(action, matches, span, ...)`` built with the fields' slot setters instead of
+    the frozen dataclass ``__init__`` (one ``object.__setattr__`` call per field): the same
+    value (equal, same hash and repr), about twice as fast, for parsers that build one rule
+    per configuration line. ``Rule`` checks nothing on construction, so nothing is skipped."""
+    rule = object.__new__(Rule)
+    s_act, s_mat, s_span, s_name, s_exc, s_en, s_syn, s_det, s_extra = _RULE_SETTERS
+    s_act(rule, action)
+    s_mat(rule, matches)
+    s_span(rule, span)
+    s_name(rule, name)
+    s_exc(rule, excludes)
+    s_en(rule, enabled)
+    s_syn(rule, synthetic)
+    s_det(rule, detail)
+    s_extra(rule, extra_spans)
+    return rule
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,7 +112,9 @@ def network(text: str) -> Network:
         raise ValueError(f"bad address {text!r}") from exc
 
 
-_V4_PREFIX = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_V4_PREFIX = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(0|[1-9][0-9]?))?")
+"""Canonical dotted IPv4 with an optional length: no leading zeros (bounds checked after)."""
 
 
 def _v4_prefix(t: str) -> tuple[int, int] | None:
@@ -123,18 +125,18 @@ def _v4_prefix(t: str) -> tuple[int, int] | None:
     m = _V4_PREFIX.fullmatch(t)
     if m is None:
         return None
-    value = 0
-    for octet in m.group(1, 2, 3, 4):
-        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
-            return None
-        value = (value << 8) | int(octet)
-    plen_s = m.group(5)
+    a_s, b_s, c_s, d_s, plen_s = m.groups()
+    a, b, c, d = int(a_s), int(b_s), int(c_s), int(d_s)
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    value = (a << 24) | (b << 16) | (c << 8) | d
     if plen_s is None:
         return value, value
-    if (len(plen_s) > 1 and plen_s[0] == "0") or int(plen_s) > 32:
+    plen = int(plen_s)
+    if plen > 32:
         return None
-    host = (1 << (32 - int(plen_s))) - 1
-    lo = value & ~host & 0xFFFFFFFF
+    host = (1 << (32 - plen)) - 1
+    lo = value & ~host
     return lo, lo | host
 
 

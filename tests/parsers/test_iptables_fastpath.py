@@ -2,6 +2,10 @@
 
 - ``common.address_ranges`` parses canonical dotted IPv4 (``a.b.c.d[/len]``) without
   ``ipaddress``; oracle: ``ipaddress.ip_network(strict=False)`` (and its errors).
+- ``rulespec._plain_rule`` parses plain rules (the common shape of large exports) on a fast
+  path; oracle: ``rulespec._general_rule`` on the same words, errors included. Its
+  ``model.rules.trusted_match`` equals the checked ``Match`` constructor, and
+  ``model.rules.fast_rule`` (used when chains are flattened) equals ``Rule``.
 - ``rulespec._Collector`` meets one-box conditions field by field instead of conjoining one
   ``Match`` per condition; oracle: ``common.conjoin`` of those conditions as ``Match``es,
   built independently here from the rule's words.
@@ -10,14 +14,24 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import fields
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcheck.model import ranges as R
-from segcheck.model.rules import IfaceMatch, Match
+from segcheck.model.rules import (
+    RULE_FIELDS,
+    Action,
+    IfaceMatch,
+    Match,
+    Rule,
+    fast_rule,
+    trusted_match,
+)
+from segcheck.model.source import SourceSpan
 from segcheck.parsers import common
-from segcheck.parsers.iptables.rulespec import parse_rule
+from segcheck.parsers.iptables.rulespec import SpecError, _general_rule, _plain_rule, parse_rule
 
 octet = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "010", "255"]))
 plen = st.one_of(st.none(), st.integers(0, 40).map(str), st.sampled_from(["00", "08", ""]))
@@ -126,3 +140,108 @@ def test_match_normalized_check_equals_normalize(items: list[object], as_list: b
 
     value = items if as_list else tuple(items)
     assert _normalized(value) == (R.normalize(value) == value)  # type: ignore[arg-type]
+
+
+# -- plain rules: ``rulespec._plain_rule`` must give exactly ``_general_rule``'s answer ------
+
+_PLAIN_WORDS = {
+    "-s": ["10.1.2.0/24", "10.1.2.3", "10.1.2.3/32", "0.0.0.0/0", "10.1.2.3/33", "010.1.2.3",
+           "10.0.0.0/255.255.0.0", "10.0.0.1-10.0.0.9", "a,b", "10.0.0.1,10.0.0.2", "",
+           "::1", "2001:db8::/32", "!", "host"],
+    "-i": ["eth0", "eth+", "", "a" * 16, "a/b", "a b", "!"],
+    "-p": ["tcp", "udp", "TCP", "icmp", "all", "6", "sctp", "dccp", "udplite", "bogus", "!"],
+    "-m": ["tcp", "udp", "multiport", "limit", "TCP", "!"],
+    "--dport": ["80", "080", "65535", "65536", "80:90", ":90", "80:", "90:80", "http", "70000",
+                "1,2", "x", "0:65535", "²",
+                "!"],
+    "-j": ["ACCEPT", "DROP", "REJECT", "LOG", "MYCHAIN", "!"],
+}
+_ALIASES = {"-s": ["-s", "-d", "--source", "--dst"], "-i": ["-i", "-o", "--in-interface"],
+            "-p": ["-p", "--protocol"], "-m": ["-m", "--match"],
+            "--dport": ["--dport", "--sport", "--destination-port", "--source-port"],
+            "-j": ["-j", "--jump"]}
+
+
+@st.composite
+def plain_ish(draw: st.DrawFn) -> list[str]:
+    """Mostly plain rule words, with every way of not being plain mixed in: repeats, ``!``,
+    lists, bad values, options outside the plain set, odd word counts, target options."""
+    words: list[str] = []
+    for _ in range(draw(st.integers(0, 9))):
+        opt = draw(st.sampled_from(sorted(_PLAIN_WORDS)))
+        words += [draw(st.sampled_from(_ALIASES[opt])), draw(st.sampled_from(_PLAIN_WORDS[opt]))]
+    if draw(st.integers(0, 9)) == 0:
+        extra = draw(st.sampled_from([["!"], ["--reject-with", "tcp-reset"], ["-g", "X"],
+                                      ["--syn"], ["-f"], ["--comment", "c"], ["-4"]]))
+        at = draw(st.integers(0, len(words)))
+        words[at:at] = extra
+    return words
+
+
+def _outcome(fn: object, words: list[str], family: int) -> str:
+    try:
+        return repr(fn("FORWARD", list(words), family, None, None))  # type: ignore[operator]
+    except SpecError as exc:
+        return f"SpecError: {exc}"
+
+
+@settings(max_examples=1500)
+@given(plain_ish(), st.sampled_from([4, 6]))
+def test_plain_rule_fast_path_equals_general_path(words: list[str], family: int) -> None:
+    assert _outcome(parse_rule, words, family) == _outcome(_general_rule, words, family), words
+
+
+def test_plain_rule_fast_path_is_taken_for_plain_lines() -> None:
+    """The fast path is really used (the test above would pass without it)."""
+    words = "-s 10.1.0.0/16 -d 10.2.3.4 -i eth0 -o eth1 -p tcp -m tcp --dport 80:90 -j DROP"
+    spec = _plain_rule("FORWARD", words.split(), 4)
+    assert spec is not None
+    assert repr(spec) == repr(_general_rule("FORWARD", words.split(), 4, None, None))
+    assert _plain_rule("FORWARD", ["!", *words.split()], 4) is None
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([None, 4, 6]), st.booleans(), st.booleans(),
+       st.sampled_from([None, 6, 17, 1]), st.booleans(), st.booleans())
+def test_trusted_match_equals_checked_match(family: int | None, src: bool, dst: bool,
+                                            proto: int | None, ports: bool,
+                                            ifaces: bool) -> None:
+    top = (1 << (32 if family != 6 else 128)) - 1
+    kw: dict[str, object] = {
+        "family": family,
+        "src": ((1, 5), (9, top)) if src and family else None,
+        "dst": ((0, 0),) if dst and family else None,
+        "protocols": R.single(proto) if proto is not None else None,
+        "sports": R.single(1, 2) if ports and proto in (6, 17) else None,
+        "dports": ((80, 80), (443, 443)) if ports and proto in (6, 17) else None,
+        "in_iface": (IfaceMatch(("eth0",)),) if ifaces else (),
+        "out_iface": (IfaceMatch(("eth+",), negate=True),) if ifaces else (),
+    }
+    checked = Match(**kw)  # type: ignore[arg-type]
+    trusted = trusted_match(**kw)  # type: ignore[arg-type]
+    assert trusted == checked
+    assert hash(trusted) == hash(checked)
+    assert repr(trusted) == repr(checked)
+
+
+def test_rule_fields_list_is_complete() -> None:
+    """``fast_rule`` sets every field of ``Rule`` (a new field must be added to it)."""
+    assert tuple(f.name for f in fields(Rule)) == RULE_FIELDS
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(list(Action)), st.booleans(), st.booleans(), st.text(max_size=3),
+       st.booleans())
+def test_fast_rule_equals_rule(action: Action, enabled: bool, synthetic: bool, name: str,
+                               extras: bool) -> None:
+    span = SourceSpan("a.rules", 3, "-A FORWARD -j ACCEPT")
+    kw: dict[str, object] = {
+        "name": name, "enabled": enabled, "synthetic": synthetic, "detail": name * 2,
+        "excludes": (Match(family=4),) if extras else (),
+        "extra_spans": (SourceSpan("a.rules", 1),) if extras else ()}
+    ms = (Match(protocols=R.single(6)),)
+    fast = fast_rule(action, ms, span, **kw)  # type: ignore[arg-type]
+    slow = Rule(action, ms, span, **kw)  # type: ignore[arg-type]
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow)

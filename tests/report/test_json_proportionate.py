@@ -3,13 +3,20 @@
 - a finding (or matrix cell) carried by many rules spells out the first ``EVIDENCE_SHOWN``
   and lists every other one as ``{device, file, lines}`` (``evidence_total`` counts all);
 - row lists are written one compact row a line, and the document is the same JSON value
-  as ``json.dumps(result.to_json(), indent=2)``.
+  as ``json.dumps(result.to_json(), indent=2)``; the other parts are written byte for byte
+  as that indenting encoder writes them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
+from enum import IntEnum, StrEnum
+from pathlib import PurePosixPath
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segcheck.analysis.result import (
     EVIDENCE_SHOWN,
@@ -122,3 +129,30 @@ def test_html_groups_a_large_traceability_table_without_losing_a_rule() -> None:
     assert table.count("<tr>") == 1 + 2  # header + one group per device
     for e in _evidence(n):
         assert f"{e.span.path}:{e.span.line}" in table
+
+
+class _Level(StrEnum):
+    HIGH = "high"
+
+
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=6),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(list(_Level)),
+    st.sampled_from([IntEnum("N", "A B").A, date(2026, 11, 26), PurePosixPath("a/b")]))
+json_values = st.recursive(
+    json_leaf,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4), st.lists(kids, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=4), kids, max_size=4),
+        st.dictionaries(st.one_of(st.integers(0, 3), st.none(), st.text(max_size=2)), kids,
+                        max_size=3)),
+    max_leaves=25)
+
+
+@settings(max_examples=600)
+@given(json_values, st.integers(0, 3))
+def test_indented_writes_what_the_indenting_encoder_writes(value: object, depth: int) -> None:
+    """``json_format._indented`` (joins, no generators) is byte for byte
+    ``json.dumps(indent=2, ensure_ascii=False, default=str)`` shifted to ``depth``."""
+    want = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    assert json_format._indented(value, depth) == want.replace("\n", "\n" + "  " * depth)

@@ -69,6 +69,9 @@ one alternation, same answer)."""
 _V6_HEADER = re.compile(r"(^#.*ip6tables-save)|(^\s*(sudo\s+)?ip6tables\b)", re.MULTILINE)
 
 
+_IFACE_CHECKED = frozenset({"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"})
+"""Chains where ``-i`` or ``-o`` is not valid (see ``_Reader._check_ifaces``)."""
+
 _SIMPLE = re.compile(r'\s*(?:(?:"(?:[^"\\]|\\.)*"|[^\s"\'\\]+)(?:\s+|$))*')
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\'\\]+)')
 
@@ -167,6 +170,9 @@ class _Reader:
             if not line or line.startswith("#"):
                 continue
             span = SourceSpan(self.path, lineno, line)
+            if line[0] == "-":  # a command (the common case): none of the forms below
+                self._command(table, line, span)
+                continue
             if line.startswith("["):
                 line = re.sub(r"^\[\d+:\d+\]\s*", "", line)
             if line.startswith("*"):
@@ -238,7 +244,10 @@ class _Reader:
             if table not in BUILTIN:
                 self.report(Level.ERROR, f"unknown table {table!r}", span, "iptables.table")
                 return
-        if "-t" in tokens or "--table" in tokens:  # -t may also follow the command
+        # -t may also follow the command. A line without quotes or backslashes is split on
+        # white space, so without "-t" (which "--table" contains) it has neither word
+        if ("-t" in line or '"' in line or "'" in line or "\\" in line) and (
+                "-t" in tokens or "--table" in tokens):
             for i, tok in enumerate(tokens):
                 if tok in ("-t", "--table") and i + 1 < len(tokens):
                     table = tokens[i + 1]
@@ -298,7 +307,8 @@ class _Reader:
                         f"{self.family})", span, "iptables.family")
             return
         chain = t.chains[chain_name]
-        self._check_ifaces(t.name, chain_name, spec, span)
+        if chain_name in _IFACE_CHECKED:
+            self._check_ifaces(t.name, chain_name, spec, span)
         if spec.target in NAT_TARGETS and t.name == "nat":
             self._nat(spec.target, chain_name, spec, span)
         if position is None:
@@ -307,6 +317,8 @@ class _Reader:
             chain.rules.insert(min(position, len(chain.rules)), (spec, span))
 
     def _check_ifaces(self, table: str, chain: str, spec: object, span: SourceSpan) -> None:
+        """ERRORs for ``-o`` where there is no output interface yet and ``-i`` where there is
+        no input interface (only in ``_IFACE_CHECKED`` chains)."""
         text = span.text or ""
         if chain in ("PREROUTING", "INPUT") and re.search(r"\s(-o|--out-interface)\s", text):
             self.report(Level.ERROR, f"-o is not valid in {chain}", span, "iptables.syntax")

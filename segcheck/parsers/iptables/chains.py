@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from segcheck.model.rules import Action, Filter, Match, Rule
+from segcheck.model.rules import Action, Filter, Match, Rule, fast_rule
 from segcheck.model.source import Level, SourceSpan
 from segcheck.parsers import common
 from segcheck.parsers.iptables.rulespec import (
@@ -129,7 +129,7 @@ def _flatten(
             detail = target
             if target == "REJECT" and spec.target_opts.get("--reject-with"):
                 detail += " --reject-with " + spec.target_opts["--reject-with"]
-            out.append(Rule(
+            out.append(fast_rule(
                 _ACTIONS[target], ms, span, name=spec.name, excludes=tuple(local_ex),
                 detail=detail, extra_spans=via,
             ))

@@ -24,12 +24,19 @@ decide (``LOG``...), in which case the rule is irrelevant to verdicts anyway.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from segcheck.model import ranges as R
-from segcheck.model.packet import PORT_PROTOCOLS, STATES, icmp_protocol, protocol_number
-from segcheck.model.rules import IfaceMatch, Match
+from segcheck.model.packet import (
+    PORT_PROTOCOLS,
+    PROTOCOL_NUMBERS,
+    STATES,
+    icmp_protocol,
+    protocol_number,
+)
+from segcheck.model.rules import IfaceMatch, Match, trusted_match
 from segcheck.parsers import common
 from segcheck.parsers.iptables.ipset import IpSet
 
@@ -107,6 +114,17 @@ def parse_rule(
     ``! --dport 0:65535`` matches no packet in iptables-legacy, but iptables-nft drops the
     full-range port match and keeps the negation of nothing, so the rule matches every port
     (checked against the kernel). Unknown backend: the rule is reported unsupported."""
+    spec = _plain_rule(chain, tokens, family)
+    if spec is not None:
+        return spec
+    return _general_rule(chain, tokens, family, ipsets, backend)
+
+
+def _general_rule(
+    chain: str, tokens: list[str], family: int, ipsets: dict[str, IpSet] | None,
+    backend: str | None,
+) -> RuleSpec:
+    """``parse_rule`` for any rule (the reference the plain-rule fast path must equal)."""
     spec = RuleSpec(chain)
     c = _Collector(family, ipsets)
     c.backend = backend
@@ -184,6 +202,123 @@ def parse_rule(
         except _Unsupported as exc:
             spec.problem, spec.problem_code = str(exc), "iptables.unsupported-match"
     return spec
+
+
+_PLAIN_OPTS = {
+    "-s": "src", "--source": "src", "--src": "src",
+    "-d": "dst", "--destination": "dst", "--dst": "dst",
+    "-i": "in", "--in-interface": "in", "-o": "out", "--out-interface": "out",
+    "-p": "proto", "--protocol": "proto", "-m": "module", "--match": "module",
+    "-j": "jump", "--jump": "jump",
+    "--dport": "dports", "--destination-port": "dports",
+    "--sport": "sports", "--source-port": "sports",
+}
+"""The options of a *plain* rule (``_plain_rule``), each followed by exactly one value."""
+_PLAIN_PROTOCOLS = {name: ((p, p),) for name, p in PROTOCOL_NUMBERS.items()
+                    if p in PORT_PROTOCOLS}
+"""``-p`` values of a plain rule: the port protocols' lower-case names."""
+
+
+def _plain_rule(chain: str, tokens: list[str], family: int) -> RuleSpec | None:
+    """The general parse of a *plain* rule, or ``None`` when the rule is not plain.
+
+    Plain: only ``-s``/``-d`` (one address each), ``-i``/``-o``, ``-p`` with a port
+    protocol's name, ``-m`` with a known module, one ``--dport``/``--sport`` (no list) and
+    ``-j TARGET`` with no target options — each at most once, each with one valid value, no
+    ``!``. That is nearly every line of a large export, and its result is exactly
+    ``parse_rule``'s (one box, built field by field; tests compare the two): every value is
+    parsed by the same helpers, which also establish ``Match``'s invariants, so the box is
+    built with ``trusted_match``. Anything else (negation, lists, other options, repeated
+    options, a value the general path would reject) returns ``None`` and goes the general
+    way, errors and diagnostics included. O(len(tokens))."""
+    n = len(tokens)
+    if n & 1:
+        return None
+    src = dst = protocols = sports = dports = None
+    in_iface: tuple[IfaceMatch, ...] = ()
+    out_iface: tuple[IfaceMatch, ...] = ()
+    target = None
+    for i in range(0, n, 2):
+        kind = _PLAIN_OPTS.get(tokens[i])
+        value = tokens[i + 1]
+        if kind is None or value == "!":
+            return None
+        try:
+            if kind == "src" or kind == "dst":
+                if not value or "," in value:
+                    return None
+                rs = common.address_ranges(value, family)
+                if kind == "src":
+                    if src is not None:
+                        return None
+                    src = rs
+                elif dst is not None:
+                    return None
+                else:
+                    dst = rs
+            elif kind == "dports" or kind == "sports":
+                if value.isdigit() and value.isascii():  # one port: what port_ranges does
+                    port = int(value)
+                    if port > R.PORT_MAX:
+                        return None
+                    ports: R.Ranges = ((port, port),)
+                elif "," in value:
+                    return None
+                else:
+                    ports = _port_ranges(value)
+                if kind == "dports":
+                    if dports is not None:
+                        return None
+                    dports = ports
+                elif sports is not None:
+                    return None
+                else:
+                    sports = ports
+            elif kind == "in" or kind == "out":
+                if not value or len(value) > 15 or "/" in value or " " in value:
+                    return None
+                if kind == "in":
+                    if in_iface:
+                        return None
+                    in_iface = (_iface(value),)
+                elif out_iface:
+                    return None
+                else:
+                    out_iface = (_iface(value),)
+            elif kind == "proto":
+                if protocols is not None:
+                    return None
+                protocols = _PLAIN_PROTOCOLS.get(value)
+                if protocols is None:
+                    return None
+            elif kind == "module":
+                if value not in _KNOWN_MODULES:
+                    return None
+            else:  # jump
+                if target is not None or (i + 2 < n and tokens[i + 2].startswith("--")):
+                    return None  # repeated, or target options follow
+                target = value
+        except ValueError:
+            return None
+    if (sports is not None or dports is not None) and protocols is None:
+        return None  # the general path raises "needs -p tcp, ..."
+    spec = RuleSpec(chain)
+    spec.target = target or ""
+    spec.matches = (trusted_match(family, src, dst, protocols, sports, dports, in_iface,
+                                  out_iface),)
+    return spec
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _iface(name: str) -> IfaceMatch:
+    """``-i NAME`` / ``-o NAME`` (no ``!``); cached (one shared immutable value per name)."""
+    return IfaceMatch(names=(name,), negate=False)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _port_ranges(text: str) -> R.Ranges:
+    """``common.port_ranges`` with ``:``, cached (rules repeat their ports)."""
+    return common.port_ranges(text)
 
 
 def _target_options(tokens: list[str], i: int, spec: RuleSpec) -> int:
