@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from segcheck.analysis.check import fewer_collections, run_check
 from segcheck.analysis.site import load_site
 from segcheck.engine import reach
+from segcheck.gcpause import collector_paused
 from segcheck.model.packet import Packet
 from segcheck.report import registry
 
@@ -235,7 +236,7 @@ def main() -> int:
         clock = Clock()
         clock.install()
         t0, c0 = time.perf_counter(), time.process_time()
-        with fewer_collections():  # as commands/check.py runs it
+        with fewer_collections(), collector_paused():  # as commands/check.py runs it
             analysis = run_check(policy, topology)
             t1, c1 = time.perf_counter(), time.process_time()
             report = registry.render(analysis.result, "json")

@@ -372,7 +372,18 @@ def run_check(policy_path: str | Path, topology_path: str | Path, *,
         try:
             with long_lived():
                 site = load_site(policy_path, topology_path, today=today)
-            return analyse(site, today=today, captures=captures)
+            # The analysis makes almost no reference cycles (~1,000 objects on a 10x10k-rule
+            # site: the engine's recursive closures are unlinked on return), so collections
+            # would only rescan its growing heap (measured 1.2-1.5 s of that check). Its
+            # objects are then frozen too, so that re-enabling the collector does not scan
+            # them all as one young generation: the unfreeze below moves the site and the
+            # analysis into the oldest generation unscanned, where a later full collection
+            # (if the caller lives on) frees the few cycles.
+            with collector_paused():
+                analysis = analyse(site, today=today, captures=captures)
+                if not frozen:
+                    gc.freeze()
+            return analysis
         finally:
             if not frozen:
                 gc.unfreeze()

@@ -58,6 +58,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
+from segcheck.gcpause import unlink
 from segcheck.model import ranges as R
 from segcheck.model.packet import Packet
 
@@ -574,7 +575,10 @@ class Universe:
         def rec_swapped(b: int, a: int) -> int:
             return rec(a, b)
 
-        return rec(a, b)
+        try:
+            return rec(a, b)
+        finally:
+            unlink(rec, rec_swapped)  # frees the memo now (self-referencing closures)
 
     def fresh(self) -> Universe:
         """A private universe with this layout and an empty store (for scratch work whose
@@ -613,7 +617,10 @@ class Universe:
             memo[n] = r
             return r
 
-        return [r if r < 0 else (memo[r] if r in memo else rec(r)) for r in roots]
+        try:
+            return [r if r < 0 else (memo[r] if r in memo else rec(r)) for r in roots]
+        finally:
+            unlink(rec)  # frees the memo now (a self-referencing closure)
 
     def union_all(self, nodes: Iterable[int]) -> int:
         """OR of many diagrams, combined pairwise (balanced) to keep operands small."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from segcheck.engine import native
 from segcheck.engine.mdd import FALSE, LEAF, TRUE, UNDECIDED, Universe, splice
+from segcheck.gcpause import unlink
 
 
 def paint(u: Universe, c: int, m: int, leaf: int) -> int:
@@ -65,7 +66,10 @@ def paint(u: Universe, c: int, m: int, leaf: int) -> int:
         memo[key] = r
         return r
 
-    return rec(c, m)
+    try:
+        return rec(c, m)
+    finally:
+        unlink(rec)  # frees its memo now (a self-referencing closure)
 
 
 def leaves_within(u: Universe, c: int, m: int, stop: Iterable[int] = ()) -> set[int]:
@@ -285,7 +289,10 @@ def select_py(u: Universe, c: int, m: int, leaf: int) -> int:
         memo[key] = r
         return r
 
-    return rec(c, m)
+    try:
+        return rec(c, m)
+    finally:
+        unlink(rec)  # frees its memo now (a self-referencing closure)
 
 
 def witness(u: Universe, c: int, m: int, leaf: int) -> dict[int, int] | None:
@@ -341,7 +348,11 @@ def witness(u: Universe, c: int, m: int, leaf: int) -> dict[int, int] | None:
         failed.add((c, m))
         return False
 
-    return path if rec(c, m) else None
+    try:
+        found = rec(c, m)
+    finally:
+        unlink(rec)  # frees its memo now (a self-referencing closure)
+    return path if found else None
 
 
 def lookup_levels(u: Universe, n: int, digits: dict[int, int]) -> int:
@@ -366,4 +377,7 @@ def map_terminals(u: Universe, n: int, fn: Callable[[int], int]) -> int:
             r = memo[n] = mk(level[n], breaks[n], [rec(k) for k in kids[n]])
         return r
 
-    return rec(n)
+    try:
+        return rec(n)
+    finally:
+        unlink(rec)  # frees its memo now (a self-referencing closure)
