@@ -30,6 +30,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define T_FALSE (-1)
 #define T_TRUE (-2)
@@ -93,6 +96,22 @@ typedef struct {
 #define BRK(N, x, i) ((N)->pool[(N)->off[x] + (N)->nk[x] + (i)])
 #define LVL(N, x) ((x) < 0 ? LEAFLVL : (N)->level[x])
 
+/* Ask for transparent huge pages on a large block (Linux; a no-op elsewhere or when the
+   kernel says no). The unique table, memo and node arrays are probed at random: with 4 KiB
+   pages nearly every probe of a 100 MB table is also a TLB miss (a page walk, costly under
+   virtualisation); with 2 MiB pages the walks mostly hit. Only the 2 MiB-aligned part of the
+   block is advised, so nothing outside it changes. Results never depend on it. */
+static void huge(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t H = (uintptr_t)1 << 21;
+    if (!p || bytes < 2 * H) return;
+    uintptr_t a = ((uintptr_t)p + H - 1) & ~(H - 1), e = ((uintptr_t)p + bytes) & ~(H - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p; (void)bytes;
+#endif
+}
+
 static int nodes_init(Nodes *N) {
     memset(N, 0, sizeof(*N));
     N->cap = 1024;
@@ -153,6 +172,7 @@ static int ht_grow(Nodes *N) {
     uint64_t ncap = N->hcap * 2;
     Slot *t = malloc(sizeof(Slot) * ncap);
     if (!t) return -1;
+    huge(t, sizeof(Slot) * ncap);
     memset(t, 0xff, sizeof(Slot) * ncap);
     for (uint64_t i = 0; i < N->hcap; i++) {
         if (N->ht[i].id < 0) continue;
@@ -184,6 +204,10 @@ static int nodes_resize(Nodes *N, int64_t nc) {
     if (v) N->verd = v; else ok = 0;
     uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
     if (hs) N->hs = hs; else ok = 0;
+    if (ok && nc > N->cap) {
+        huge(N->level, sizeof(int32_t) * nc); huge(N->nk, sizeof(int32_t) * nc);
+        huge(N->off, sizeof(int64_t) * nc); huge(N->hs, sizeof(uint32_t) * nc);
+    }
     return ok;
 }
 
@@ -216,6 +240,7 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
         while (nc < need) nc *= 2;
         int32_t *p = realloc(N->pool, sizeof(int32_t) * nc);
         if (!p) { st->err = 1; return ERRV; }
+        huge(p, sizeof(int32_t) * nc);
         N->pool = p;
         N->pcap = nc;
     }
@@ -301,6 +326,7 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, in
         uint64_t ncap = M->cap * 2;
         MEnt *t = calloc(ncap, sizeof(MEnt));
         if (!t) { st->err = 1; return NULL; }
+        huge(t, sizeof(MEnt) * ncap);
         for (uint64_t i = 0; i < M->cap; i++) {
             MEnt *e = &M->t[i];
             if (e->gen != M->gen) continue;
@@ -536,6 +562,7 @@ static int32_t tmap_all(Store *st, int mode, int32_t root, int32_t arg) {
     int64_t n = st->nd.n;
     int32_t *amemo = malloc(sizeof(int32_t) * (n ? n : 1));
     if (!amemo) { st->err = 1; return ERRV; }
+    huge(amemo, sizeof(int32_t) * n);
     for (int64_t i = 0; i < n; i++) amemo[i] = ERRV;
     int32_t r = tmap_rec(st, mode, root, arg, amemo);
     free(amemo);
@@ -729,11 +756,13 @@ static int32_t bisect_left(const int32_t *a, int32_t n, int32_t v) {
 }
 
 
-/* Whether some point of m has a verdict other than bit in c (dead rules). */
+/* Whether some point of m has a verdict other than bit in c (dead rules). m is a rule's
+   boolean diagram or its single-rule block (classify(): TRUE -> (i, 0), FALSE -> UNDECIDED),
+   so UNDECIDED counts as FALSE and a (f, v) terminal as TRUE. */
 static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
-    if (m == T_FALSE) return 0;
+    if (m == T_FALSE || m == T_UND) return 0;
     if (!(verdict(st, c) & ~bit)) return 0;
-    if (c < 0 || m == T_TRUE) return 1;
+    if (c < 0 || m < 0) return 1;
     int32_t r;
     if (memo_get(st, c, m, -4, &r)) return 0;
     if (st->err) return -1;
@@ -746,7 +775,7 @@ static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
     split(st, m, lv, &pm);
     for (int32_t j = 0; j < pm.nk; j++) {
         int32_t y = pm.k[j];
-        if (y == T_FALSE) continue;
+        if (y == T_FALSE || y == T_UND) continue;
         int32_t lo = j ? pm.b[j - 1] : 0;
         int32_t i0 = j ? bisect_right(pc.b, pc.nk - 1, lo) : 0;
         int32_t i1 = j < pm.nk - 1 ? bisect_left(pc.b, pc.nk - 1, pm.b[j]) + 1 : pc.nk;
@@ -777,6 +806,7 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     int64_t total = N->n;
     int32_t *map = malloc(sizeof(int32_t) * (total ? total : 1));
     if (!map) { st->err = 1; return -1; }
+    huge(map, sizeof(int32_t) * total);
     for (int64_t x = 0; x < total; x++) map[x] = -1;
     for (Py_ssize_t i = 0; i < n; i++) if (roots[i] >= 0) map[roots[i]] = 0;
     for (int64_t x = total - 1; x >= 0; x--) {
@@ -816,6 +846,7 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     while (cap < (uint64_t)j * 3) cap *= 2;
     Slot *t = malloc(sizeof(Slot) * cap);
     if (!t) { st->err = 1; return -1; }
+    huge(t, sizeof(Slot) * cap);
     memset(t, 0xff, sizeof(Slot) * cap);
     for (int64_t x = 0; x < j; x++) {
         uint64_t h = N->hs[x] & (cap - 1);
@@ -1035,8 +1066,14 @@ static long export_rec(Store *st, Dst *D, int32_t x) {
         if (!v) { Py_DECREF(kt); Py_DECREF(bt); return LONG_MIN; }
         PyTuple_SET_ITEM(bt, i, v);
     }
+    /* tuples of ints (and the key, a tuple of those) can be in no reference cycle: untracked
+       now, the cyclic collector never has to visit the exported store (CPython would untrack
+       them itself, but only after a collection has visited each once) */
+    PyObject_GC_UnTrack(kt);
+    PyObject_GC_UnTrack(bt);
     PyObject *lvo = PyLong_FromLong(N->level[x]);
     PyObject *key = lvo ? PyTuple_Pack(3, lvo, bt, kt) : NULL;
+    if (key) PyObject_GC_UnTrack(key);
     long r = LONG_MIN;
     if (key) {
         PyObject *got = PyDict_GetItemWithError(D->uq, key);
@@ -1107,11 +1144,13 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* classify(rules, indices, extra, minimum, factor) -> (c2, flags, rules', extra'): the
+/* classify(rules, indices, extra, minimum, factor) -> (c2, flags, blocks, extra'): the
    two-level classification of the enabled rules (diagrams rules[k] of filter index
    indices[k]) by balanced 4-ary composition (first() gives the classification); flags per rule
    position: bit 0 live, bits 1-2 the verdicts (1 permit, 2 deny) that would decide its
-   packets without it. */
+   packets without it; blocks: each rule's single-rule block (its diagram with TRUE -> (i, 0),
+   FALSE -> UNDECIDED), which dead() accepts in place of the rule; the rule diagrams
+   themselves are not kept. */
 static PyObject *Store_classify(Store *st, PyObject *args) {
     READY(st);
     PyObject *rules_o, *idx_o, *extra_o;
@@ -1140,6 +1179,10 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
         memo_next(&st->memo);
         items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k], NULL);
         if (items[k] == ERRV) { raise_err(st); goto done; }
+        /* from here on the single-rule block stands for the rule (dead() reads either
+           form): the boolean diagram is garbage at the next compaction, so compactions
+           neither mark nor slide a second copy of every rule */
+        rules[k] = items[k];
     }
     while (len > 1) {  /* a 4-ary tree: groups of four consecutive blocks */
         int64_t half = 0;
@@ -1245,8 +1288,9 @@ static PyObject *Store_apply(Store *st, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
-/* dead(c2, rules, bits) -> bytes: 1 where some point of rules[i] has, in classify()'s
-   diagram c2, a first rule of another verdict than bits[i] (shadowed), else 0 (redundant). */
+/* dead(c2, rules, bits) -> bytes: 1 where some point of rules[i] (a rule diagram or its
+   single-rule block from classify()) has, in classify()'s diagram c2, a first rule of
+   another verdict than bits[i] (shadowed), else 0 (redundant). */
 static PyObject *Store_dead(Store *st, PyObject *args) {
     READY(st);
     int c;
