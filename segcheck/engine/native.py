@@ -12,8 +12,9 @@ whole-filter work in a few C calls per filter, not per node, in a private node s
   any-field rules revisit every branch of the diagram, once per rule) but by *composition*:
   a block of consecutive rules is a diagram over terminals (first rule, verdict of the
   second matching rule); blocks compose pointwise (the first block's answer, its missing
-  second verdict filled from the next block) and combine as a balanced 4-ary tree (four
-  blocks per pass: no intermediate results). Live rules are those whose terminal
+  second verdict filled from the next block) and combine as a balanced 8-ary tree (eight
+  blocks per pass: no intermediate results; blocks after one that decides everything are
+  dropped). Live rules are those whose terminal
   survives; a live rule is removable iff all its second verdicts (none: the default) equal
   its action. Same statuses as the backward suffix-verdict pass, without building the
   suffix diagrams;
@@ -29,9 +30,10 @@ result is the *same node id* the pure-Python path builds for the same filter: ru
 diagrams, classification, permitted set, and through them statuses, covers, effective sets.
 
 Complexity: the composition costs about the sum of the intermediate results' sizes over
-the log4(n) tree levels (memoised operand tuples), instead of rules x diagram; per node tens to
+the log8(n) tree levels (memoised operand tuples), instead of rules x diagram; per node tens to
 hundreds of nanoseconds (a unique-table and a memo probe, both cache misses on large
-stores). A C node costs ~26 bytes plus 8 per kid; the store compacts in place (live nodes
+stores). A C node is one run of pool words (header, kids, breaks: 12 bytes plus 8 per kid)
+plus a 4-byte offset and its unique-table slots; the store compacts in place (live nodes
 slide down, ids renumbered) when it grew past ``FACTOR`` times its last live size. A C
 store belongs to one Python object (``NativeRun``) and is freed with it; there is no global
 state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
@@ -49,8 +51,8 @@ from types import ModuleType
 from typing import Any
 
 from segcheck.engine import mdd
-from segcheck.gcpause import collector_paused
 from segcheck.engine.mdd import Universe
+from segcheck.gcpause import collector_paused
 from segcheck.model.rules import Action, Filter, Match, Rule
 
 _mddc: ModuleType | None
