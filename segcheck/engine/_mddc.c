@@ -1245,11 +1245,19 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
            neither mark nor slide a second copy of every rule */
         rules[k] = items[k];
     }
-    while (len > 1) {  /* an ARITY-ary tree: groups of ARITY consecutive blocks */
-        int64_t half = 0;
-        for (int64_t k = 0; k < len; k += ARITY) {
+    while (len > 1) {
+        /* an ARITY-ary tree, full at the top: ng groups of consecutive blocks, ng the largest
+           power of ARITY below len (group sizes differ by at most one, <= ARITY). The last
+           passes then compose ARITY blocks each (the costly ones: their blocks cover many
+           rules) and the smaller groups go to the bottom pass, where blocks are single rules:
+           100k rules make passes of 32768, 4096, ..., 8, 1 groups instead of 12500, 1563,
+           196, 25, 4, 1. */
+        int64_t ng = 1, half = 0;
+        while (ng * ARITY < len) ng *= ARITY;
+        for (int64_t gi = 0; gi < ng; gi++) {
+            int64_t k = gi * len / ng, end = (gi + 1) * len / ng;  /* this group: [k, end) */
             int32_t g[ARITY];
-            for (int q = 0; q < ARITY; q++) g[q] = k + q < len ? items[k + q] : T_UND;
+            for (int q = 0; q < ARITY; q++) g[q] = k + q < end ? items[k + q] : T_UND;
             memo_next(&st->memo);
             int32_t r = composek_rec(st, g);
             if (r == ERRV) { raise_err(st); goto done; }
@@ -1260,13 +1268,13 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
                 /* live: the new items, the old ones not combined yet, rules, extra */
                 int64_t m = 0;
                 for (int64_t q = 0; q < half; q++) roots[m++] = items[q];
-                for (int64_t q = k + ARITY; q < len; q++) roots[m++] = items[q];
+                for (int64_t q = end; q < len; q++) roots[m++] = items[q];
                 for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
                 for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
                 if (compact(st, roots, m, 1) < 0) { raise_err(st); goto done; }
                 m = 0;
                 for (int64_t q = 0; q < half; q++) items[q] = roots[m++];
-                for (int64_t q = k + ARITY; q < len; q++) items[q] = roots[m++];
+                for (int64_t q = end; q < len; q++) items[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < nr; q++) rules[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
                 floor_ = st->nd.n;
