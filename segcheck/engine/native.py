@@ -38,9 +38,10 @@ slide down, ids renumbered) when it grew past ``FACTOR`` times its last live siz
 store belongs to one Python object (``NativeRun``) and is freed with it; there is no global
 state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
 
-Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine):
-benchmark ACLs of 10k rules analysed with all statuses in 0.42-0.45 s (pure Python 7.8 s),
-100k in 10.6-12.1 s and ~900 MB; ``Classifier.decide_many`` 500k+ packets/s on 10k rules.
+Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine,
+load 2-3): benchmark ACLs of 10k rules analysed with all statuses in 0.35-0.49 s (pure Python
+7.0 s), 100k in 9.0-10.2 s CPU and ~890 MB; ``Classifier.decide_many`` 700k+ packets/s on
+10k rules.
 """
 
 from __future__ import annotations
