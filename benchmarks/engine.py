@@ -30,11 +30,18 @@ Note (2026-11-26, x86_64 AMD EPYC, 2 cores shared with two other engineers' jobs
     10k    0.41-0.53 s  0.42-0.45 s       94-102 MB 525-655k    7.8-8.0 s    54.3 s (2.2 GB)
     100k   10.8-12.1 s  10.6-12.1 s       895-914 MB 674-712k   (not run)    > 900 s (gave up)
 
+Update (same day, 02:56 UTC, load 2.2-3.2, ``--sizes 10000,100000 --queries 2000 --no-bdd``,
+two runs; the kernel now has a compact node layout and an 8-ary composition tree full at the
+top): 10k permitted 0.31-0.39 s, analyze 0.35-0.49 s (83 MB), pure Python 7.0-10.8 s;
+100k permitted 12.75 s / 8.99 s wall (the second: 8.99 s CPU), analyze 8.98 s / 10.21 s
+wall (the second: 10.21 s CPU; 888-900 MB). CPU time swings by ~20 % with the other jobs'
+memory traffic (the CPU columns were added to the output in this update).
+
 Pure Python and native agree (statuses, permitted set) at 1k and 10k; dd.cudd answers the
 same sampled packets. At 100k the benchmark ACL's classification has 1.54M nodes (two-level
 diagram 2.38M, the permitted set 390k): 1% any-destination rules meet every destination
 branch, so the diagrams grow faster than the rule count; the kernel composes rule blocks in
-a balanced 4-ary tree (native module docstring), so that costs about the diagrams' size per
+a balanced 8-ary tree (native module docstring), so that costs about the diagrams' size per
 tree level instead of rules x diagram (the sequential paint took ~240 s and 2.8 GB there).
 """
 
@@ -196,18 +203,20 @@ def worker_segcheck(n: int, seed: int, queries: int, mode: str) -> dict[str, obj
     base = _rss_mb()
     out: dict[str, object] = {"native": native.enabled()}
     if mode == "permitted":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         p = permitted(flt)
         out["permitted_s"] = time.perf_counter() - t
+        out["permitted_cpu_s"] = time.process_time() - c
         out["permitted_nodes"] = p.node_count()
     elif mode == "analyze":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fa = analyze(flt)
         out["analyze_call_s"] = time.perf_counter() - t
         statuses: dict[str, int] = {}
         for ra in fa.rules:  # statuses are computed on first read: timed with the call
             statuses[ra.status] = statuses.get(ra.status, 0) + 1
         out["analyze_s"] = time.perf_counter() - t
+        out["analyze_cpu_s"] = time.process_time() - c
         out["rss_mb"] = _rss_mb()  # peak of the timed work (the checks below add their own)
         out["statuses"] = statuses
         shared = fa.rules[0]._shared
@@ -387,8 +396,10 @@ def main() -> None:
         rate = (f"{a.queries / float(qry['query_s']):,.0f} packets/s"  # type: ignore[arg-type]
                 if "query_s" in qry else "")
         print(f"{n:>7} rules segcheck: permitted {secs(perm, 'permitted_s')}"
-              f" ({perm.get('permitted_nodes')} nodes, {perm.get('rss_mb', 0):.0f} MB);"
-              f" analyze {secs(ana, 'analyze_s')} (call {secs(ana, 'analyze_call_s')},"
+              f" (CPU {secs(perm, 'permitted_cpu_s')},"
+              f" {perm.get('permitted_nodes')} nodes, {perm.get('rss_mb', 0):.0f} MB);"
+              f" analyze {secs(ana, 'analyze_s')} (CPU {secs(ana, 'analyze_cpu_s')},"
+              f" call {secs(ana, 'analyze_call_s')},"
               f" the rest reading statuses) {ana.get('statuses', '')}"
               f" ({ana.get('rss_mb', 0):.0f} MB); classifier build"
               f" {secs(qry, 'classifier_build_s')}, {rate}"

@@ -8,9 +8,11 @@
  * rule leaf -4 - i).  Because both stores hold canonical diagrams, a result exported into the
  * Python store is the very node the pure-Python passes build.
  *
- * Layout: per node level / nk / off (kids at pool[off .. off+nk), breaks right after) / hash
- * and two cached flags (und: reaches UNDECIDED or a (f, 0) terminal, computed on demand; verd:
- * verdict bits it can reach under the store's terminal -> verdict map).  A node is always
+ * Layout: per node one run of pool words at off[id]: a header (its 32-bit hash, a word with
+ * the level and two cached flags, the kid count nk), its nk kids, its nk - 1 breaks; flags:
+ * und (reaches UNDECIDED or a (f, 0) terminal, computed on demand) and verd (verdict bits it
+ * can reach under the store's terminal -> verdict map).  Reading a node touches off[] and one
+ * contiguous run (one or two cache lines), not five parallel arrays.  A node is always
  * created after its kids, so kids have smaller ids: compaction marks downwards and slides
  * upwards in place (ids renumbered in order; callers get their roots back).  Memo and
  * "seen" tables are one open-addressing table stamped with a generation (bumped per
@@ -19,8 +21,8 @@
  * one scratch buffer of 2**width entries and the depth is bounded by the number of levels.
  *
  * Complexity: pointwise operations and the composition are memoised over operand pairs
- * (O(product of sizes) worst case, in practice about the result's size); a node costs ~26
- * bytes plus 8 per kid.  Everything read from Python is checked (levels in range, breaks
+ * (O(product of sizes) worst case, in practice about the result's size); a node costs 12
+ * bytes plus 8 per kid, and 8-24 bytes of unique table.  Everything read from Python is checked (levels in range, breaks
  * increasing and within the level's digit range, kids below their parent, no cycles, node
  * ids within the store, ranges sorted and disjoint, values non-negative and saturated at
  * 2**128); errors raise ValueError/TypeError/MemoryError, never crash.
@@ -43,8 +45,12 @@
 #define ENC_V(t) ((int)((-4 - (int64_t)(t)) % 3))
 #define ENC_F(t) ((int32_t)((-4 - (int64_t)(t)) / 3))
 
+/* classify() composes up to ARITY consecutive blocks per pass (a balanced ARITY-ary tree);
+   memo keys are ARITY ints (passes with fewer operands pad with NOKEY). */
+#define ARITY 8
+
 typedef struct {
-    int32_t a, b, c, d, r;
+    int32_t k[ARITY], r;
     uint32_t gen;
 } MEnt;
 
@@ -58,11 +64,8 @@ typedef struct { int32_t id; uint32_t h; } Slot;
 
 typedef struct {
     int64_t n, cap;
-    int32_t *level, *nk;
-    int64_t *off;
-    int8_t *und, *verd;
-    uint32_t *hs;            /* per node: its 32-bit hash (rehashing never reads kids) */
-    int32_t *pool;
+    uint32_t *off;           /* per node: where it starts in the pool (< 2**32) */
+    int32_t *pool;           /* per node: HDR header words, then its kids, then its breaks */
     int64_t pn, pcap;
     Slot *ht;                /* unique table: (node id, its hash) slots, id -1 empty: one
                                 cache line per probe, no node dereference on a mismatch */
@@ -76,7 +79,7 @@ typedef struct {
     int32_t *fld;            /* per level: field index (mdd.FIELDS order) */
     int32_t *wid[2], *sft[2];/* per family: digit width (0: unused) and shift per level */
     int32_t **sb, **sk, **sp; /* per level scratch: breaks, kids, second operands */
-    int32_t **sq;            /* per level scratch: compose4's operand tuples */
+    int32_t **sq;            /* per level scratch: composek's operand tuples */
     Nodes nd;
     Memo memo;
     uint8_t *vbits;          /* verdict bit of rule i (1 permit, 2 deny) */
@@ -85,36 +88,56 @@ typedef struct {
     int err;                 /* 1: out of memory, 2: bad input/internal */
     int64_t made;            /* nodes created (statistics) */
     int64_t probes;          /* unique-table lookups (statistics) */
+    int32_t *cmap;           /* compaction's id map, kept between the compactions of one
+                                classify() (freed by its last one) */
+    int64_t cmapcap;
 } Store;
 
 /* ---------------------------------------------------------------- nodes and hashing */
 
-#define KID(N, x, i) ((N)->pool[(N)->off[x] + (i)])
-#define BRK(N, x, i) ((N)->pool[(N)->off[x] + (N)->nk[x] + (i)])
-#define LVL(N, x) ((x) < 0 ? LEAFLVL : (N)->level[x])
+/* A node is one run of pool words: [hash, meta, nk, kids..., breaks...], meta = level |
+   (und + 1) << 16 | verd << 20 (level < 2**16: depth <= 4096). One node = one place in
+   memory: reading a node (its level, width, kids and breaks) or checking a unique-table hit
+   touches the off[] entry and one run of pool words (a cache line or two), instead of
+   separate level/width/flag/hash arrays and the kids. */
+#define HDR 3
+#define NODE(N, x) ((N)->pool + (N)->off[x])
+#define NK(N, x) (NODE(N, x)[2])
+#define LEVEL(N, x) (NODE(N, x)[1] & 0xffff)
+#define HASH(N, x) ((uint32_t)NODE(N, x)[0])
+#define KIDS(N, x) (NODE(N, x) + HDR)
+#define BRKS(N, x) (NODE(N, x) + HDR + NK(N, x))
+#define KID(N, x, i) (KIDS(N, x)[i])
+#define BRK(N, x, i) (BRKS(N, x)[i])
+#define LVL(N, x) ((x) < 0 ? LEAFLVL : LEVEL(N, x))
+#define META(level, und, verd) ((int32_t)((level) | (((und) + 1) << 16) | ((verd) << 20)))
+
+static inline int get_und(const Nodes *N, int32_t x) { return ((NODE(N, x)[1] >> 16) & 3) - 1; }
+static inline int get_verd(const Nodes *N, int32_t x) { return (NODE(N, x)[1] >> 20) & 3; }
+static inline void set_und(Nodes *N, int32_t x, int u) {
+    int32_t *m = NODE(N, x) + 1;
+    *m = META(*m & 0xffff, u, (*m >> 20) & 3);
+}
+static inline void set_verd(Nodes *N, int32_t x, int v) {
+    int32_t *m = NODE(N, x) + 1;
+    *m = META(*m & 0xffff, ((*m >> 16) & 3) - 1, v & 3);
+}
 
 static int nodes_init(Nodes *N) {
     memset(N, 0, sizeof(*N));
     N->cap = 1024;
-    N->level = malloc(sizeof(int32_t) * N->cap);
-    N->nk = malloc(sizeof(int32_t) * N->cap);
-    N->off = malloc(sizeof(int64_t) * N->cap);
-    N->und = malloc(N->cap);
-    N->verd = malloc(N->cap);
-    N->hs = malloc(sizeof(uint32_t) * N->cap);
+    N->off = malloc(sizeof(uint32_t) * N->cap);
     N->pcap = 8192;
     N->pool = malloc(sizeof(int32_t) * N->pcap);
     N->hcap = 2048;
     N->ht = malloc(sizeof(Slot) * N->hcap);
-    if (!N->level || !N->nk || !N->off || !N->und || !N->verd || !N->hs || !N->pool || !N->ht)
-        return -1;
+    if (!N->off || !N->pool || !N->ht) return -1;
     memset(N->ht, 0xff, sizeof(Slot) * N->hcap);
     return 0;
 }
 
 static void nodes_free(Nodes *N) {
-    free(N->level); free(N->nk); free(N->off); free(N->und); free(N->verd); free(N->hs);
-    free(N->pool); free(N->ht);
+    free(N->off); free(N->pool); free(N->ht);
     memset(N, 0, sizeof(*N));
 }
 
@@ -167,24 +190,14 @@ static int ht_grow(Nodes *N) {
 }
 
 /* The unique node for a reduced partition (nk >= 2). */
-/* Reallocate every per-node array to ``nc`` entries. Each array that could be resized is
- * replaced; one that could not keeps its old block (still valid). Returns 1 when all were
- * resized — growing must fail on 0, shrinking may ignore it. ``N->cap`` is the caller's. */
+/* Reallocate the per-node array (off) to ``nc`` entries. If it could not be resized it
+ * keeps its old block (still valid). Returns 1 when it was resized — growing must fail on
+ * 0, shrinking may ignore it. ``N->cap`` is the caller's. */
 static int nodes_resize(Nodes *N, int64_t nc) {
-    int ok = 1;
-    int32_t *l = realloc(N->level, sizeof(int32_t) * nc);
-    if (l) N->level = l; else ok = 0;
-    int32_t *k = realloc(N->nk, sizeof(int32_t) * nc);
-    if (k) N->nk = k; else ok = 0;
-    int64_t *o = realloc(N->off, sizeof(int64_t) * nc);
-    if (o) N->off = o; else ok = 0;
-    int8_t *u = realloc(N->und, nc);
-    if (u) N->und = u; else ok = 0;
-    int8_t *v = realloc(N->verd, nc);
-    if (v) N->verd = v; else ok = 0;
-    uint32_t *hs = realloc(N->hs, sizeof(uint32_t) * nc);
-    if (hs) N->hs = hs; else ok = 0;
-    return ok;
+    uint32_t *o = realloc(N->off, sizeof(uint32_t) * nc);
+    if (!o) return 0;
+    N->off = o;
+    return 1;
 }
 
 static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t *kd, int32_t nk) {
@@ -196,8 +209,8 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     for (;;) {
         int32_t x = N->ht[h].id;
         if (x < 0) break;
-        if (N->ht[h].h == top && N->level[x] == level && N->nk[x] == nk) {
-            const int32_t *p = N->pool + N->off[x];
+        if (N->ht[h].h == top && NK(N, x) == nk && LEVEL(N, x) == level) {
+            const int32_t *p = KIDS(N, x);
             if (memcmp(p, kd, sizeof(int32_t) * nk) == 0 &&
                 memcmp(p + nk, br, sizeof(int32_t) * (nk - 1)) == 0)
                 return x;
@@ -210,7 +223,8 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
         if (!nodes_resize(N, nc)) { st->err = 1; return ERRV; }
         N->cap = nc;
     }
-    int64_t need = N->pn + 2 * (int64_t)nk - 1;
+    int64_t need = N->pn + HDR + 2 * (int64_t)nk - 1;
+    if (need > (int64_t)UINT32_MAX) { st->err = 1; return ERRV; }
     if (need > N->pcap) {
         int64_t nc = N->pcap * 2;
         while (nc < need) nc *= 2;
@@ -221,14 +235,13 @@ static int32_t mk_raw(Store *st, int32_t level, const int32_t *br, const int32_t
     }
     int32_t x = (int32_t)N->n++;
     st->made++;
-    N->level[x] = level;
-    N->nk[x] = nk;
-    N->off[x] = N->pn;
-    N->und[x] = -1;  /* computed on demand (undecided()) */
-    N->verd[x] = 0;
-    N->hs[x] = top;
-    memcpy(N->pool + N->pn, kd, sizeof(int32_t) * nk);
-    memcpy(N->pool + N->pn + nk, br, sizeof(int32_t) * (nk - 1));
+    N->off[x] = (uint32_t)N->pn;
+    int32_t *w = N->pool + N->pn;
+    w[0] = (int32_t)top;
+    w[1] = META(level, -1, 0);  /* und computed on demand (undecided()), verd too */
+    w[2] = nk;
+    memcpy(w + HDR, kd, sizeof(int32_t) * nk);
+    memcpy(w + HDR + nk, br, sizeof(int32_t) * (nk - 1));
     N->pn = need;
     N->ht[h].id = x;
     N->ht[h].h = top;
@@ -281,21 +294,26 @@ static void memo_shrink(Memo *M) {
     M->gen = 1;
 }
 
-static inline uint64_t memo_hash(int32_t a, int32_t b, int32_t c, int32_t d) {
-    uint64_t h = ((uint64_t)(uint32_t)a * 0x9E3779B97F4A7C15ULL) ^
-                 ((uint64_t)(uint32_t)b * 0xC2B2AE3D27D4EB4FULL) ^
-                 ((uint64_t)(uint32_t)c * 0x165667B19E3779F9ULL) ^
-                 ((uint64_t)(uint32_t)d * 0xD6E8FEB86659FD93ULL);
+static inline uint64_t memo_hash(const int32_t *k) {
+    /* independent multiplies (no serial chain over the eight words), then a fold */
+    uint64_t h = ((uint64_t)(uint32_t)k[0] * 0x9E3779B97F4A7C15ULL) ^
+                 ((uint64_t)(uint32_t)k[1] * 0xC2B2AE3D27D4EB4FULL) ^
+                 ((uint64_t)(uint32_t)k[2] * 0x165667B19E3779F9ULL) ^
+                 ((uint64_t)(uint32_t)k[3] * 0xD6E8FEB86659FD93ULL) ^
+                 ((uint64_t)(uint32_t)k[4] * 0xFF51AFD7ED558CCDULL) ^
+                 ((uint64_t)(uint32_t)k[5] * 0xC4CEB9FE1A85EC53ULL) ^
+                 ((uint64_t)(uint32_t)k[6] * 0x94D049BB133111EBULL) ^
+                 ((uint64_t)(uint32_t)k[7] * 0xBF58476D1CE4E5B9ULL);
     return h ^ (h >> 32);
 }
 
 #define MEMO_MAX ((uint64_t)1 << 18)
-/* Memo entries are exact while the table can grow; at MEMO_MAX entries (6 MB) it becomes a
+/* Memo entries are exact while the table can grow; at MEMO_MAX entries (10 MB) it becomes a
    lossy cache (the home slot is overwritten, like a BDD package's computed table): results
    stay exact (nodes are hash-consed), only recomputation may follow an eviction. */
 
-/* Entry for (a, b, c): found (r valid) or the slot to fill. NULL: out of memory. */
-static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int *found) {
+/* Entry for key k (ARITY ints): found (r valid) or the slot to fill. NULL: out of memory. */
+static MEnt *memo_slot(Store *st, const int32_t *key, int *found) {
     Memo *M = &st->memo;
     if ((M->used + 1) * 2 > M->cap && M->cap < MEMO_MAX) {
         uint64_t ncap = M->cap * 2;
@@ -304,7 +322,7 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, in
         for (uint64_t i = 0; i < M->cap; i++) {
             MEnt *e = &M->t[i];
             if (e->gen != M->gen) continue;
-            uint64_t h = memo_hash(e->a, e->b, e->c, e->d) & (ncap - 1);
+            uint64_t h = memo_hash(e->k) & (ncap - 1);
             while (t[h].gen == M->gen) h = (h + 1) & (ncap - 1);
             t[h] = *e;
         }
@@ -313,10 +331,10 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, in
         M->cap = ncap;
     }
     uint64_t mask = M->cap - 1;
-    uint64_t h = memo_hash(a, b, c, d) & mask;
+    uint64_t h = memo_hash(key) & mask;
     if ((M->used + 1) * 2 > M->cap) { /* lossy: the home slot only */
         MEnt *e = &M->t[h];
-        *found = e->gen == M->gen && e->a == a && e->b == b && e->c == c && e->d == d;
+        *found = e->gen == M->gen && memcmp(e->k, key, sizeof(e->k)) == 0;
         return e;
     }
     for (;;) {
@@ -325,7 +343,7 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, in
             *found = 0;
             return e;
         }
-        if (e->a == a && e->b == b && e->c == c && e->d == d) {
+        if (memcmp(e->k, key, sizeof(e->k)) == 0) {
             *found = 1;
             return e;
         }
@@ -333,46 +351,62 @@ static MEnt *memo_slot(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, in
     }
 }
 
-/* Keys: four operands (compose4) or three with d = NOKEY (every other pass; the third is
-   the pass's tag or argument). */
+/* Keys: ARITY operands (composek, padded with UNDECIDED: never NOKEY) or three and NOKEY
+   (every other pass; the third is the pass's tag or argument). */
 #define NOKEY INT32_MIN
 
-static int memo_get4(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int32_t *r) {
+static int memo_getk(Store *st, const int32_t *key, int32_t *r) {
     int found;
-    MEnt *e = memo_slot(st, a, b, c, d, &found);
+    MEnt *e = memo_slot(st, key, &found);
     if (e && found) { *r = e->r; return 1; }
     return 0;
 }
 
-static void memo_put4(Store *st, int32_t a, int32_t b, int32_t c, int32_t d, int32_t r) {
+static void memo_putk(Store *st, const int32_t *key, int32_t r) {
     int found;
-    MEnt *e = memo_slot(st, a, b, c, d, &found);
+    MEnt *e = memo_slot(st, key, &found);
     if (!e) return;
     if (!found) {
         if (e->gen != st->memo.gen) st->memo.used++;
-        e->a = a; e->b = b; e->c = c; e->d = d; e->gen = st->memo.gen;
+        memcpy(e->k, key, sizeof(e->k));
+        e->gen = st->memo.gen;
     }
     e->r = r;
 }
 
+static inline void key3(int32_t *k, int32_t a, int32_t b, int32_t c) {
+    k[0] = a; k[1] = b; k[2] = c;
+    for (int i = 3; i < ARITY; i++) k[i] = NOKEY;
+}
+
 static int memo_get(Store *st, int32_t a, int32_t b, int32_t c, int32_t *r) {
-    return memo_get4(st, a, b, c, NOKEY, r);
+    int32_t k[ARITY];
+    key3(k, a, b, c);
+    return memo_getk(st, k, r);
 }
 
 static void memo_put(Store *st, int32_t a, int32_t b, int32_t c, int32_t r) {
-    memo_put4(st, a, b, c, NOKEY, r);
+    int32_t k[ARITY];
+    key3(k, a, b, c);
+    memo_putk(st, k, r);
 }
 
 /* ---------------------------------------------------------------- flags */
 
 /* Whether n reaches UNDECIDED or a (f, 0) terminal (cached per node). */
-static int undecided(Store *st, int32_t n) {
+static int undecided_slow(Store *st, int32_t n);
+
+static inline int undecided(Store *st, int32_t n) {
     if (n < 0) return n == T_UND || (n <= -4 && ENC_V(n) == 0);
+    int u = get_und(&st->nd, n);
+    return u >= 0 ? u : undecided_slow(st, n);
+}
+
+static int undecided_slow(Store *st, int32_t n) {
     Nodes *N = &st->nd;
-    if (N->und[n] >= 0) return N->und[n];
     int got = 0;
-    for (int32_t i = 0; i < N->nk[n] && !got; i++) got = undecided(st, KID(N, n, i));
-    N->und[n] = (int8_t)got;
+    for (int32_t i = 0; i < NK(N, n) && !got; i++) got = undecided(st, KID(N, n, i));
+    set_und(N, n, got);
     return got;
 }
 
@@ -388,10 +422,11 @@ static int term_verdict(Store *st, int32_t t) {
 static int verdict(Store *st, int32_t x) {
     if (x < 0) return term_verdict(st, x);
     Nodes *N = &st->nd;
-    if (N->verd[x]) return N->verd[x];
+    int v = get_verd(N, x);
+    if (v) return v;
     int got = 0;
-    for (int32_t i = 0; i < N->nk[x] && got != 3; i++) got |= verdict(st, KID(N, x, i));
-    N->verd[x] = (int8_t)got;
+    for (int32_t i = 0; i < NK(N, x) && got != 3; i++) got |= verdict(st, KID(N, x, i));
+    set_verd(N, x, got);
     return got;
 }
 
@@ -438,19 +473,19 @@ static int32_t apply_rec(Store *st, int op, int32_t a, int32_t b) {
     int32_t *ob = st->sb[lv], *ok = st->sk[lv];
     int32_t cnt;
     if (la < lb) {
-        cnt = N->nk[a];
+        cnt = NK(N, a);
         for (int32_t i = 0; i < cnt; i++) {
             ok[i] = apply_rec(st, op, KID(N, a, i), b);
             if (i + 1 < cnt) ob[i] = BRK(N, a, i);
         }
     } else if (lb < la) {
-        cnt = N->nk[b];
+        cnt = NK(N, b);
         for (int32_t i = 0; i < cnt; i++) {
             ok[i] = apply_rec(st, op, a, KID(N, b, i));
             if (i + 1 < cnt) ob[i] = BRK(N, b, i);
         }
     } else {
-        int32_t na = N->nk[a] - 1, nb = N->nk[b] - 1, i = 0, j = 0;
+        int32_t na = NK(N, a) - 1, nb = NK(N, b) - 1, i = 0, j = 0;
         ok[0] = apply_rec(st, op, KID(N, a, 0), KID(N, b, 0));
         cnt = 1;
         while (i < na || j < nb) {
@@ -476,8 +511,8 @@ static int32_t apply_rec(Store *st, int op, int32_t a, int32_t b) {
    FALSE -> UNDECIDED; two consecutive blocks a (earlier) and b compose pointwise:
      a undecided -> b;  a = (f, v), v != 0 -> a;  a = (f, 0) -> (f, verdict of b's first)
      (b undecided: a).
-   Composition is associative, so the blocks are combined as a balanced 4-ary tree
-   (compose4_rec: four blocks per pass, no intermediate results): each any-field
+   Composition is associative, so the blocks are combined as a balanced ARITY-ary tree
+   (composek_rec: eight blocks per pass, no intermediate results): each any-field
    rule meets the other rules' branches once per tree level instead of once per rule, and
    the work is about the size of the results, not rules x classification (the sequential
    paint's fan-out).  The first-level classification c is c2 with (f, v) -> rule_leaf(f);
@@ -517,7 +552,7 @@ static int32_t tmap_rec(Store *st, int mode, int32_t n, int32_t arg, int32_t *am
         if (st->err) return ERRV;
     }
     Nodes *N = &st->nd;
-    int32_t lv = N->level[n], cnt = N->nk[n];
+    int32_t lv = LEVEL(N, n), cnt = NK(N, n);
     int32_t *ob = st->sb[lv], *ok = st->sk[lv];
     for (int32_t i = 0; i < cnt; i++) {
         ok[i] = tmap_rec(st, mode, KID(N, n, i), arg, amemo);
@@ -566,21 +601,21 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
     /* gather the operand pairs first and prefetch their memo slots, so the children's
        lookups (random accesses into a large table) overlap instead of queueing */
     if (la < lb) {
-        cnt = N->nk[a];
+        cnt = NK(N, a);
         for (int32_t i = 0; i < cnt; i++) {
             ok[i] = KID(N, a, i);
             op[i] = b;
             if (i + 1 < cnt) ob[i] = BRK(N, a, i);
         }
     } else if (lb < la) {
-        cnt = N->nk[b];
+        cnt = NK(N, b);
         for (int32_t i = 0; i < cnt; i++) {
             ok[i] = a;
             op[i] = KID(N, b, i);
             if (i + 1 < cnt) ob[i] = BRK(N, b, i);
         }
     } else {
-        int32_t na = N->nk[a] - 1, nb = N->nk[b] - 1, i = 0, j = 0;
+        int32_t na = NK(N, a) - 1, nb = NK(N, b) - 1, i = 0, j = 0;
         ok[0] = KID(N, a, 0);
         op[0] = KID(N, b, 0);
         cnt = 1;
@@ -598,9 +633,14 @@ static int32_t compose_rec(Store *st, int32_t a, int32_t b) {
 #if defined(__GNUC__) || defined(__clang__)
     {
         uint64_t mask = st->memo.cap - 1;
+        int32_t k[ARITY];
+        key3(k, 0, 0, -6);
         for (int32_t i = 0; i < cnt; i++)
-            if (ok[i] != T_UND && op[i] != T_UND && (ok[i] >= 0 || op[i] >= 0))
-                __builtin_prefetch(&st->memo.t[memo_hash(ok[i], op[i], -6, NOKEY) & mask]);
+            if (ok[i] != T_UND && op[i] != T_UND && (ok[i] >= 0 || op[i] >= 0)) {
+                k[0] = ok[i];
+                k[1] = op[i];
+                __builtin_prefetch(&st->memo.t[memo_hash(k) & mask]);
+            }
     }
 #endif
     /* the result is a (or b) itself when every piece came back as a's (b's) own piece:
@@ -623,72 +663,107 @@ typedef struct { const int32_t *b, *k; int32_t nk; int32_t self; } Part;
 
 static void split(Store *st, int32_t x, int32_t lv, Part *p) {
     Nodes *N = &st->nd;
-    if (x < 0 || N->level[x] != lv) {
+    if (x < 0 || LEVEL(N, x) != lv) {
         p->self = x; p->b = NULL; p->k = &p->self; p->nk = 1;
     } else {
-        p->b = N->pool + N->off[x] + N->nk[x];
-        p->k = N->pool + N->off[x];
-        p->nk = N->nk[x];
+        p->k = KIDS(N, x);
+        p->nk = NK(N, x);
+        p->b = p->k + p->nk;
     }
 }
 
-/* Composition of up to four consecutive blocks at once (o[0] first): one pass makes the
-   result without the two intermediate compositions a binary tree would build. Operands are
-   normalised first: UNDECIDED ones dropped (the identity), leading terminals folded, a final
-   first operand returned; at most two left go to compose_rec. */
-static int32_t compose4_rec(Store *st, const int32_t *in) {
+/* Whether block x decides every point for good: no UNDECIDED and no (f, 0) terminal, so no
+   later block can change anything under it. */
+static inline int final_block(Store *st, int32_t x) {
+    return x >= 0 ? !undecided(st, x) : x != T_UND && ENC_V(x) != 0;
+}
+
+/* Composition of up to ARITY consecutive blocks at once (in[0] first): one pass makes the
+   result without the intermediate compositions a binary tree would build. Operands are
+   normalised first (composition is associative, UNDECIDED its identity): UNDECIDED ones
+   dropped, adjacent terminals folded, everything after a final block dropped (no point
+   reaches it), a final first operand returned; at most two left go to compose_rec. */
+static int32_t composek_rec(Store *st, const int32_t *in) {
     Nodes *N = &st->nd;
-    int32_t o[4];
+    int32_t o[ARITY];
     int k = 0;
-    for (int i = 0; i < 4; i++) if (in[i] != T_UND) o[k++] = in[i];
-    while (k >= 2 && o[0] < 0 && o[1] < 0) {  /* two terminals: fold them */
-        int32_t t = compose_rec(st, o[0], o[1]);
-        if (t == ERRV) return ERRV;
-        o[0] = t;
-        for (int i = 1; i + 1 < k; i++) o[i] = o[i + 1];
-        k--;
+    for (int i = 0; i < ARITY; i++) {
+        int32_t x = in[i];
+        if (x == T_UND) continue;
+        if (k && x < 0 && o[k - 1] < 0) {  /* two terminals: fold them */
+            x = compose_rec(st, o[k - 1], x);
+            if (x == ERRV) return ERRV;
+            k--;
+        }
+        o[k++] = x;
+        if (final_block(st, x)) break;
     }
     if (k == 0) return T_UND;
-    if (o[0] >= 0 ? !undecided(st, o[0]) : ENC_V(o[0]) != 0) return o[0];
-    if (k <= 2) return k == 1 ? o[0] : compose_rec(st, o[0], o[1]);
-    while (k < 4) o[k++] = T_UND;
+    if (k == 1) return o[0];
+    if (k == 2) return compose_rec(st, o[0], o[1]);
+    for (int i = k; i < ARITY; i++) o[i] = T_UND;
     int32_t r;
-    if (memo_get4(st, o[0], o[1], o[2], o[3], &r)) return r;
+    if (memo_getk(st, o, &r)) return r;
     if (st->err) return ERRV;
     int32_t lv = LEAFLVL;
-    for (int i = 0; i < 4; i++) { int32_t l = LVL(N, o[i]); if (l < lv) lv = l; }
-    Part p[4];
-    int32_t at[4] = {0, 0, 0, 0};
-    for (int i = 0; i < 4; i++) split(st, o[i], lv, &p[i]);
+    for (int i = 0; i < k; i++) { int32_t l = LVL(N, o[i]); if (l < lv) lv = l; }
+    /* joint partition: one kid tuple per interval. Only operands with a node at this level
+       (act[]) have breaks; the others give the same kid to every tuple (tpl). */
+    Part p[ARITY];
+    int32_t tpl[ARITY];
+    int act[ARITY], na = 0;
+    for (int i = 0; i < ARITY; i++) tpl[i] = o[i];
+    for (int i = 0; i < k; i++) {
+        split(st, o[i], lv, &p[i]);
+        if (p[i].nk > 1) act[na++] = i;
+    }
     int32_t *ob = st->sb[lv], *ok = st->sk[lv], *q = st->sq[lv];
     int32_t cnt = 0;
-    for (;;) {  /* joint partition: one kid tuple per interval */
-        for (int i = 0; i < 4; i++) q[4 * cnt + i] = p[i].k[at[i]];
-        cnt++;
-        int32_t br = INT32_MAX;
-        for (int i = 0; i < 4; i++)
-            if (at[i] < p[i].nk - 1 && p[i].b[at[i]] < br) br = p[i].b[at[i]];
-        if (br == INT32_MAX) break;
-        for (int i = 0; i < 4; i++)
-            if (at[i] < p[i].nk - 1 && p[i].b[at[i]] == br) at[i]++;
-        ob[cnt - 1] = br;
+    if (na == 1) {  /* one operand branches here: its own partition */
+        int i = act[0];
+        cnt = p[i].nk;
+        for (int32_t j = 0; j < cnt; j++) {
+            int32_t *t = q + ARITY * j;
+            memcpy(t, tpl, sizeof(tpl));
+            t[i] = p[i].k[j];
+        }
+        for (int32_t j = 0; j + 1 < cnt; j++) ob[j] = p[i].b[j];
+    } else {  /* merge the active operands' breaks; cur: each one's next break */
+        int32_t at[ARITY], cur[ARITY];
+        for (int j = 0; j < na; j++) { at[j] = 0; cur[j] = p[act[j]].b[0]; }
+        for (;;) {
+            int32_t *t = q + ARITY * cnt;
+            memcpy(t, tpl, sizeof(tpl));
+            int32_t br = INT32_MAX;
+            for (int j = 0; j < na; j++) {
+                t[act[j]] = p[act[j]].k[at[j]];
+                if (cur[j] < br) br = cur[j];
+            }
+            cnt++;
+            if (br == INT32_MAX) break;
+            for (int j = 0; j < na; j++) {
+                if (cur[j] != br) continue;
+                const Part *pj = &p[act[j]];
+                cur[j] = ++at[j] < pj->nk - 1 ? pj->b[at[j]] : INT32_MAX;
+            }
+            ob[cnt - 1] = br;
+        }
     }
 #if defined(__GNUC__) || defined(__clang__)
     {
         uint64_t mask = st->memo.cap - 1;
         for (int32_t i = 0; i < cnt; i++)
-            __builtin_prefetch(&st->memo.t[memo_hash(q[4 * i], q[4 * i + 1], q[4 * i + 2],
-                                                     q[4 * i + 3]) & mask]);
+            __builtin_prefetch(&st->memo.t[memo_hash(q + ARITY * i) & mask]);
     }
 #endif
     int same = LVL(N, o[0]) == lv;
     for (int32_t i = 0; i < cnt; i++) {
-        ok[i] = compose4_rec(st, q + 4 * i);
-        same &= ok[i] == q[4 * i];
+        ok[i] = composek_rec(st, q + ARITY * i);
+        same &= ok[i] == q[ARITY * i];
     }
     if (st->err) return ERRV;
     r = same ? o[0] : mk(st, lv, ob, ok, cnt);
-    if (r != ERRV) memo_put4(st, o[0], o[1], o[2], o[3], r);
+    if (r != ERRV) memo_putk(st, o, r);
     return r;
 }
 
@@ -705,7 +780,7 @@ static void collect_rec(Store *st, int32_t n, uint8_t *seen, uint8_t *flags, int
     }
     if (seen[n]) return;
     seen[n] = 1;
-    for (int32_t i = 0; i < st->nd.nk[n]; i++) collect_rec(st, KID(&st->nd, n, i), seen, flags, nflags);
+    for (int32_t i = 0; i < NK(&st->nd, n); i++) collect_rec(st, KID(&st->nd, n, i), seen, flags, nflags);
 }
 
 /* ---------------------------------------------------------------- walks */
@@ -729,24 +804,26 @@ static int32_t bisect_left(const int32_t *a, int32_t n, int32_t v) {
 }
 
 
-/* Whether some point of m has a verdict other than bit in c (dead rules). */
+/* Whether some point of m has a verdict other than bit in c (dead rules). m is a rule's
+   boolean diagram or its single-rule block (classify(): TRUE -> (i, 0), FALSE -> UNDECIDED),
+   so UNDECIDED counts as FALSE and a (f, v) terminal as TRUE. */
 static int other_rec(Store *st, int32_t c, int32_t m, int bit) {
-    if (m == T_FALSE) return 0;
+    if (m == T_FALSE || m == T_UND) return 0;
     if (!(verdict(st, c) & ~bit)) return 0;
-    if (c < 0 || m == T_TRUE) return 1;
+    if (c < 0 || m < 0) return 1;
     int32_t r;
     if (memo_get(st, c, m, -4, &r)) return 0;
     if (st->err) return -1;
     memo_put(st, c, m, -4, 0);
     Nodes *N = &st->nd;
-    int32_t lc = N->level[c], lm = N->level[m];
+    int32_t lc = LEVEL(N, c), lm = LEVEL(N, m);
     int32_t lv = lc < lm ? lc : lm;
     Part pc, pm;
     split(st, c, lv, &pc);
     split(st, m, lv, &pm);
     for (int32_t j = 0; j < pm.nk; j++) {
         int32_t y = pm.k[j];
-        if (y == T_FALSE) continue;
+        if (y == T_FALSE || y == T_UND) continue;
         int32_t lo = j ? pm.b[j - 1] : 0;
         int32_t i0 = j ? bisect_right(pc.b, pc.nk - 1, lo) : 0;
         int32_t i1 = j < pm.nk - 1 ? bisect_left(pc.b, pc.nk - 1, pm.b[j]) + 1 : pc.nk;
@@ -762,26 +839,51 @@ static int64_t count_nodes(Store *st, int32_t root, uint8_t *seen) {
     if (root < 0 || seen[root]) return 0;
     seen[root] = 1;
     int64_t c = 1;
-    for (int32_t i = 0; i < st->nd.nk[root]; i++) c += count_nodes(st, KID(&st->nd, root, i), seen);
+    for (int32_t i = 0; i < NK(&st->nd, root); i++) c += count_nodes(st, KID(&st->nd, root, i), seen);
     return c;
 }
 
 /* ---------------------------------------------------------------- compaction */
 
+/* Give back what the nodes do not need of the node and pool arrays (large blocks shrink in
+   place). */
+static void give_back(Nodes *N) {
+    if (N->cap > 4096 && N->cap > 2 * N->n) {
+        int64_t nc = N->n + N->n / 4 + 1024;
+        nodes_resize(N, nc);
+        N->cap = nc; /* an array that did not shrink keeps its larger block: still safe */
+    }
+    if (N->pcap > 65536 && N->pcap > 2 * N->pn) {
+        int64_t nc = N->pn + N->pn / 4 + 8192;
+        int32_t *p = realloc(N->pool, sizeof(int32_t) * nc);
+        if (p) { N->pool = p; N->pcap = nc; }
+    }
+}
+
 /* Keep only what roots[] reach, in place: kids always have smaller ids than their parents
    (a node is created after its kids), so one downward pass marks the live nodes and one
    upward pass slides them down (ids renumbered in order, the invariant kept, roots[]
-   rewritten); then the unique table is rebuilt. Peak memory: one int32 per node extra. */
-static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
+   rewritten); then the unique table is rebuilt. Peak memory: one int32 per node extra.
+   keep: the store is about to grow again (classify()'s compactions but its last): its
+   blocks (node and pool arrays, unique table, id map) are kept and reused rather than
+   given back and allocated anew, which would make the kernel clear fresh pages on every
+   cycle (measured ~1.5 s of system time over a 100k-rule classify). */
+static int compact(Store *st, int32_t *roots, Py_ssize_t n, int keep) {
     Nodes *N = &st->nd;
     int64_t total = N->n;
-    int32_t *map = malloc(sizeof(int32_t) * (total ? total : 1));
-    if (!map) { st->err = 1; return -1; }
+    int32_t *map = st->cmap;
+    if (!map || st->cmapcap < total) {
+        free(st->cmap);
+        st->cmapcap = 0;
+        st->cmap = map = malloc(sizeof(int32_t) * (total ? total : 1));
+        if (!map) { st->err = 1; return -1; }
+        st->cmapcap = total ? total : 1;
+    }
     for (int64_t x = 0; x < total; x++) map[x] = -1;
     for (Py_ssize_t i = 0; i < n; i++) if (roots[i] >= 0) map[roots[i]] = 0;
     for (int64_t x = total - 1; x >= 0; x--) {
         if (map[x] < 0) continue;
-        for (int32_t i = 0; i < N->nk[x]; i++) {
+        for (int32_t i = 0; i < NK(N, x); i++) {
             int32_t k = KID(N, x, i);
             if (k >= 0) map[k] = 0;
         }
@@ -789,54 +891,43 @@ static int compact(Store *st, int32_t *roots, Py_ssize_t n) {
     int64_t j = 0, pn = 0;
     for (int64_t x = 0; x < total; x++) {
         if (map[x] < 0) continue;
-        int32_t nk = N->nk[x];
-        int64_t len = 2 * (int64_t)nk - 1;
-        if (pn != N->off[x]) memmove(N->pool + pn, N->pool + N->off[x], sizeof(int32_t) * len);
+        int32_t nk = NK(N, x);
+        int64_t len = HDR + 2 * (int64_t)nk - 1;
+        if (pn != N->off[x]) memmove(N->pool + pn, NODE(N, x), sizeof(int32_t) * len);
+        int32_t *w = N->pool + pn;  /* the node's header and kids at their new place */
         int renamed = 0;
         for (int32_t i = 0; i < nk; i++) {
-            int32_t k = N->pool[pn + i];
-            if (k >= 0 && map[k] != k) { N->pool[pn + i] = map[k]; renamed = 1; }
+            int32_t k = w[HDR + i];
+            if (k >= 0 && map[k] != k) { w[HDR + i] = map[k]; renamed = 1; }
         }
-        N->level[j] = N->level[x];
-        N->nk[j] = nk;
-        N->off[j] = pn;
-        N->und[j] = N->und[x];
-        N->verd[j] = N->verd[x];
+        N->off[j] = (uint32_t)pn;
         /* the hash covers the kids' ids: renamed kids, new hash (else the node would sit in
            the wrong bucket and its next construction would make a duplicate) */
-        N->hs[j] = renamed ? hash32(N->level[x], N->pool + pn + nk, N->pool + pn, nk) : N->hs[x];
+        if (renamed) w[0] = (int32_t)hash32(w[1] & 0xffff, w + HDR + nk, w + HDR, nk);
         map[x] = (int32_t)j++;
         pn += len;
     }
     for (Py_ssize_t i = 0; i < n; i++) if (roots[i] >= 0) roots[i] = map[roots[i]];
-    free(map);
+    if (!keep) { free(st->cmap); st->cmap = NULL; st->cmapcap = 0; }
     N->n = j;
     N->pn = pn;
     uint64_t cap = 2048;
     while (cap < (uint64_t)j * 3) cap *= 2;
-    Slot *t = malloc(sizeof(Slot) * cap);
+    if (keep && cap <= N->hcap) cap = N->hcap;  /* refill the table in place */
+    Slot *t = cap == N->hcap ? N->ht : malloc(sizeof(Slot) * cap);
     if (!t) { st->err = 1; return -1; }
     memset(t, 0xff, sizeof(Slot) * cap);
     for (int64_t x = 0; x < j; x++) {
-        uint64_t h = N->hs[x] & (cap - 1);
+        uint32_t hx = HASH(N, x);
+        uint64_t h = hx & (cap - 1);
         while (t[h].id >= 0) h = (h + 1) & (cap - 1);
         t[h].id = (int32_t)x;
-        t[h].h = N->hs[x];
+        t[h].h = hx;
     }
-    free(N->ht);
+    if (t != N->ht) free(N->ht);
     N->ht = t;
     N->hcap = cap;
-    /* give back what the live part does not need (large blocks shrink in place) */
-    if (N->cap > 4096 && N->cap > 2 * j) {
-        int64_t nc = j + j / 4 + 1024;
-        nodes_resize(N, nc);
-        N->cap = nc; /* an array that did not shrink kept its larger block: still safe */
-    }
-    if (N->pcap > 65536 && N->pcap > 2 * pn) {
-        int64_t nc = pn + pn / 4 + 8192;
-        int32_t *p = realloc(N->pool, sizeof(int32_t) * nc);
-        if (p) { N->pool = p; N->pcap = nc; }
-    }
+    if (!keep) give_back(N);
     memo_next(&st->memo);
     return 0;
 }
@@ -897,6 +988,7 @@ static void Store_dealloc(Store *st) {
     free(st->sb); free(st->sk); free(st->sp); free(st->sq); free(st->maxd); free(st->fld);
     for (int f = 0; f < 2; f++) { free(st->wid[f]); free(st->sft[f]); }
     free(st->vbits);
+    free(st->cmap);
     Py_TYPE(st)->tp_free((PyObject *)st);
 }
 
@@ -938,7 +1030,7 @@ static int Store_init(Store *st, PyObject *args, PyObject *kw) {
         st->sb[l] = malloc(sizeof(int32_t) * ((size_t)1 << w));
         st->sk[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
         st->sp[l] = malloc(sizeof(int32_t) * (((size_t)1 << w) + 1));
-        st->sq[l] = malloc(sizeof(int32_t) * 4 * (((size_t)1 << w) + 1));
+        st->sq[l] = malloc(sizeof(int32_t) * ARITY * (((size_t)1 << w) + 1));
         if (!st->sb[l] || !st->sk[l] || !st->sp[l] || !st->sq[l]) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
     }
     Py_DECREF(fast);
@@ -959,7 +1051,7 @@ static int32_t load_rec(Store *st, Src *S, long x, int32_t parent_level) {
     if (S->map[x] == ERRV + 1) { st->err = 2; return ERRV; } /* cycle */
     if (S->map[x] != ERRV) {
         int32_t r = S->map[x];
-        if (r >= 0 && st->nd.level[r] <= parent_level) { st->err = 2; return ERRV; }
+        if (r >= 0 && LEVEL(&st->nd, r) <= parent_level) { st->err = 2; return ERRV; }
         return r;
     }
     S->map[x] = ERRV + 1;
@@ -1021,7 +1113,7 @@ static long export_rec(Store *st, Dst *D, int32_t x) {
     if (x < 0) return x;
     if (D->map[x] != ERRV) return D->map[x];
     Nodes *N = &st->nd;
-    int32_t nk = N->nk[x];
+    int32_t nk = NK(N, x);
     PyObject *kt = PyTuple_New(nk), *bt = PyTuple_New(nk - 1);
     if (!kt || !bt) { Py_XDECREF(kt); Py_XDECREF(bt); return LONG_MIN; }
     for (int32_t i = 0; i < nk; i++) {
@@ -1035,8 +1127,14 @@ static long export_rec(Store *st, Dst *D, int32_t x) {
         if (!v) { Py_DECREF(kt); Py_DECREF(bt); return LONG_MIN; }
         PyTuple_SET_ITEM(bt, i, v);
     }
-    PyObject *lvo = PyLong_FromLong(N->level[x]);
+    /* tuples of ints (and the key, a tuple of those) can be in no reference cycle: untracked
+       now, the cyclic collector never has to visit the exported store (CPython would untrack
+       them itself, but only after a collection has visited each once) */
+    PyObject_GC_UnTrack(kt);
+    PyObject_GC_UnTrack(bt);
+    PyObject *lvo = PyLong_FromLong(LEVEL(N, x));
     PyObject *key = lvo ? PyTuple_Pack(3, lvo, bt, kt) : NULL;
+    if (key) PyObject_GC_UnTrack(key);
     long r = LONG_MIN;
     if (key) {
         PyObject *got = PyDict_GetItemWithError(D->uq, key);
@@ -1103,15 +1201,17 @@ static PyObject *Store_set_verdicts(Store *st, PyObject *args) {
     st->nv = b.len;
     st->default_bit = dflt == 1 ? 1 : 2;
     PyBuffer_Release(&b);
-    memset(st->nd.verd, 0, st->nd.n);
+    for (int64_t x = 0; x < st->nd.n; x++) set_verd(&st->nd, (int32_t)x, 0);
     Py_RETURN_NONE;
 }
 
-/* classify(rules, indices, extra, minimum, factor) -> (c2, flags, rules', extra'): the
+/* classify(rules, indices, extra, minimum, factor) -> (c2, flags, blocks, extra'): the
    two-level classification of the enabled rules (diagrams rules[k] of filter index
-   indices[k]) by balanced 4-ary composition (first() gives the classification); flags per rule
+   indices[k]) by balanced ARITY-ary composition (first() gives the classification); flags per rule
    position: bit 0 live, bits 1-2 the verdicts (1 permit, 2 deny) that would decide its
-   packets without it. */
+   packets without it; blocks: each rule's single-rule block (its diagram with TRUE -> (i, 0),
+   FALSE -> UNDECIDED), which dead() accepts in place of the rule; the rule diagrams
+   themselves are not kept. */
 static PyObject *Store_classify(Store *st, PyObject *args) {
     READY(st);
     PyObject *rules_o, *idx_o, *extra_o;
@@ -1135,19 +1235,31 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
     roots = malloc(sizeof(int32_t) * (2 * nr + ne + 2));
     flags = PyBytes_FromStringAndSize(NULL, nr);
     if (!items || !roots || !flags) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
-    int64_t floor_ = 0, pfloor = 0, len = nr;
+    int64_t floor_ = 0, pfloor = 0, len = nr, made_at = -1;
     for (Py_ssize_t k = 0; k < nr; k++) {
         memo_next(&st->memo);
         items[k] = tmap_rec(st, MAP_SINGLE, rules[k], idx[k], NULL);
         if (items[k] == ERRV) { raise_err(st); goto done; }
+        /* from here on the single-rule block stands for the rule (dead() reads either
+           form): the boolean diagram is garbage at the next compaction, so compactions
+           neither mark nor slide a second copy of every rule */
+        rules[k] = items[k];
     }
-    while (len > 1) {  /* a 4-ary tree: groups of four consecutive blocks */
-        int64_t half = 0;
-        for (int64_t k = 0; k < len; k += 4) {
-            int32_t g[4] = {T_UND, T_UND, T_UND, T_UND};
-            for (int q = 0; q < 4 && k + q < len; q++) g[q] = items[k + q];
+    while (len > 1) {
+        /* an ARITY-ary tree, full at the top: ng groups of consecutive blocks, ng the largest
+           power of ARITY below len (group sizes differ by at most one, <= ARITY). The last
+           passes then compose ARITY blocks each (the costly ones: their blocks cover many
+           rules) and the smaller groups go to the bottom pass, where blocks are single rules:
+           100k rules make passes of 32768, 4096, ..., 8, 1 groups instead of 12500, 1563,
+           196, 25, 4, 1. */
+        int64_t ng = 1, half = 0;
+        while (ng * ARITY < len) ng *= ARITY;
+        for (int64_t gi = 0; gi < ng; gi++) {
+            int64_t k = gi * len / ng, end = (gi + 1) * len / ng;  /* this group: [k, end) */
+            int32_t g[ARITY];
+            for (int q = 0; q < ARITY; q++) g[q] = k + q < end ? items[k + q] : T_UND;
             memo_next(&st->memo);
-            int32_t r = compose4_rec(st, g);
+            int32_t r = composek_rec(st, g);
             if (r == ERRV) { raise_err(st); goto done; }
             items[half++] = r;
             int64_t lim = factor * floor_ > minimum ? factor * floor_ : minimum;
@@ -1156,17 +1268,18 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
                 /* live: the new items, the old ones not combined yet, rules, extra */
                 int64_t m = 0;
                 for (int64_t q = 0; q < half; q++) roots[m++] = items[q];
-                for (int64_t q = k + 4; q < len; q++) roots[m++] = items[q];
+                for (int64_t q = end; q < len; q++) roots[m++] = items[q];
                 for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
                 for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
-                if (compact(st, roots, m) < 0) { raise_err(st); goto done; }
+                if (compact(st, roots, m, 1) < 0) { raise_err(st); goto done; }
                 m = 0;
                 for (int64_t q = 0; q < half; q++) items[q] = roots[m++];
-                for (int64_t q = k + 4; q < len; q++) items[q] = roots[m++];
+                for (int64_t q = end; q < len; q++) items[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < nr; q++) rules[q] = roots[m++];
                 for (Py_ssize_t q = 0; q < ne; q++) extra[q] = roots[m++];
                 floor_ = st->nd.n;
                 pfloor = st->nd.pn;
+                made_at = st->made;
             }
         }
         len = half;
@@ -1187,7 +1300,11 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
         for (Py_ssize_t q = 0; q < nr; q++) roots[m++] = rules[q];
         for (Py_ssize_t q = 0; q < ne; q++) roots[m++] = extra[q];
         roots[m++] = c;
-        if (compact(st, roots, m) < 0) { raise_err(st); goto done; }
+        /* nothing made since the last compaction above (it ran after the root's own group,
+           or kept a superset of these roots: garbage at worst, for shrink() to drop): skip
+           a pass that would find everything live */
+        if (st->made == made_at) give_back(&st->nd);
+        else if (compact(st, roots, m, 0) < 0) { raise_err(st); goto done; }
         c = roots[m - 1];
     }
     {
@@ -1197,6 +1314,9 @@ static PyObject *Store_classify(Store *st, PyObject *args) {
     }
 done:
     memo_shrink(&st->memo);
+    free(st->cmap);  /* kept between the compactions above (the last one freed it) */
+    st->cmap = NULL;
+    st->cmapcap = 0;
     Py_XDECREF(flags);
     free(rules); free(idx); free(extra); free(items); free(roots); free(seen);
     return out;
@@ -1245,8 +1365,9 @@ static PyObject *Store_apply(Store *st, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
-/* dead(c2, rules, bits) -> bytes: 1 where some point of rules[i] has, in classify()'s
-   diagram c2, a first rule of another verdict than bits[i] (shadowed), else 0 (redundant). */
+/* dead(c2, rules, bits) -> bytes: 1 where some point of rules[i] (a rule diagram or its
+   single-rule block from classify()) has, in classify()'s diagram c2, a first rule of
+   another verdict than bits[i] (shadowed), else 0 (redundant). */
 static PyObject *Store_dead(Store *st, PyObject *args) {
     READY(st);
     int c;
@@ -1539,7 +1660,7 @@ static PyObject *Store_compact(Store *st, PyObject *args) {
     Py_ssize_t n;
     int32_t *rs = int_array(roots_o, &n, st, 1);
     if (!rs) return NULL;
-    PyObject *out = compact(st, rs, n) < 0 ? raise_err(st) : int_list(rs, n);
+    PyObject *out = compact(st, rs, n, 0) < 0 ? raise_err(st) : int_list(rs, n);
     free(rs);
     return out;
 }
@@ -1607,7 +1728,7 @@ static PyObject *Store_lookup_many(Store *st, PyObject *args) {
         lo[0] = fam;
         int32_t x = root;
         while (x >= 0) {
-            int32_t lv = N->level[x], f = st->fld[lv];
+            int32_t lv = LEVEL(N, x), f = st->fld[lv];
             int32_t w = st->wid[fam][lv], s = st->sft[fam][lv];
             uint64_t d;
             if (w == 0) d = 0;
@@ -1615,8 +1736,8 @@ static PyObject *Store_lookup_many(Store *st, PyObject *args) {
             else if (s + w <= 64) d = lo[f] >> s;
             else d = (lo[f] >> s) | (hi[f] << (64 - s));
             d &= ((uint64_t)1 << w) - 1;
-            int32_t nk = N->nk[x];
-            x = KID(N, x, bisect_right(N->pool + N->off[x] + nk, nk - 1, (int32_t)d));
+            int32_t nk = NK(N, x);
+            x = KID(N, x, bisect_right(BRKS(N, x), nk - 1, (int32_t)d));
         }
         if (x <= -4) x = -4 - ENC_F(x);  /* (f, v) -> rule_leaf(f) */
         PyObject *v = PyLong_FromLong(x);
@@ -1661,7 +1782,7 @@ static PyObject *Store_nbytes(Store *st, PyObject *unused) {
     (void)unused;
     READY(st);
     Nodes *N = &st->nd;
-    int64_t b = N->cap * (4 + 4 + 8 + 2 + 4) + N->pcap * 4 + (int64_t)N->hcap * 8 +
+    int64_t b = N->cap * 4 + N->pcap * 4 + (int64_t)N->hcap * 8 +
                 (int64_t)st->memo.cap * (int64_t)sizeof(MEnt);
     return PyLong_FromLongLong(b);
 }

@@ -12,8 +12,9 @@ whole-filter work in a few C calls per filter, not per node, in a private node s
   any-field rules revisit every branch of the diagram, once per rule) but by *composition*:
   a block of consecutive rules is a diagram over terminals (first rule, verdict of the
   second matching rule); blocks compose pointwise (the first block's answer, its missing
-  second verdict filled from the next block) and combine as a balanced 4-ary tree (four
-  blocks per pass: no intermediate results). Live rules are those whose terminal
+  second verdict filled from the next block) and combine as a balanced 8-ary tree (eight
+  blocks per pass: no intermediate results; blocks after one that decides everything are
+  dropped). Live rules are those whose terminal
   survives; a live rule is removable iff all its second verdicts (none: the default) equal
   its action. Same statuses as the backward suffix-verdict pass, without building the
   suffix diagrams;
@@ -29,16 +30,18 @@ result is the *same node id* the pure-Python path builds for the same filter: ru
 diagrams, classification, permitted set, and through them statuses, covers, effective sets.
 
 Complexity: the composition costs about the sum of the intermediate results' sizes over
-the log4(n) tree levels (memoised operand tuples), instead of rules x diagram; per node tens to
+the log8(n) tree levels (memoised operand tuples), instead of rules x diagram; per node tens to
 hundreds of nanoseconds (a unique-table and a memo probe, both cache misses on large
-stores). A C node costs ~26 bytes plus 8 per kid; the store compacts in place (live nodes
+stores). A C node is one run of pool words (header, kids, breaks: 12 bytes plus 8 per kid)
+plus a 4-byte offset and its unique-table slots; the store compacts in place (live nodes
 slide down, ids renumbered) when it grew past ``FACTOR`` times its last live size. A C
 store belongs to one Python object (``NativeRun``) and is freed with it; there is no global
 state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
 
-Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine):
-benchmark ACLs of 10k rules analysed with all statuses in 0.42-0.45 s (pure Python 7.8 s),
-100k in 10.6-12.1 s and ~900 MB; ``Classifier.decide_many`` 500k+ packets/s on 10k rules.
+Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine,
+load 2-3): benchmark ACLs of 10k rules analysed with all statuses in 0.35-0.49 s (pure Python
+7.0 s), 100k in 9.0-10.2 s CPU and ~890 MB; ``Classifier.decide_many`` 700k+ packets/s on
+10k rules.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from typing import Any
 
 from segcheck.engine import mdd
 from segcheck.engine.mdd import Universe
+from segcheck.gcpause import collector_paused
 from segcheck.model import ranges as R
 from segcheck.model.rules import Action, Filter, Match, Rule
 
@@ -109,8 +113,9 @@ def _bit(action: Action) -> int:
 
 
 class NativeRun:
-    """One filter's diagrams in a private C store: the enabled rules' matches, the
-    universe's canonical set and the classification (after ``forward``)."""
+    """One filter's diagrams in a private C store: the enabled rules' matches (``rules``;
+    after ``forward``, each rule's single-rule block instead, which ``dead`` reads alike),
+    the universe's canonical set and the classification (after ``forward``)."""
 
     def __init__(self, u: Universe, flt: Filter, compact_at: int = 200_000) -> None:
         assert _mddc is not None
@@ -124,10 +129,11 @@ class NativeRun:
         (self.canonical,) = self.store.load(st.level, st.breaks, st.kids, [u.canonical])
         canon = -1 if u.protocols is None else self.canonical
         self.rules: list[int] = []
-        for k in range(0, len(self.enabled), _CHUNK):  # chunks: the specs stay small
-            self.rules.extend(self.store.rules(
-                [(_boxes(r.matches), _boxes(r.excludes)) for _, r in self.enabled[k:k + _CHUNK]],
-                canon))
+        with collector_paused():  # the specs are acyclic tuples (GC: ~0.3 s of 100k rules)
+            for k in range(0, len(self.enabled), _CHUNK):  # chunks: the specs stay small
+                self.rules.extend(self.store.rules(
+                    [(_boxes(r.matches), _boxes(r.excludes))
+                     for _, r in self.enabled[k:k + _CHUNK]], canon))
         self.store.set_verdicts(bytes(_bit(r.action) for r in flt.rules),
                                 _bit(flt.default_action))
         self.c2: int = mdd.UNDECIDED
@@ -138,9 +144,9 @@ class NativeRun:
     def forward(self) -> None:
         """The classification, the live rules (filter indices) and, per live rule, the
         verdicts that would decide its packets without it (``_mddc.c``: classify)."""
-        c2, flags, rules, extra = self.store.classify(
+        c2, flags, blocks, extra = self.store.classify(
             self.rules, [i for i, _ in self.enabled], [self.canonical], self.compact_at, FACTOR)
-        self.c2, self.rules, self.canonical = c2, rules, extra[0]
+        self.c2, self.rules, self.canonical = c2, blocks, extra[0]
         self.flags = bytes(flags)
         self.live = frozenset(i for (i, _), x in zip(self.enabled, flags, strict=True) if x & 1)
 
