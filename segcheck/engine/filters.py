@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from segcheck.engine import mdd, native, passes
 from segcheck.engine.mdd import DIFF, FALSE, OR, TRUE, UNDECIDED, Universe
 from segcheck.engine.packetset import PacketSet, rule_node
+from segcheck.gcpause import collector_paused
 from segcheck.model.packet import Packet
 from segcheck.model.rules import Action, Filter, Rule
 
@@ -101,7 +102,11 @@ def _permitted_of(u: Universe, flt: Filter, c: int) -> PacketSet:
 
 def permitted(flt: Filter, universe: Universe | None = None) -> PacketSet:
     """The new packets ``flt`` permits (first match; enabled rules; the default otherwise)."""
-    u = universe or mdd.default_universe()
+    with collector_paused():  # as in ``analyze``
+        return _permitted(flt, universe or mdd.default_universe())
+
+
+def _permitted(flt: Filter, u: Universe) -> PacketSet:
     if native.enabled():
         run = native.NativeRun(u, flt)
         run.forward()
@@ -295,7 +300,11 @@ def analyze(
     its compaction threshold) and copies the classification and the permitted set into
     ``universe``; statuses, effective sets and covers are computed when first read.
     """
-    u = universe or mdd.default_universe()
+    with collector_paused():  # no cycles made (tested); collections would rescan the rules
+        return _analyze(flt, universe or mdd.default_universe(), compact_at)
+
+
+def _analyze(flt: Filter, u: Universe, compact_at: int) -> FilterAnalysis:
     if native.enabled():
         run = native.NativeRun(u, flt, compact_at)
         run.forward()
