@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -845,3 +847,29 @@ def test_truncated_export_lines_never_crash(site: Site, name: str) -> None:
             problems += [f"line {i + 1} cut: diagnostic {d}" for d in device.diagnostics
                          if d.span is None or not 1 <= d.span.line <= len(lines)]
     assert not problems, "\n".join(problems[:20])
+
+
+# The console script ends with os._exit after running the atexit handlers and flushing the
+# streams (cli._leave: interpreter teardown cost ~2 s on large sites). A report written to a
+# pipe must still arrive whole, stderr too, with the command's own exit code.
+_SCRIPT = ("import atexit; from segcheck.cli import main; "
+           "atexit.register(lambda: print('atexit handler ran')); main()")
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["check", "--policy", "policies/riverbend.yaml", "--topology",
+      "topologies/riverbend-misconfigured.yaml", "--format", "json", "--today", "2026-01-01"], 1),
+    (["check", "--policy", "policies/riverbend.yaml", "--topology", "no/such.yaml"], 2),
+])
+def test_console_script_fast_exit_keeps_output_and_code(args: list[str], code: int) -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as usual
+    run = subprocess.run([sys.executable, "-c", _SCRIPT, *args], cwd=root, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert run.returncode == code, run.stderr
+    body, _, last = run.stdout.rstrip("\n").rpartition("\n")
+    assert last == "atexit handler ran"  # ran, and its buffered output was flushed
+    if code == 1:
+        assert json.loads(body)["findings"]  # the report arrived whole
+    else:
+        assert "no/such.yaml" in run.stderr
