@@ -209,12 +209,19 @@ def test_select_same_nodes(flt: Filter, ms: list[Match]) -> None:
     extra = PacketSet.from_matches(ms, u).node
     for i in range(len(flt.rules)):
         for m in (fa.rules[i]._shared.match(i), extra, TRUE, FALSE):
-            before = _snapshot(u)
-            want = passes.select_py(u, c, m, mdd.rule_leaf(i))
-            after_py = _snapshot(u)
-            _restore(u, before)
-            assert native.py_select(u, c, m, mdd.rule_leaf(i)) == want
-            assert _snapshot(u) == after_py
+            _select_agrees(u, c, m, i)
+
+
+def _select_agrees(u: mdd.Universe, c: int, m: int, i: int) -> int:
+    """``py_select`` returns ``select_py``'s node and leaves the store exactly as the Python
+    recursion does (same nodes, same order); returns that node."""
+    before = _snapshot(u)
+    want = passes.select_py(u, c, m, mdd.rule_leaf(i))
+    after_py = _snapshot(u)
+    _restore(u, before)
+    assert native.py_select(u, c, m, mdd.rule_leaf(i)) == want
+    assert _snapshot(u) == after_py
+    return want
 
 
 def test_select_real_universe() -> None:
@@ -226,14 +233,7 @@ def test_select_real_universe() -> None:
         c = fa.rules[0]._shared.classification
         nonempty = 0
         for i in range(len(flt.rules)):
-            m = fa.rules[i]._shared.match(i)
-            before = _snapshot(u)
-            want = passes.select_py(u, c, m, mdd.rule_leaf(i))
-            after_py = _snapshot(u)
-            _restore(u, before)
-            assert native.py_select(u, c, m, mdd.rule_leaf(i)) == want
-            assert _snapshot(u) == after_py
-            nonempty += want != FALSE
+            nonempty += _select_agrees(u, c, fa.rules[i]._shared.match(i), i) != FALSE
         assert nonempty >= 2
 
 
