@@ -44,6 +44,7 @@ bench: $(NATIVE)
 	$(BIN)/python benchmarks/engine.py $(if $(ENGINE_SIZES),--sizes $(ENGINE_SIZES))
 	$(BIN)/python benchmarks/capture.py --packets 1000000 --workers 2
 	$(BIN)/python benchmarks/query.py
+	$(BIN)/python benchmarks/site.py
 
 ## oracle: the long randomised oracle runs (kernel, aerleon); ORACLE_SCALE=N multiplies them
 ORACLE_SCALE ?= 10
