@@ -193,9 +193,8 @@ def _witness_zones(an: Analyzer, eff: PacketSet, zi: str,
 def _rule_flagged(an: Analyzer, rule: Rule) -> bool:
     """Whether the rule is an ANY-RULE or BROAD-PORTS candidate (cheap, on its matches)."""
     gr = an.policy.global_rules
-    if gr.no_any_in_cross_zone_rules and any(
-            m.src is None or m.dst is None or m.protocols is None for m in rule.matches):
-        return True  # ``_any_fields(rule)`` is not empty
+    if gr.no_any_in_cross_zone_rules and _any_fields(rule):
+        return True
     return gr.max_port_span is not None and _port_span(rule) > gr.max_port_span
 
 def _first_hops(an: Analyzer, keys: list[tuple[str, str, int]],

@@ -46,9 +46,8 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import logging
-import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from segcheck.engine import mdd, native
@@ -465,43 +464,6 @@ condition, else (rule, (condition id, interface-free match) per match, the same 
 exclude); rule indices by the condition ids of their matches — a pair visits only the rules
 one of whose match conditions it satisfies)."""
 
-_MATCH_FIELDS = tuple(f.name for f in fields(Match))
-_RULE_FIELDS = tuple(f.name for f in fields(Rule))
-_MATCH_GET = operator.attrgetter(*_MATCH_FIELDS)
-_RULE_GET = operator.attrgetter(*_RULE_FIELDS)
-_MATCH_SET = tuple(Match.__dict__[name].__set__ for name in _MATCH_FIELDS)
-_RULE_SET = tuple(Rule.__dict__[name].__set__ for name in _RULE_FIELDS)
-"""The slot descriptors' setters (both classes are frozen slotted dataclasses): filling a new
-object through them is a field-for-field copy without the frozen ``__setattr__`` and without
-``__init__``/validation."""
-_M_IN, _M_OUT = _MATCH_FIELDS.index("in_iface"), _MATCH_FIELDS.index("out_iface")
-_R_MATCHES, _R_EXCLUDES = _RULE_FIELDS.index("matches"), _RULE_FIELDS.index("excludes")
-
-
-def _strip(m: Match) -> Match:
-    """``m.without_ifaces()`` without re-running ``Match`` validation: a field-for-field copy of
-    a valid match with the interface conditions cleared (validation never looks at them), so
-    it is valid and equal to ``without_ifaces()``; about 8x cheaper, on every rule of a large
-    export."""
-    vals = list(_MATCH_GET(m))
-    vals[_M_IN] = vals[_M_OUT] = ()
-    out = object.__new__(Match)
-    for put, v in zip(_MATCH_SET, vals, strict=True):
-        put(out, v)
-    return out
-
-
-def _with_matches(rule: Rule, ms: tuple[Match, ...], xs: tuple[Match, ...]) -> Rule:
-    """``replace(rule, matches=ms, excludes=xs)`` as a field-for-field copy (``Rule`` has no
-    validation to skip; this only avoids the keyword and frozen-setattr overhead)."""
-    vals = list(_RULE_GET(rule))
-    vals[_R_MATCHES] = ms
-    vals[_R_EXCLUDES] = xs
-    out = object.__new__(Rule)
-    for put, v in zip(_RULE_SET, vals, strict=True):
-        put(out, v)
-    return out
-
 
 def prepare(flt: Filter) -> _Prepared:
     """The per-filter part of ``specialize_kept``, done once however many interface pairs the
@@ -514,7 +476,7 @@ def prepare(flt: Filter) -> _Prepared:
         out = []
         for m in ms:
             if m.in_iface or m.out_iface:
-                out.append((setdefault((m.in_iface, m.out_iface), len(ids)), _strip(m)))
+                out.append((setdefault((m.in_iface, m.out_iface), len(ids)), m.without_ifaces()))
             else:
                 out.append((0, m))
         return tuple(out)
@@ -527,7 +489,7 @@ def prepare(flt: Filter) -> _Prepared:
             m = ms[0]
             if m.in_iface or m.out_iface:
                 c = setdefault((m.in_iface, m.out_iface), len(ids))
-                rules.append((rule, ((c, _strip(m)),), ()))
+                rules.append((rule, ((c, m.without_ifaces()),), ()))
                 by_conds.setdefault((c,), []).append(k)
             else:
                 rules.append(rule)
@@ -565,13 +527,13 @@ def specialize_kept(flt: Filter, ingress: IfaceContext, egress: IfaceContext,
             continue
         rule, mconds, xconds = entry
         if len(mconds) == 1 and not xconds:  # one match (its condition holds: a candidate)
-            out.append(_with_matches(rule, (mconds[0][1],), ()))
+            out.append(rule.with_matches((mconds[0][1],), ()))
             kept.append(k)
             continue
         ms = tuple(m for c, m in mconds if ok[c])
         if not ms:
             continue
-        out.append(_with_matches(rule, ms, tuple(m for c, m in xconds if ok[c])))
+        out.append(rule.with_matches(ms, tuple(m for c, m in xconds if ok[c])))
         kept.append(k)
     return replace(flt, rules=tuple(out)), tuple(kept)
 

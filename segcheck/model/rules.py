@@ -17,6 +17,7 @@ wildcards) or the vendor zone the interface belongs to.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -194,7 +195,14 @@ class Match:
         return None if m is None or m.is_empty else m
 
     def without_ifaces(self) -> Match:
-        return replace(self, in_iface=(), out_iface=())
+        """This match with no interface conditions: a field-for-field copy through the slot
+        setters. ``replace`` would re-run ``__post_init__``, which never looks at interfaces,
+        so the copy is valid and equal to it; about 8x cheaper (every rule of a large export
+        goes through here when a filter is specialized)."""
+        out = object.__new__(Match)
+        for put, value in zip(_FIELD_SETTERS, (*_FIELD_VALUES(self), (), ()), strict=True):
+            put(out, value)
+        return out
 
 
 def _compatible(a: Match, b: Match, family: int | None) -> bool:
@@ -233,10 +241,13 @@ def _check_ranges(name: str, value: R.Ranges, maximum: int) -> None:
 
 ANY = Match()
 
-_FIELD_SETTERS = tuple(getattr(Match, f).__set__ for f in (
-    "family", "src", "dst", "protocols", "sports", "dports", "icmp_types", "icmp_codes",
-    "states", "in_iface", "out_iface"))
+_FIELDS = ("family", "src", "dst", "protocols", "sports", "dports", "icmp_types", "icmp_codes",
+           "states", "in_iface", "out_iface")
+"""``Match``'s fields in order, the interface conditions last (a test checks the list)."""
+_FIELD_SETTERS = tuple(getattr(Match, f).__set__ for f in _FIELDS)
 """The slot setters of ``Match``'s fields (they bypass the frozen ``__setattr__``)."""
+_FIELD_VALUES = operator.attrgetter(*_FIELDS[:-2])
+"""The values of every field but the interface conditions."""
 
 
 def trusted_match(
@@ -295,6 +306,13 @@ class Rule:
     def label(self) -> str:
         return self.name or f"{self.span.path}:{self.span.line}"
 
+    def with_matches(self, matches: tuple[Match, ...], excludes: tuple[Match, ...]) -> Rule:
+        """``replace(self, matches=..., excludes=...)``: the same value, built by
+        ``fast_rule`` (no keyword handling or frozen ``__setattr__``; filters are specialized
+        rule by rule)."""
+        return fast_rule(self.action, matches, self.span, self.name, excludes, self.enabled,
+                         self.synthetic, self.detail, self.extra_spans)
+
 
 RULE_FIELDS = ("action", "matches", "span", "name", "excludes", "enabled", "synthetic",
                "detail", "extra_spans")
@@ -345,7 +363,7 @@ class Filter:
             if not ms:
                 continue
             xs = tuple(m.without_ifaces() for m in rule.excludes if m.iface_ok(ingress, egress))
-            out.append(replace(rule, matches=ms, excludes=xs))
+            out.append(rule.with_matches(ms, xs))
         return replace(self, rules=tuple(out))
 
     def decide(

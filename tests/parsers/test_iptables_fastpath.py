@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -227,6 +227,35 @@ def test_trusted_match_equals_checked_match(family: int | None, src: bool, dst: 
 def test_rule_fields_list_is_complete() -> None:
     """``fast_rule`` sets every field of ``Rule`` (a new field must be added to it)."""
     assert tuple(f.name for f in fields(Rule)) == RULE_FIELDS
+
+
+def test_match_fields_list_is_complete() -> None:
+    """``trusted_match`` and ``Match.without_ifaces`` set every field of ``Match``, the
+    interface conditions last."""
+    from segcheck.model import rules
+
+    assert tuple(f.name for f in fields(Match)) == rules._FIELDS
+    assert rules._FIELDS[-2:] == ("in_iface", "out_iface")
+
+
+@given(st.booleans(), st.booleans(), st.booleans())
+def test_field_copies_equal_replace(icmp: bool, states: bool, ifaces: bool) -> None:
+    """``Match.without_ifaces`` and ``Rule.with_matches`` (slot-setter copies) equal
+    ``dataclasses.replace`` — same value, hash and repr."""
+    m = Match(family=4, src=((1, 9),), protocols=R.single(1 if icmp else 6),
+              dports=None if icmp else ((22, 22),), icmp_types=R.single(8) if icmp else None,
+              states=frozenset({"new"}) if states else None,
+              in_iface=(IfaceMatch(("eth0",)),) if ifaces else (),
+              out_iface=(IfaceMatch(("eth+",), negate=True),) if ifaces else ())
+    stripped, reference = m.without_ifaces(), replace(m, in_iface=(), out_iface=())
+    assert (stripped, hash(stripped), repr(stripped)) == (
+        reference, hash(reference), repr(reference))
+    rule = Rule(Action.DENY, (m,), SourceSpan("a.rules", 2), name="r", detail="DROP",
+                excludes=(Match(family=4),), extra_spans=(SourceSpan("a.rules", 1),))
+    copy, reference_rule = rule.with_matches((stripped,), ()), replace(
+        rule, matches=(stripped,), excludes=())
+    assert (copy, hash(copy), repr(copy)) == (
+        reference_rule, hash(reference_rule), repr(reference_rule))
 
 
 @settings(max_examples=100)
