@@ -40,7 +40,8 @@ state. ``SEGCHECK_NATIVE=0`` forces the pure-Python path (read on every call).
 
 Measured (``benchmarks/engine.py``, its docstring has the note; shared 2-core machine,
 load 2-3): benchmark ACLs of 10k rules analysed with all statuses in 0.35-0.49 s (pure Python
-7.0 s), 100k in 9.0-10.2 s CPU and ~890 MB; ``Classifier.decide_many`` 700k+ packets/s on
+7.0 s), 100k in 9.0-10.2 s CPU and ~890 MB (8.8 s idle, with the collector paused in
+``filters.analyze``); ``Classifier.decide_many`` 700k+ packets/s on
 10k rules.
 """
 
@@ -243,7 +244,7 @@ GROUPS_MAX_BITS = 62
 
 
 def py_groups(u: Universe, node: int, digits: tuple[mdd.Digit, ...]) -> list[tuple[R.Ranges, int]]:
-    """``packetset._groups`` for the field of ``digits`` (at most ``GROUPS_MAX_BITS`` bits),
+    """``packetset._groups_py`` for the field of ``digits`` (at most ``GROUPS_MAX_BITS`` bits),
     computed in C on ``u``'s Python store: the field's values from ``node`` as maximal
     intervals, grouped by the node below the field in order of first appearance, FALSE
     dropped, each group's intervals normalized. The kernel must be enabled."""

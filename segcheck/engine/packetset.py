@@ -361,17 +361,10 @@ def _follow(u: Universe, node: int, f: int, fam: int, value: int) -> int:
     return node
 
 
-def _groups(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
-    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped, in
-    order of first appearance (``native.py_groups`` computes the same in C for fields of at
-    most 62 bits)."""
-    if u.bits(f, fam) <= native.GROUPS_MAX_BITS and native.enabled():
-        return native.py_groups(u, node, u.digits(f, fam))
-    return _groups_py(u, node, f, fam)
-
-
 def _groups_py(u: Universe, node: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
-    """``_groups`` in Python (the reference)."""
+    """Field ``f``'s partition grouped by the node below: (ranges, node), FALSE dropped, in
+    order of first appearance (the reference; ``native.py_groups`` computes the same in C for
+    fields of at most ``native.GROUPS_MAX_BITS`` bits, see ``_Rows.group``)."""
     by: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, k in _partition(u, node, f, fam):
         if k != FALSE:
@@ -421,7 +414,8 @@ class _Rows:
         """(field, family) -> its digits when ``native.py_groups`` reads it, else None."""
 
     def group(self, n: int, f: int, fam: int) -> list[tuple[R.Ranges, int]]:
-        """``_groups(u, n, f, fam)``, the native-or-not decision taken once per field."""
+        """``_groups_py(u, n, f, fam)``, in C when the kernel is on and the field fits it (the
+        decision taken once per field)."""
         key = (f, fam)
         if key not in self.digits:
             fast = self.native and self.u.bits(f, fam) <= native.GROUPS_MAX_BITS
